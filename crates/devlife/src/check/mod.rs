@@ -1,0 +1,100 @@
+//! Checker foundations shared by every layer.
+//!
+//! * [`Journal`]: an ordered log of lifetime events (enter, exit, unplug begin/end,
+//!   wake, release, free, access, ...), searchable per object;
+//! * [`Shadow`]: an instrumented allocation that knows when it was "freed" and
+//!   reports every access after that, KASAN-style, with the access site, the
+//!   allocation and free sites and the object's event history;
+//! * [`Ledger`]: live-object accounting per type (created, released, live);
+//! * [`Reports`]: the reports collected by all checkers.
+//!
+//! A [`Monitor`] bundles the four; one monitor usually covers one model
+//! instance (one test, one stress run), so parallel tests do not mix.
+
+mod journal;
+mod kasan;
+mod ledger;
+mod report;
+
+pub use journal::{Event, EventKind, Journal};
+pub use kasan::{Shadow, ShadowRef};
+pub use ledger::{Ledger, LiveCount, LiveToken};
+pub use report::{Report, ReportKind, Reports};
+
+use std::sync::Arc;
+
+/// The checkers of one model instance. Cheap to clone (shared handles).
+#[derive(Clone, Default)]
+pub struct Monitor {
+    inner: Arc<MonitorInner>,
+}
+
+#[derive(Default)]
+struct MonitorInner {
+    journal: Journal,
+    ledger: Ledger,
+    reports: Reports,
+}
+
+impl std::fmt::Debug for Monitor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Monitor")
+            .field("events", &self.inner.journal.len())
+            .field("reports", &self.inner.reports.len())
+            .finish()
+    }
+}
+
+impl Monitor {
+    /// A fresh monitor with an empty journal, ledger and report list.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The lifetime journal.
+    pub fn journal(&self) -> &Journal {
+        &self.inner.journal
+    }
+
+    /// Live-object accounting.
+    pub fn ledger(&self) -> &Ledger {
+        &self.inner.ledger
+    }
+
+    /// Collected reports.
+    pub fn reports(&self) -> &Reports {
+        &self.inner.reports
+    }
+
+    /// Records a report, attaching the object's journal history.
+    pub fn report(&self, mut r: Report) {
+        if r.history.is_empty() {
+            if let Some(obj) = r.object {
+                r.history = self.inner.journal.history(obj);
+            }
+        }
+        self.inner.journal.record_named(
+            r.object.unwrap_or(0),
+            &r.object_name,
+            EventKind::Report(r.kind),
+            None,
+        );
+        self.inner.reports.push(r);
+    }
+
+    /// Accounts one live object of `type_name` until the token is dropped.
+    pub fn live(&self, type_name: &'static str) -> LiveToken {
+        self.inner.ledger.token(type_name)
+    }
+
+    /// Allocates an object id (ids are process-unique).
+    pub fn next_id(&self) -> u64 {
+        next_object_id()
+    }
+}
+
+/// A process-unique object id (shared with gate ids' number space: never 0).
+pub fn next_object_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}

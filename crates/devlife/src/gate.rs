@@ -1,0 +1,869 @@
+//! [`Gate`]: the per-object enter/exit/unplug gate.
+//!
+//! A gate guards an object that can disappear while threads use it: a device
+//! node, a driver binding, a hardware resource. Every file operation enters the
+//! gate, does its work (possibly sleeping) and exits; unbind *unplugs* the gate:
+//!
+//! 1. every later [`Gate::enter`] fails with [`Gone`];
+//! 2. every [`WaitQueue`](crate::WaitQueue) of the gate is woken and every
+//!    cancel hook registered with [`Gate::on_unplug`] runs, so sleepers leave;
+//! 3. the call waits until every in-flight [`Access`] has been dropped.
+//!
+//! # Read side
+//!
+//! `enter` stores the gate's id in a free slot of the calling thread's record
+//! (see `registry.rs`) with a plain store, issues a *light* barrier and reads the
+//! gate state. `exit` (dropping the [`Access`]) clears the slot with a plain
+//! release store, issues a light barrier and reads the state again; only if an
+//! unplug is in progress does it take the gate's lock to wake the drainer. On the
+//! fast path nothing is written to memory shared with another thread and no
+//! read-modify-write instruction is executed.
+//!
+//! # Memory-ordering argument
+//!
+//! Enter is "publish, then check"; unplug is "flag, then scan":
+//!
+//! ```text
+//!   reader (enter)                 unplugger
+//!   slot := id        (relaxed)    state := DRAINING (SeqCst RMW)
+//!   light barrier                  heavy barrier
+//!   s := state        (relaxed)    scan slots        (acquire)
+//! ```
+//!
+//! The light/heavy pair forbids the store-buffering outcome (see
+//! [`crate::barrier`]), so either the reader sees `DRAINING` (and backs out
+//! with `Gone`) or the scan sees the slot (and waits for it). There is no third
+//! case: no access can begin after the scan that the scan did not see.
+//!
+//! Exit is "clear, then check": `slot := 0` (release), light barrier, read the
+//! state. Symmetrically, either the scan sees the cleared slot, or the exiting
+//! thread sees `DRAINING` and takes the gate lock to notify; the drainer scans
+//! and goes to sleep under that same lock, so the notification cannot fall in
+//! the gap between a scan and the sleep. The release store pairs with the
+//! acquire load of the scan, so everything the section did happens-before the
+//! unplugger returns, which is what lets [`crate::ResourceScope`] free data after
+//! `unplug`.
+//!
+//! Sleeping inside a section is allowed: the slot belongs to the thread, not to
+//! a CPU, and only this gate's unplug waits for it. Unplugging one gate never
+//! waits for accesses to another gate, because the scan matches gate ids.
+//!
+//! If a thread holds more than [`SLOTS`](crate::SLOTS) accesses at once, further
+//! accesses use the gate's shared overflow counter (SeqCst RMW on both sides).
+
+use crate::barrier;
+use crate::check::{EventKind, Monitor, Report, ReportKind};
+use crate::registry::{self, SLOTS, SlotInfo, ThreadRecord};
+use crate::wait::WqShared;
+use crate::sync::{Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering, lock, wait};
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::{Duration, Instant};
+
+const OPEN: u8 = 0;
+const DRAINING: u8 = 1;
+const DEAD: u8 = 2;
+const OVERFLOW: u8 = u8::MAX;
+
+/// Upper bound on one sleep of the drainer. The protocol never needs it (every
+/// exit that matters notifies), it only bounds the damage of a bug.
+const BACKSTOP: Duration = Duration::from_millis(100);
+
+/// The object behind a gate has been unplugged.
+///
+/// Userspace sees it as `ENODEV` on video/subdev nodes (see [`Gone::ERRNO`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("device gone (unplugged)")]
+pub struct Gone;
+
+impl Gone {
+    /// The errno Linux returns for calls on an unplugged video device.
+    pub const ERRNO: i32 = 19; // ENODEV
+}
+
+/// Why an [`Gate::unplug`] could not complete its drain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnplugError {
+    /// The calling thread is itself inside an access of this gate: draining would
+    /// wait for itself forever. New entries are already refused and sleepers have
+    /// been woken; the drain must be done by a thread outside the gate.
+    #[error("unplug of gate `{0}` called from inside one of its own accesses")]
+    InsideAccess(String),
+    /// A cancel hook or wake-up callback of this gate called `unplug` again.
+    #[error("unplug of gate `{0}` re-entered from its own cancel hook")]
+    Reentrant(String),
+}
+
+/// What one [`Gate::unplug`] call did.
+#[derive(Debug, Clone, Default)]
+pub struct UnplugStats {
+    /// This call made the gate refuse entries (the others found it unplugging).
+    pub first: bool,
+    /// Accesses in flight at the first scan.
+    pub in_flight: usize,
+    /// Wait queues woken.
+    pub queues_woken: usize,
+    /// Cancel hooks run.
+    pub hooks_run: usize,
+    /// Wall time of the call.
+    pub elapsed: Duration,
+}
+
+/// One access that keeps a drain waiting, as named by the watchdog.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    /// Name of the thread holding the access.
+    pub thread: String,
+    /// Label given with [`Gate::enter_as`], if any.
+    pub label: Option<&'static str>,
+    /// When the labelled access started.
+    pub since: Option<Instant>,
+}
+
+impl fmt::Display for Blocker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "thread `{}`", self.thread)?;
+        if let Some(l) = self.label {
+            write!(f, " in `{l}`")?;
+        }
+        if let Some(s) = self.since {
+            write!(f, " for {:?}", s.elapsed())?;
+        }
+        Ok(())
+    }
+}
+
+/// A watchdog report: the drain of `gate` has been waiting for `waited`.
+#[derive(Debug, Clone)]
+pub struct DrainStall {
+    /// Gate name.
+    pub gate: String,
+    /// How long the drain had been waiting.
+    pub waited: Duration,
+    /// The accesses that keep it waiting.
+    pub blockers: Vec<Blocker>,
+}
+
+impl fmt::Display for DrainStall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unplug of `{}` has waited {:?} for {} access(es):",
+            self.gate,
+            self.waited,
+            self.blockers.len()
+        )?;
+        for b in &self.blockers {
+            write!(f, " [{b}]")?;
+        }
+        Ok(())
+    }
+}
+
+/// Identifies a hook registered with [`Gate::on_unplug`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HookId(u64);
+
+type Hook = Box<dyn FnOnce() + Send>;
+type StallFn = Box<dyn Fn(&DrainStall) + Send + Sync>;
+
+struct Slow {
+    hooks: Vec<(u64, Hook)>,
+    next_hook: u64,
+    queues: Vec<(u64, Arc<WqShared>)>,
+    /// Step 2 of the first unplug has completed.
+    woken: bool,
+    waker: Option<std::thread::ThreadId>,
+    stalls: Vec<DrainStall>,
+}
+
+/// The shared part of a gate.
+///
+/// # Invariants
+///
+/// * `state` only moves forward: `OPEN` → `DRAINING` → `DEAD`.
+/// * In `DEAD`, no slot of any thread holds `id` and `overflow` is 0, and none ever
+///   will again.
+pub(crate) struct GateCore {
+    pub(crate) id: u64,
+    state: AtomicU8,
+    overflow: AtomicUsize,
+    slow: Mutex<Slow>,
+    cv: Condvar,
+    name: String,
+    watchdog: Option<Duration>,
+    on_stall: Option<StallFn>,
+    monitor: Option<Monitor>,
+    trace: bool,
+}
+
+fn next_gate_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Configures a [`Gate`] before it is created.
+#[must_use]
+pub struct GateBuilder {
+    name: String,
+    watchdog: Option<Duration>,
+    on_stall: Option<StallFn>,
+    monitor: Option<Monitor>,
+    trace: bool,
+}
+
+impl GateBuilder {
+    /// Names the gate (used in watchdog reports and the journal).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+    /// Reports accesses that keep a drain waiting longer than `after`
+    /// (then again after twice as long, and so on).
+    pub fn watchdog(mut self, after: Duration) -> Self {
+        self.watchdog = Some(after);
+        self
+    }
+    /// Calls `f` for every watchdog report (in addition to recording it).
+    pub fn on_stall(mut self, f: impl Fn(&DrainStall) + Send + Sync + 'static) -> Self {
+        self.on_stall = Some(Box::new(f));
+        self
+    }
+    /// Records unplug events (and stall reports) in `monitor`.
+    pub fn monitor(mut self, monitor: &Monitor) -> Self {
+        self.monitor = Some(monitor.clone());
+        self
+    }
+    /// Also journal every enter and exit (slow; for scenario replay and tests).
+    pub fn trace(mut self, on: bool) -> Self {
+        self.trace = on;
+        self
+    }
+    /// Creates the gate, open.
+    pub fn build(self) -> Gate {
+        Gate {
+            core: Arc::new(GateCore {
+                id: next_gate_id(),
+                state: AtomicU8::new(OPEN),
+                overflow: AtomicUsize::new(0),
+                slow: Mutex::new(Slow {
+                    hooks: Vec::new(),
+                    next_hook: 1,
+                    queues: Vec::new(),
+                    woken: false,
+                    waker: None,
+                    stalls: Vec::new(),
+                }),
+                cv: Condvar::new(),
+                name: self.name,
+                watchdog: self.watchdog,
+                on_stall: self.on_stall,
+                monitor: self.monitor,
+                trace: self.trace,
+            }),
+        }
+    }
+}
+
+/// A sleepable enter/exit/unplug gate for one object.
+///
+/// Cloning a `Gate` gives another handle to the same gate.
+///
+/// ```
+/// use devlife::Gate;
+/// let gate = Gate::named("video0");
+/// {
+///     let _access = gate.enter().expect("open gate");
+///     // ... file operation, may sleep ...
+/// }
+/// gate.unplug().unwrap();
+/// assert!(gate.enter().is_err());
+/// ```
+#[derive(Clone)]
+pub struct Gate {
+    pub(crate) core: Arc<GateCore>,
+}
+
+impl fmt::Debug for Gate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Gate")
+            .field("name", &self.core.name)
+            .field("id", &self.core.id)
+            .field("unplugged", &self.is_unplugged())
+            .finish()
+    }
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// An unnamed open gate.
+    pub fn new() -> Self {
+        Self::builder().build()
+    }
+
+    /// An open gate with a name.
+    pub fn named(name: impl Into<String>) -> Self {
+        Self::builder().name(name).build()
+    }
+
+    /// Starts configuring a gate.
+    pub fn builder() -> GateBuilder {
+        GateBuilder {
+            name: String::from("gate"),
+            watchdog: None,
+            on_stall: None,
+            monitor: None,
+            trace: false,
+        }
+    }
+
+    /// The gate's name.
+    pub fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    /// A process-unique id for this gate.
+    pub fn id(&self) -> u64 {
+        self.core.id
+    }
+
+    /// Whether `unplug` has started (new entries are refused).
+    pub fn is_unplugged(&self) -> bool {
+        self.core.state.load(Ordering::Acquire) != OPEN
+    }
+
+    /// Whether an `unplug` has completed its drain.
+    pub fn is_drained(&self) -> bool {
+        self.core.state.load(Ordering::Acquire) == DEAD
+    }
+
+    /// Enters the gate. Fails with [`Gone`] once the gate is unplugged.
+    ///
+    /// The returned [`Access`] keeps any `unplug` waiting until it is dropped.
+    /// It is not `Send`: it belongs to the calling thread's slot.
+    #[inline]
+    pub fn enter(&self) -> Result<Access<'_>, Gone> {
+        let a = self.core.enter_raw()?;
+        if self.core.trace {
+            self.core.journal(EventKind::Enter, None);
+        }
+        Ok(a)
+    }
+
+    /// Enters the gate and labels the access for the watchdog (e.g. `"VIDIOC_DQBUF"`).
+    ///
+    /// Slightly slower than [`enter`](Self::enter): it records the label and the time.
+    pub fn enter_as(&self, label: &'static str) -> Result<Access<'_>, Gone> {
+        let mut a = self.core.enter_raw()?;
+        if a.slot != OVERFLOW {
+            lock(&a.record.info)[a.slot as usize] = Some(SlotInfo {
+                label,
+                since: Instant::now(),
+            });
+            a.labelled = true;
+        }
+        if self.core.trace {
+            self.core.journal(EventKind::Enter, Some(label));
+        }
+        Ok(a)
+    }
+
+    /// Registers a cancel hook, run once at step 2 of the first `unplug`
+    /// (cancel pending I/O, complete outstanding requests with an error, ...).
+    ///
+    /// Fails with [`Gone`] if the gate is already unplugging: the caller must then
+    /// cancel by itself.
+    pub fn on_unplug(&self, hook: impl FnOnce() + Send + 'static) -> Result<HookId, Gone> {
+        let mut s = lock(&self.core.slow);
+        if self.is_unplugged() {
+            return Err(Gone);
+        }
+        let id = s.next_hook;
+        s.next_hook += 1;
+        s.hooks.push((id, Box::new(hook)));
+        Ok(HookId(id))
+    }
+
+    /// Removes a hook. Returns `false` if it already ran (or is running) or was removed.
+    pub fn remove_hook(&self, id: HookId) -> bool {
+        let mut s = lock(&self.core.slow);
+        let before = s.hooks.len();
+        s.hooks.retain(|(h, _)| *h != id.0);
+        s.hooks.len() != before
+    }
+
+    /// Unplugs the gate: refuse new entries, wake sleepers and run cancel hooks,
+    /// then wait until every in-flight access has been dropped.
+    ///
+    /// Idempotent: later and concurrent calls also return only after the drain.
+    /// Fails without draining if called from inside an access of this same gate.
+    pub fn unplug(&self) -> Result<UnplugStats, UnplugError> {
+        self.core.unplug()
+    }
+
+    /// The accesses currently inside this gate (a scan of all threads).
+    pub fn blockers(&self) -> Vec<Blocker> {
+        self.core.blockers()
+    }
+
+    /// Number of accesses currently inside the gate (a scan; racy by nature).
+    pub fn in_flight(&self) -> usize {
+        self.core.busy()
+    }
+
+    /// Watchdog reports produced by drains of this gate so far.
+    pub fn stalls(&self) -> Vec<DrainStall> {
+        lock(&self.core.slow).stalls.clone()
+    }
+
+    pub(crate) fn register_queue(&self, id: u64, q: Arc<WqShared>) -> bool {
+        let mut s = lock(&self.core.slow);
+        s.queues.push((id, q));
+        !self.is_unplugged()
+    }
+
+    pub(crate) fn unregister_queue(&self, id: u64) {
+        lock(&self.core.slow).queues.retain(|(q, _)| *q != id);
+    }
+}
+
+impl GateCore {
+    #[inline(always)]
+    fn enter_raw(&self) -> Result<Access<'_>, Gone> {
+        let record = registry::current();
+        let used = record.used.load(Ordering::Relaxed);
+        let free = !used & ((1u32 << SLOTS) - 1);
+        if free == 0 {
+            return self.enter_overflow(record);
+        }
+        let slot = free.trailing_zeros() as usize;
+        record.slots[slot].store(self.id, Ordering::Relaxed);
+        record.used.store(used | (1 << slot), Ordering::Relaxed);
+        barrier::light();
+        // A relaxed load is enough: the light/heavy barrier pair orders it after
+        // the slot store as seen by the unplugger (module docs).
+        if self.state.load(Ordering::Relaxed) != OPEN {
+            self.exit_slot(record, slot);
+            return Err(Gone);
+        }
+        Ok(Access {
+            gate: self,
+            record,
+            slot: slot as u8,
+            labelled: false,
+            _not_send: PhantomData,
+        })
+    }
+
+    #[cold]
+    fn enter_overflow(&self, record: &'static ThreadRecord) -> Result<Access<'_>, Gone> {
+        self.overflow.fetch_add(1, Ordering::SeqCst);
+        if self.state.load(Ordering::SeqCst) != OPEN {
+            self.exit_overflow();
+            return Err(Gone);
+        }
+        Ok(Access {
+            gate: self,
+            record,
+            slot: OVERFLOW,
+            labelled: false,
+            _not_send: PhantomData,
+        })
+    }
+
+    #[inline(always)]
+    fn exit_slot(&self, record: &ThreadRecord, slot: usize) {
+        record.slots[slot].store(0, Ordering::Release);
+        let used = record.used.load(Ordering::Relaxed);
+        record.used.store(used & !(1 << slot), Ordering::Relaxed);
+        barrier::light();
+        if self.state.load(Ordering::Relaxed) != OPEN {
+            self.notify_drainers();
+        }
+    }
+
+    fn exit_overflow(&self) {
+        self.overflow.fetch_sub(1, Ordering::SeqCst);
+        if self.state.load(Ordering::SeqCst) != OPEN {
+            self.notify_drainers();
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn notify_drainers(&self) {
+        let _s = lock(&self.slow);
+        self.cv.notify_all();
+    }
+
+    fn journal(&self, kind: EventKind, label: Option<&'static str>) {
+        if let Some(m) = &self.monitor {
+            m.journal().record_named(self.id, &self.name, kind, label);
+        }
+    }
+
+    /// Number of accesses inside this gate, over all threads.
+    fn busy(&self) -> usize {
+        let mut n = self.overflow.load(Ordering::SeqCst);
+        for r in registry::snapshot() {
+            n += r
+                .slots
+                .iter()
+                .filter(|s| s.load(Ordering::Acquire) == self.id)
+                .count();
+        }
+        n
+    }
+
+    fn blockers(&self) -> Vec<Blocker> {
+        let mut out = Vec::new();
+        for r in registry::snapshot() {
+            for (i, s) in r.slots.iter().enumerate() {
+                if s.load(Ordering::Acquire) == self.id {
+                    let info = lock(&r.info)[i];
+                    out.push(Blocker {
+                        thread: lock(&r.name).clone(),
+                        label: info.map(|i| i.label),
+                        since: info.map(|i| i.since),
+                    });
+                }
+            }
+        }
+        for _ in 0..self.overflow.load(Ordering::SeqCst) {
+            out.push(Blocker {
+                thread: String::from("<overflow access>"),
+                label: None,
+                since: None,
+            });
+        }
+        out
+    }
+
+    fn unplug(&self) -> Result<UnplugStats, UnplugError> {
+        let t0 = Instant::now();
+        let mut stats = UnplugStats::default();
+        let first = self
+            .state
+            .compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        stats.first = first;
+        if first {
+            self.journal(EventKind::UnplugBegin, None);
+            // Step 1 is the state change above; after the heavy barrier every
+            // enter that the drain's scan will not see observes DRAINING.
+            barrier::heavy();
+            // Step 2: wake sleepers and cancel pending I/O, outside the lock.
+            let (hooks, queues) = {
+                let mut s = lock(&self.slow);
+                s.waker = Some(std::thread::current().id());
+                (std::mem::take(&mut s.hooks), s.queues.clone())
+            };
+            for (_, q) in &queues {
+                q.wake_all();
+            }
+            stats.queues_woken = queues.len();
+            stats.hooks_run = hooks.len();
+            for (_, h) in hooks {
+                h();
+            }
+            if stats.queues_woken > 0 || stats.hooks_run > 0 {
+                self.journal(EventKind::Wake, None);
+            }
+            let mut s = lock(&self.slow);
+            s.woken = true;
+            s.waker = None;
+            self.cv.notify_all();
+        } else {
+            let mut s = lock(&self.slow);
+            if s.waker == Some(std::thread::current().id()) {
+                return Err(UnplugError::Reentrant(self.name.clone()));
+            }
+            while !s.woken {
+                s = wait(&self.cv, s, Some(BACKSTOP));
+            }
+        }
+        if let Some(rec) = registry::current_if_registered() {
+            if rec.holds(self.id) {
+                return Err(UnplugError::InsideAccess(self.name.clone()));
+            }
+        }
+        stats.in_flight = self.drain();
+        self.state.store(DEAD, Ordering::Release);
+        if first {
+            self.journal(EventKind::UnplugEnd, None);
+        }
+        stats.elapsed = t0.elapsed();
+        Ok(stats)
+    }
+
+    /// Steps 3-4: waits until no access to this gate remains. Returns how many
+    /// were in flight at the first scan.
+    fn drain(&self) -> usize {
+        let t0 = Instant::now();
+        let mut next_report = self.watchdog;
+        let mut s = lock(&self.slow);
+        let first = self.busy();
+        let mut busy = first;
+        while busy != 0 {
+            let max = match next_report {
+                Some(at) => at.saturating_sub(t0.elapsed()).clamp(Duration::from_micros(50), BACKSTOP),
+                None => BACKSTOP,
+            };
+            s = wait(&self.cv, s, Some(max));
+            busy = self.busy();
+            if let Some(at) = next_report {
+                if busy != 0 && t0.elapsed() >= at {
+                    let stall = DrainStall {
+                        gate: self.name.clone(),
+                        waited: t0.elapsed(),
+                        blockers: self.blockers(),
+                    };
+                    if let Some(f) = &self.on_stall {
+                        f(&stall);
+                    }
+                    if let Some(m) = &self.monitor {
+                        m.report(Report::new(
+                            ReportKind::DrainStall,
+                            self.id,
+                            &self.name,
+                            stall.to_string(),
+                            None,
+                        ));
+                    }
+                    s.stalls.push(stall);
+                    next_report = Some(at * 2);
+                }
+            }
+        }
+        first
+    }
+}
+
+/// Proof that the calling thread is inside a gate: the object behind it has not
+/// finished unplugging, and will not until this guard is dropped.
+///
+/// # Invariants
+///
+/// * While an `Access` lives, its slot (or the overflow counter) counts it, so
+///   `unplug` of its gate cannot return.
+/// * `Access` is `!Send` and `!Sync`: the slot belongs to the creating thread.
+#[must_use = "dropping the Access immediately exits the gate"]
+pub struct Access<'a> {
+    gate: &'a GateCore,
+    record: &'static ThreadRecord,
+    slot: u8,
+    labelled: bool,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Access<'_> {
+    /// Id of the gate this access is inside.
+    pub fn gate_id(&self) -> u64 {
+        self.gate.id
+    }
+
+    /// Whether the gate started unplugging while this access was held: long
+    /// operations should check it and bail out early.
+    pub fn is_unplugging(&self) -> bool {
+        self.gate.state.load(Ordering::Acquire) != OPEN
+    }
+
+    /// A typestate proof that the object behind the gate is still bound for as
+    /// long as this access is held (see [`crate::Bound`]).
+    pub fn bound(&self) -> crate::Bound<'_> {
+        crate::Bound::from_gate(self.gate.id)
+    }
+}
+
+impl fmt::Debug for Access<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Access")
+            .field("gate", &self.gate.name)
+            .field("slot", &self.slot)
+            .finish()
+    }
+}
+
+impl Drop for Access<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.labelled {
+            lock(&self.record.info)[self.slot as usize] = None;
+        }
+        if self.gate.trace {
+            self.gate.journal(EventKind::Exit, None);
+        }
+        if self.slot == OVERFLOW {
+            self.gate.exit_overflow();
+        } else {
+            self.gate.exit_slot(self.record, self.slot as usize);
+        }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool as StdBool;
+    use std::sync::Arc as StdArc;
+
+    #[test]
+    fn enter_after_unplug_fails() {
+        let g = Gate::named("t");
+        drop(g.enter().unwrap());
+        let st = g.unplug().unwrap();
+        assert!(st.first);
+        assert_eq!(g.enter().unwrap_err(), Gone);
+        assert!(g.is_drained());
+        let st2 = g.unplug().unwrap();
+        assert!(!st2.first);
+    }
+
+    #[test]
+    fn nested_and_reentrant_accesses() {
+        let a = Gate::named("a");
+        let b = Gate::named("b");
+        let x1 = a.enter().unwrap();
+        let y = b.enter().unwrap();
+        let x2 = a.enter().unwrap();
+        assert_eq!(a.in_flight(), 2);
+        assert_eq!(b.in_flight(), 1);
+        drop(x1);
+        assert_eq!(a.in_flight(), 1);
+        drop(y);
+        // b can be unplugged while this thread is inside a.
+        b.unplug().unwrap();
+        drop(x2);
+        assert_eq!(a.in_flight(), 0);
+    }
+
+    #[test]
+    fn more_accesses_than_slots_use_overflow() {
+        let g = Gate::named("deep");
+        let v: Vec<_> = (0..SLOTS + 5).map(|_| g.enter().unwrap()).collect();
+        assert_eq!(g.in_flight(), SLOTS + 5);
+        drop(v);
+        assert_eq!(g.in_flight(), 0);
+        g.unplug().unwrap();
+    }
+
+    #[test]
+    fn unplug_from_inside_own_access_is_refused() {
+        let g = Gate::named("self");
+        let a = g.enter().unwrap();
+        let e = g.unplug().unwrap_err();
+        assert!(matches!(e, UnplugError::InsideAccess(_)));
+        assert!(g.is_unplugged());
+        assert!(g.enter().is_err());
+        drop(a);
+        g.unplug().unwrap();
+        assert!(g.is_drained());
+    }
+
+    #[test]
+    fn unplug_waits_for_in_flight_access() {
+        let g = Gate::named("wait");
+        let done = StdArc::new(StdBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let g2 = g.clone();
+        let d2 = done.clone();
+        let t = std::thread::spawn(move || {
+            let _a = g2.enter().unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(50));
+            d2.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        rx.recv().unwrap();
+        let st = g.unplug().unwrap();
+        assert!(done.load(std::sync::atomic::Ordering::SeqCst));
+        assert_eq!(st.in_flight, 1);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn cancel_hooks_run_once_and_can_be_removed() {
+        let g = Gate::new();
+        let hits = StdArc::new(std::sync::atomic::AtomicUsize::new(0));
+        let h1 = hits.clone();
+        g.on_unplug(move || {
+            h1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .unwrap();
+        let h2 = hits.clone();
+        let id = g
+            .on_unplug(move || {
+                h2.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
+            })
+            .unwrap();
+        assert!(g.remove_hook(id));
+        g.unplug().unwrap();
+        g.unplug().unwrap();
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+        assert!(g.on_unplug(|| ()).is_err());
+    }
+
+    #[test]
+    fn watchdog_names_the_blocking_access() {
+        let stalls = StdArc::new(Mutex::new(Vec::new()));
+        let s2 = stalls.clone();
+        let g = Gate::builder()
+            .name("wd")
+            .watchdog(Duration::from_millis(20))
+            .on_stall(move |s| lock(&s2).push(s.clone()))
+            .build();
+        let g2 = g.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::Builder::new()
+            .name("slowpoke".into())
+            .spawn(move || {
+                let _a = g2.enter_as("VIDIOC_DQBUF").unwrap();
+                tx.send(()).unwrap();
+                std::thread::sleep(Duration::from_millis(120));
+            })
+            .unwrap();
+        rx.recv().unwrap();
+        g.unplug().unwrap();
+        t.join().unwrap();
+        let stalls = lock(&stalls);
+        assert!(!stalls.is_empty());
+        let b = &stalls[0].blockers[0];
+        assert_eq!(b.thread, "slowpoke");
+        assert_eq!(b.label, Some("VIDIOC_DQBUF"));
+        assert!(b.since.is_some());
+        assert!(stalls[0].to_string().contains("VIDIOC_DQBUF"));
+        assert_eq!(g.stalls().len(), stalls.len());
+    }
+
+    #[test]
+    fn concurrent_unplugs_all_wait_for_the_drain() {
+        let g = Gate::named("cc");
+        let done = StdArc::new(StdBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (g2, d2) = (g.clone(), done.clone());
+        let holder = std::thread::spawn(move || {
+            let _a = g2.enter().unwrap();
+            tx.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(40));
+            d2.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        rx.recv().unwrap();
+        let us: Vec<_> = (0..3)
+            .map(|_| {
+                let (g, d) = (g.clone(), done.clone());
+                std::thread::spawn(move || {
+                    g.unplug().unwrap();
+                    assert!(d.load(std::sync::atomic::Ordering::SeqCst));
+                })
+            })
+            .collect();
+        for u in us {
+            u.join().unwrap();
+        }
+        holder.join().unwrap();
+    }
+}
