@@ -1,3 +1,2 @@
-fn main() {
-    println!("Hello, world!");
-}
+//! The `devlife` command.
+fn main() {}

@@ -1,14 +1,10 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
-}
+//! # devlife-media: Media Controller and V4L2 with refcounted lifetimes
+//!
+//! * [`uapi`]: `#[repr(C)]` mirrors of the Linux media ABI and ioctl numbers;
+//! * [`mc`]: media device, devnode, graph objects, the Media Device Allocator,
+//!   `MEDIA_IOC_*`, and `media-ctl` compatible rendering;
+//! * [`v4l2`]: v4l2 device, video device, subdev, file handles, buffer queue, `VIDIOC_*`.
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
-    }
-}
+pub mod mc;
+pub mod uapi;
+pub mod v4l2;

@@ -1,0 +1,1 @@
+//! Media Controller: media device, devnode, graph, allocator.
