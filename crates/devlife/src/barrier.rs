@@ -18,8 +18,8 @@
 //! The choice is made once, before the first thread registers with the gate
 //! registry, and never changes afterwards, so both sides always agree.
 
-use std::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering, compiler_fence};
 
 static MEMBARRIER: AtomicBool = AtomicBool::new(false);
 static INIT: OnceLock<bool> = OnceLock::new();

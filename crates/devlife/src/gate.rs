@@ -14,10 +14,11 @@
 //! `enter` stores the gate's id in a free slot of the calling thread's record
 //! (see `registry.rs`) with a plain store, issues a *light* barrier and reads the
 //! gate state. `exit` (dropping the [`Access`]) clears the slot with a plain
-//! release store, issues a light barrier and reads the state again; only if an
-//! unplug is in progress does it take the gate's lock to wake the drainer. On the
-//! fast path nothing is written to memory shared with another thread and no
-//! read-modify-write instruction is executed.
+//! store, issues a light barrier and reads the state again; only if an unplug is
+//! in progress does it take the gate's lock to wake the drainer. On the fast path
+//! nothing is written to memory shared with another thread and no
+//! read-modify-write instruction is executed. (The stores are `Release`, which
+//! on x86 and with `membarrier` is the same `mov` as a relaxed store.)
 //!
 //! # Memory-ordering argument
 //!
@@ -25,7 +26,7 @@
 //!
 //! ```text
 //!   reader (enter)                 unplugger
-//!   slot := id        (relaxed)    state := DRAINING (SeqCst RMW)
+//!   slot := id        (release)    state := DRAINING (SeqCst RMW)
 //!   light barrier                  heavy barrier
 //!   s := state        (relaxed)    scan slots        (acquire)
 //! ```
@@ -33,29 +34,43 @@
 //! The light/heavy pair forbids the store-buffering outcome (see
 //! [`crate::barrier`]), so either the reader sees `DRAINING` (and backs out
 //! with `Gone`) or the scan sees the slot (and waits for it). There is no third
-//! case: no access can begin after the scan that the scan did not see.
+//! case: no access can begin after the scan that the scan did not see. A thread
+//! that registers its record after the drainer's snapshot of the registry did so
+//! after taking the registry lock that the snapshot released, so its state load
+//! is ordered after the heavy barrier and sees `DRAINING`.
 //!
 //! Exit is "clear, then check": `slot := 0` (release), light barrier, read the
 //! state. Symmetrically, either the scan sees the cleared slot, or the exiting
 //! thread sees `DRAINING` and takes the gate lock to notify; the drainer scans
 //! and goes to sleep under that same lock, so the notification cannot fall in
-//! the gap between a scan and the sleep. The release store pairs with the
-//! acquire load of the scan, so everything the section did happens-before the
-//! unplugger returns, which is what lets [`crate::ResourceScope`] free data after
-//! `unplug`.
+//! the gap between a scan and the sleep.
+//!
+//! Data written in a section is safe to free once `unplug` returns: the scan's
+//! acquire load reads either the exit's release store of 0, or a later release
+//! store of the same slot by the same thread (a later access to another gate),
+//! or, if the record changed owner, a store by a thread that claimed the record
+//! with an acquire CAS after the previous owner's release; in every case the
+//! section happens-before the end of the drain. This is what lets
+//! [`crate::ResourceScope`] and [`crate::Revocable`] drop data after `unplug`.
 //!
 //! Sleeping inside a section is allowed: the slot belongs to the thread, not to
 //! a CPU, and only this gate's unplug waits for it. Unplugging one gate never
 //! waits for accesses to another gate, because the scan matches gate ids.
 //!
 //! If a thread holds more than [`SLOTS`](crate::SLOTS) accesses at once, further
-//! accesses use the gate's shared overflow counter (SeqCst RMW on both sides).
+//! accesses use the gate's shared overflow counter: SeqCst RMW, then a full
+//! fence, then the state load, which is the same protocol with a full fence as
+//! the reader's barrier. The thread also notes the gate in its record, so that
+//! an unplug from inside such an access is refused instead of waiting for itself.
 
 use crate::barrier;
 use crate::check::{EventKind, Monitor, Report, ReportKind};
 use crate::registry::{self, SLOTS, SlotInfo, ThreadRecord};
+use crate::sync::{
+    Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering, ThreadId, current_thread_id, full_fence,
+    lock, wait,
+};
 use crate::wait::WqShared;
-use crate::sync::{Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering, lock, wait};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
@@ -173,28 +188,40 @@ struct Slow {
     queues: Vec<(u64, Arc<WqShared>)>,
     /// Step 2 of the first unplug has completed.
     woken: bool,
-    waker: Option<std::thread::ThreadId>,
+    waker: Option<ThreadId>,
     stalls: Vec<DrainStall>,
 }
 
 /// The shared part of a gate.
+///
+/// The fields read on the fast path (`id`, `state`, `trace`) sit on their own
+/// cache lines (the struct is 128-byte aligned, which also keeps them off the
+/// line of the `Arc` reference counts); the fields written by the slow paths
+/// (overflow counter, lock, condition variable) sit in [`Cold`], on other lines.
 ///
 /// # Invariants
 ///
 /// * `state` only moves forward: `OPEN` → `DRAINING` → `DEAD`.
 /// * In `DEAD`, no slot of any thread holds `id` and `overflow` is 0, and none ever
 ///   will again.
+#[repr(C, align(128))]
 pub(crate) struct GateCore {
     pub(crate) id: u64,
     state: AtomicU8,
-    overflow: AtomicUsize,
-    slow: Mutex<Slow>,
-    cv: Condvar,
+    trace: bool,
     name: String,
     watchdog: Option<Duration>,
     on_stall: Option<StallFn>,
     monitor: Option<Monitor>,
-    trace: bool,
+    cold: Cold,
+}
+
+/// The slow-path, written part of a gate (see [`GateCore`]).
+#[repr(C, align(128))]
+struct Cold {
+    overflow: AtomicUsize,
+    slow: Mutex<Slow>,
+    cv: Condvar,
 }
 
 fn next_gate_id() -> u64 {
@@ -245,16 +272,18 @@ impl GateBuilder {
             core: Arc::new(GateCore {
                 id: next_gate_id(),
                 state: AtomicU8::new(OPEN),
-                overflow: AtomicUsize::new(0),
-                slow: Mutex::new(Slow {
-                    hooks: Vec::new(),
-                    next_hook: 1,
-                    queues: Vec::new(),
-                    woken: false,
-                    waker: None,
-                    stalls: Vec::new(),
-                }),
-                cv: Condvar::new(),
+                cold: Cold {
+                    overflow: AtomicUsize::new(0),
+                    slow: Mutex::new(Slow {
+                        hooks: Vec::new(),
+                        next_hook: 1,
+                        queues: Vec::new(),
+                        woken: false,
+                        waker: None,
+                        stalls: Vec::new(),
+                    }),
+                    cv: Condvar::new(),
+                },
                 name: self.name,
                 watchdog: self.watchdog,
                 on_stall: self.on_stall,
@@ -379,7 +408,7 @@ impl Gate {
     /// Fails with [`Gone`] if the gate is already unplugging: the caller must then
     /// cancel by itself.
     pub fn on_unplug(&self, hook: impl FnOnce() + Send + 'static) -> Result<HookId, Gone> {
-        let mut s = lock(&self.core.slow);
+        let mut s = lock(&self.core.cold.slow);
         if self.is_unplugged() {
             return Err(Gone);
         }
@@ -391,7 +420,7 @@ impl Gate {
 
     /// Removes a hook. Returns `false` if it already ran (or is running) or was removed.
     pub fn remove_hook(&self, id: HookId) -> bool {
-        let mut s = lock(&self.core.slow);
+        let mut s = lock(&self.core.cold.slow);
         let before = s.hooks.len();
         s.hooks.retain(|(h, _)| *h != id.0);
         s.hooks.len() != before
@@ -418,17 +447,17 @@ impl Gate {
 
     /// Watchdog reports produced by drains of this gate so far.
     pub fn stalls(&self) -> Vec<DrainStall> {
-        lock(&self.core.slow).stalls.clone()
+        lock(&self.core.cold.slow).stalls.clone()
     }
 
     pub(crate) fn register_queue(&self, id: u64, q: Arc<WqShared>) -> bool {
-        let mut s = lock(&self.core.slow);
+        let mut s = lock(&self.core.cold.slow);
         s.queues.push((id, q));
         !self.is_unplugged()
     }
 
     pub(crate) fn unregister_queue(&self, id: u64) {
-        lock(&self.core.slow).queues.retain(|(q, _)| *q != id);
+        lock(&self.core.cold.slow).queues.retain(|(q, _)| *q != id);
     }
 }
 
@@ -442,7 +471,10 @@ impl GateCore {
             return self.enter_overflow(record);
         }
         let slot = free.trailing_zeros() as usize;
-        record.slots[slot].store(self.id, Ordering::Relaxed);
+        // Release (a plain `mov` on x86): a drainer whose scan reads this value
+        // synchronises with everything this thread did before, including the
+        // sections of earlier accesses that used this slot (see module docs).
+        record.slots[slot].store(self.id, Ordering::Release);
         record.used.store(used | (1 << slot), Ordering::Relaxed);
         barrier::light();
         // A relaxed load is enough: the light/heavy barrier pair orders it after
@@ -461,10 +493,16 @@ impl GateCore {
     }
 
     #[cold]
+    #[inline(never)]
     fn enter_overflow(&self, record: &'static ThreadRecord) -> Result<Access<'_>, Gone> {
-        self.overflow.fetch_add(1, Ordering::SeqCst);
+        lock(&record.overflow_held).push(self.id);
+        self.cold.overflow.fetch_add(1, Ordering::SeqCst);
+        // The same "publish, then check" as the slots, with a full fence in
+        // place of the light barrier (the unplug side's heavy barrier pairs
+        // with it either way).
+        full_fence();
         if self.state.load(Ordering::SeqCst) != OPEN {
-            self.exit_overflow();
+            self.exit_overflow(record);
             return Err(Gone);
         }
         Ok(Access {
@@ -487,8 +525,17 @@ impl GateCore {
         }
     }
 
-    fn exit_overflow(&self) {
-        self.overflow.fetch_sub(1, Ordering::SeqCst);
+    #[cold]
+    #[inline(never)]
+    fn exit_overflow(&self, record: &ThreadRecord) {
+        self.cold.overflow.fetch_sub(1, Ordering::SeqCst);
+        {
+            let mut held = lock(&record.overflow_held);
+            if let Some(i) = held.iter().rposition(|g| *g == self.id) {
+                held.swap_remove(i);
+            }
+        }
+        full_fence();
         if self.state.load(Ordering::SeqCst) != OPEN {
             self.notify_drainers();
         }
@@ -497,8 +544,8 @@ impl GateCore {
     #[cold]
     #[inline(never)]
     fn notify_drainers(&self) {
-        let _s = lock(&self.slow);
-        self.cv.notify_all();
+        let _s = lock(&self.cold.slow);
+        self.cold.cv.notify_all();
     }
 
     fn journal(&self, kind: EventKind, label: Option<&'static str>) {
@@ -509,7 +556,7 @@ impl GateCore {
 
     /// Number of accesses inside this gate, over all threads.
     fn busy(&self) -> usize {
-        let mut n = self.overflow.load(Ordering::SeqCst);
+        let mut n = self.cold.overflow.load(Ordering::SeqCst);
         for r in registry::snapshot() {
             n += r
                 .slots
@@ -534,7 +581,26 @@ impl GateCore {
                 }
             }
         }
-        for _ in 0..self.overflow.load(Ordering::SeqCst) {
+        let mut named = 0;
+        for r in registry::snapshot() {
+            let n = lock(&r.overflow_held)
+                .iter()
+                .filter(|g| **g == self.id)
+                .count();
+            if n > 0 {
+                let thread = lock(&r.name).clone();
+                for _ in 0..n {
+                    out.push(Blocker {
+                        thread: thread.clone(),
+                        label: None,
+                        since: None,
+                    });
+                }
+                named += n;
+            }
+        }
+        // Overflow accesses whose bookkeeping is in flight right now.
+        for _ in named..self.cold.overflow.load(Ordering::SeqCst) {
             out.push(Blocker {
                 thread: String::from("<overflow access>"),
                 label: None,
@@ -559,10 +625,13 @@ impl GateCore {
             barrier::heavy();
             // Step 2: wake sleepers and cancel pending I/O, outside the lock.
             let (hooks, queues) = {
-                let mut s = lock(&self.slow);
-                s.waker = Some(std::thread::current().id());
+                let mut s = lock(&self.cold.slow);
+                s.waker = Some(current_thread_id());
                 (std::mem::take(&mut s.hooks), s.queues.clone())
             };
+            // Marks step 2 done even if a hook panics, so that concurrent
+            // unplugs do not wait for it forever.
+            let _done = WokenGuard(self);
             for (_, q) in &queues {
                 q.wake_all();
             }
@@ -574,23 +643,19 @@ impl GateCore {
             if stats.queues_woken > 0 || stats.hooks_run > 0 {
                 self.journal(EventKind::Wake, None);
             }
-            let mut s = lock(&self.slow);
-            s.woken = true;
-            s.waker = None;
-            self.cv.notify_all();
         } else {
-            let mut s = lock(&self.slow);
-            if s.waker == Some(std::thread::current().id()) {
+            let mut s = lock(&self.cold.slow);
+            if s.waker == Some(current_thread_id()) {
                 return Err(UnplugError::Reentrant(self.name.clone()));
             }
             while !s.woken {
-                s = wait(&self.cv, s, Some(BACKSTOP));
+                s = wait(&self.cold.cv, s, Some(BACKSTOP));
             }
         }
-        if let Some(rec) = registry::current_if_registered() {
-            if rec.holds(self.id) {
-                return Err(UnplugError::InsideAccess(self.name.clone()));
-            }
+        if let Some(rec) = registry::current_if_registered()
+            && rec.holds(self.id)
+        {
+            return Err(UnplugError::InsideAccess(self.name.clone()));
         }
         stats.in_flight = self.drain();
         self.state.store(DEAD, Ordering::Release);
@@ -603,44 +668,67 @@ impl GateCore {
 
     /// Steps 3-4: waits until no access to this gate remains. Returns how many
     /// were in flight at the first scan.
+    ///
+    /// The scan and the decision to sleep happen under the gate lock, and an
+    /// exit that sees the gate unplugging notifies under the same lock, so no
+    /// notification falls between a scan and the sleep (module docs).
     fn drain(&self) -> usize {
         let t0 = Instant::now();
         let mut next_report = self.watchdog;
-        let mut s = lock(&self.slow);
+        let mut s = lock(&self.cold.slow);
         let first = self.busy();
         let mut busy = first;
         while busy != 0 {
             let max = match next_report {
-                Some(at) => at.saturating_sub(t0.elapsed()).clamp(Duration::from_micros(50), BACKSTOP),
+                Some(at) => at
+                    .saturating_sub(t0.elapsed())
+                    .clamp(Duration::from_micros(50), BACKSTOP),
                 None => BACKSTOP,
             };
-            s = wait(&self.cv, s, Some(max));
+            s = wait(&self.cold.cv, s, Some(max));
             busy = self.busy();
-            if let Some(at) = next_report {
-                if busy != 0 && t0.elapsed() >= at {
-                    let stall = DrainStall {
-                        gate: self.name.clone(),
-                        waited: t0.elapsed(),
-                        blockers: self.blockers(),
-                    };
-                    if let Some(f) = &self.on_stall {
-                        f(&stall);
-                    }
-                    if let Some(m) = &self.monitor {
-                        m.report(Report::new(
-                            ReportKind::DrainStall,
-                            self.id,
-                            &self.name,
-                            stall.to_string(),
-                            None,
-                        ));
-                    }
-                    s.stalls.push(stall);
-                    next_report = Some(at * 2);
+            if let Some(at) = next_report
+                && busy != 0
+                && t0.elapsed() >= at
+            {
+                next_report = Some(at * 2);
+                // Report with the lock released: the callback may use the gate.
+                drop(s);
+                let stall = DrainStall {
+                    gate: self.name.clone(),
+                    waited: t0.elapsed(),
+                    blockers: self.blockers(),
+                };
+                if let Some(f) = &self.on_stall {
+                    f(&stall);
                 }
+                if let Some(m) = &self.monitor {
+                    m.report(Report::new(
+                        ReportKind::DrainStall,
+                        self.id,
+                        &self.name,
+                        stall.to_string(),
+                        None,
+                    ));
+                }
+                s = lock(&self.cold.slow);
+                s.stalls.push(stall);
+                busy = self.busy();
             }
         }
         first
+    }
+}
+
+/// Completes step 2 of the first unplug (see [`GateCore::unplug`]).
+struct WokenGuard<'a>(&'a GateCore);
+
+impl Drop for WokenGuard<'_> {
+    fn drop(&mut self) {
+        let mut s = lock(&self.0.cold.slow);
+        s.woken = true;
+        s.waker = None;
+        self.0.cold.cv.notify_all();
     }
 }
 
@@ -699,7 +787,7 @@ impl Drop for Access<'_> {
             self.gate.journal(EventKind::Exit, None);
         }
         if self.slot == OVERFLOW {
-            self.gate.exit_overflow();
+            self.gate.exit_overflow(self.record);
         } else {
             self.gate.exit_slot(self.record, self.slot as usize);
         }
@@ -709,8 +797,8 @@ impl Drop for Access<'_> {
 #[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicBool as StdBool;
     use std::sync::Arc as StdArc;
+    use std::sync::atomic::AtomicBool as StdBool;
 
     #[test]
     fn enter_after_unplug_fails() {
@@ -807,14 +895,20 @@ mod tests {
         assert!(g.on_unplug(|| ()).is_err());
     }
 
+    /// The holder keeps its access until the watchdog has reported it, so the
+    /// test does not depend on how fast the machine is.
     #[test]
     fn watchdog_names_the_blocking_access() {
-        let stalls = StdArc::new(Mutex::new(Vec::new()));
-        let s2 = stalls.clone();
+        let (stall_tx, stall_rx) = std::sync::mpsc::channel::<DrainStall>();
+        let stall_tx = Mutex::new(stall_tx);
+        let m = Monitor::new();
         let g = Gate::builder()
             .name("wd")
-            .watchdog(Duration::from_millis(20))
-            .on_stall(move |s| lock(&s2).push(s.clone()))
+            .watchdog(Duration::from_millis(5))
+            .monitor(&m)
+            .on_stall(move |s| {
+                let _ = lock(&stall_tx).send(s.clone());
+            })
             .build();
         let g2 = g.clone();
         let (tx, rx) = std::sync::mpsc::channel();
@@ -823,20 +917,137 @@ mod tests {
             .spawn(move || {
                 let _a = g2.enter_as("VIDIOC_DQBUF").unwrap();
                 tx.send(()).unwrap();
-                std::thread::sleep(Duration::from_millis(120));
+                // Stay inside until the watchdog names us.
+                stall_rx.recv().unwrap()
             })
             .unwrap();
         rx.recv().unwrap();
-        g.unplug().unwrap();
-        t.join().unwrap();
-        let stalls = lock(&stalls);
-        assert!(!stalls.is_empty());
-        let b = &stalls[0].blockers[0];
+        let st = g.unplug().unwrap();
+        assert_eq!(st.in_flight, 1);
+        let first = t.join().unwrap();
+        let b = &first.blockers[0];
+        assert_eq!(first.gate, "wd");
         assert_eq!(b.thread, "slowpoke");
         assert_eq!(b.label, Some("VIDIOC_DQBUF"));
         assert!(b.since.is_some());
-        assert!(stalls[0].to_string().contains("VIDIOC_DQBUF"));
-        assert_eq!(g.stalls().len(), stalls.len());
+        assert!(first.to_string().contains("VIDIOC_DQBUF"));
+        assert!(!g.stalls().is_empty());
+        // The checker also files a report with the monitor.
+        let reps = m.reports().all();
+        assert!(!reps.is_empty());
+        assert!(reps.iter().all(|r| r.kind == ReportKind::DrainStall));
+        assert!(reps[0].message.contains("slowpoke"), "{}", reps[0]);
+        assert_eq!(reps[0].object, Some(g.id()));
+    }
+
+    #[test]
+    fn no_stall_report_when_the_drain_is_prompt() {
+        let m = Monitor::new();
+        let g = Gate::builder()
+            .watchdog(Duration::from_secs(3600))
+            .monitor(&m)
+            .build();
+        drop(g.enter().unwrap());
+        g.unplug().unwrap();
+        assert!(g.stalls().is_empty());
+        assert!(m.reports().is_empty());
+        let kinds = m.journal().kinds(g.id());
+        assert_eq!(kinds, vec![EventKind::UnplugBegin, EventKind::UnplugEnd]);
+    }
+
+    /// The stall callback runs without the gate lock held: it may query the gate.
+    #[test]
+    fn stall_callback_may_use_the_gate() {
+        let cell: StdArc<std::sync::OnceLock<Gate>> = StdArc::new(std::sync::OnceLock::new());
+        let (stall_tx, stall_rx) = std::sync::mpsc::channel::<usize>();
+        let stall_tx = Mutex::new(stall_tx);
+        let c2 = cell.clone();
+        let g = Gate::builder()
+            .watchdog(Duration::from_millis(1))
+            .on_stall(move |_| {
+                let g = c2.get().unwrap();
+                let n = g.stalls().len() + g.blockers().len();
+                let _ = lock(&stall_tx).send(n);
+            })
+            .build();
+        cell.set(g.clone()).unwrap();
+        let g2 = g.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            let _a = g2.enter().unwrap();
+            tx.send(()).unwrap();
+            stall_rx.recv().unwrap()
+        });
+        rx.recv().unwrap();
+        g.unplug().unwrap();
+        assert!(t.join().unwrap() >= 1);
+    }
+
+    /// A thread that holds more accesses than it has slots, then unplugs a gate
+    /// it entered through the overflow counter, is refused instead of waiting
+    /// for itself forever.
+    #[test]
+    fn unplug_from_inside_an_overflow_access_is_refused() {
+        let other = Gate::named("other");
+        let g = Gate::named("deep");
+        let fill: Vec<_> = (0..SLOTS).map(|_| other.enter().unwrap()).collect();
+        let a = g.enter().unwrap();
+        assert_eq!(a.slot, OVERFLOW);
+        assert_eq!(g.blockers().len(), 1);
+        assert_ne!(g.blockers()[0].thread, "<overflow access>");
+        assert!(matches!(g.unplug(), Err(UnplugError::InsideAccess(_))));
+        drop(a);
+        drop(fill);
+        g.unplug().unwrap();
+        assert_eq!(other.in_flight(), 0);
+    }
+
+    /// A panicking cancel hook must not leave concurrent unplugs waiting for a
+    /// wake-up step that never completes.
+    #[test]
+    fn panicking_hook_does_not_wedge_the_gate() {
+        let g = Gate::named("p");
+        g.on_unplug(|| panic!("hook failed")).unwrap();
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g.unplug()));
+        assert!(r.is_err());
+        assert!(g.enter().is_err());
+        let st = g.unplug().unwrap();
+        assert!(!st.first);
+        assert!(g.is_drained());
+    }
+
+    /// A cancel hook that unplugs its own gate gets an error, not a deadlock.
+    #[test]
+    fn reentrant_unplug_from_a_hook_is_refused() {
+        let g = Gate::named("re");
+        let g2 = g.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        g.on_unplug(move || tx.send(g2.unplug().map(|_| ())).unwrap())
+            .unwrap();
+        g.unplug().unwrap();
+        assert!(matches!(rx.recv().unwrap(), Err(UnplugError::Reentrant(_))));
+    }
+
+    /// Unplugging gate B never waits for a reader of gate A.
+    #[test]
+    fn unplug_ignores_other_gates_readers() {
+        let a = Gate::named("a");
+        let b = Gate::named("b");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+        let a2 = a.clone();
+        let t = std::thread::spawn(move || {
+            let _x = a2.enter().unwrap();
+            tx.send(()).unwrap();
+            done_rx.recv().unwrap();
+        });
+        rx.recv().unwrap();
+        let st = b.unplug().unwrap();
+        assert_eq!(st.in_flight, 0);
+        assert_eq!(a.in_flight(), 1);
+        done_tx.send(()).unwrap();
+        t.join().unwrap();
+        a.unplug().unwrap();
     }
 
     #[test]

@@ -125,7 +125,12 @@ impl<T> Ref<T> {
         Self::build(monitor, type_name, value, Some(Box::new(release)))
     }
 
-    fn build(monitor: &Monitor, type_name: &'static str, value: T, release: Option<Release<T>>) -> Self {
+    fn build(
+        monitor: &Monitor,
+        type_name: &'static str,
+        value: T,
+        release: Option<Release<T>>,
+    ) -> Self {
         let id = monitor.next_id();
         monitor
             .journal()

@@ -2,25 +2,50 @@
 //!
 //! Each thread that ever enters a gate owns one [`ThreadRecord`]: a small array of
 //! slots, each holding the id of a gate the thread is currently inside (0 = free).
-//! Only the owning thread writes its slots, with plain (relaxed) stores; the unplug
+//! Only the owning thread writes its slots, with plain (release) stores; the unplug
 //! side reads every record after a heavy barrier (see [`crate::barrier`]). Records
 //! are allocated once and never freed: when a thread exits its record goes back to
 //! the pool and the next new thread reuses it, so memory is bounded by the largest
 //! number of threads that ever used gates at the same time.
 //!
+//! # Record reuse at thread exit
+//!
+//! The record is handed back by the destructor of a thread-local ([`Releaser`]).
+//! Other thread-local destructors of the same thread may run after it and may
+//! still hold, or create, accesses. Two rules keep a record single-owner:
+//!
+//! * a record with a live access (a `used` bit or an overflow entry) is never
+//!   handed back: the exiting thread keeps it for good (a leaked `Access` would
+//!   keep its gate from draining anyway);
+//! * an access created after the hand-back registers a fresh record, which stays
+//!   owned forever because the thread can no longer arrange its release.
+//!
+//! Handing back is a release store of `owned`; claiming is an acquire CAS, so the
+//! new owner sees the final `used` mask and slot values of the previous one.
+//!
 //! # Invariants
 //!
 //! * `slots[i]` is written only by the thread that currently owns the record.
 //! * `used` mirrors which slots are non-zero; it is written only by the owner.
+//! * `overflow_held` lists the gates this thread entered through their overflow
+//!   counters; it is written only by the owner (under its mutex).
 //! * A record is owned by at most one live thread (`owned` is set under the
-//!   registry lock when a thread claims it and cleared when that thread exits).
+//!   registry lock when a thread claims it and cleared when that thread exits
+//!   with no access held).
 
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Mutex, Ordering, lock};
 use std::time::Instant;
 
 /// Slots per thread: how many gate accesses one thread may hold at once before
 /// further accesses fall back to the gate's shared overflow counter.
+///
+/// (Under `cfg(loom)` the model uses 2 slots, so that the model checks reach the
+/// overflow path with little nesting and the scans stay short.)
+#[cfg(not(loom))]
 pub const SLOTS: usize = 16;
+/// Slots per thread (reduced for the loom model checks).
+#[cfg(loom)]
+pub const SLOTS: usize = 2;
 
 /// What a labelled access recorded for the watchdog.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +55,12 @@ pub(crate) struct SlotInfo {
 }
 
 /// One thread's access slots.
+///
+/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line prefetcher
+/// pulls) so that the hot `slots`/`used` words of two threads never share a
+/// line, and the slow-path mutexes of one record never share a line with the
+/// slots of another.
+#[repr(C, align(128))]
 pub(crate) struct ThreadRecord {
     /// Gate ids, 0 when free.
     pub slots: [AtomicU64; SLOTS],
@@ -37,6 +68,8 @@ pub(crate) struct ThreadRecord {
     pub used: AtomicU32,
     /// Set while a live thread owns this record.
     owned: AtomicBool,
+    /// Gates entered through their overflow counter (slow path only).
+    pub overflow_held: Mutex<Vec<u64>>,
     /// Name of the owning thread (for watchdog reports).
     pub name: Mutex<String>,
     /// Labels and start times of labelled accesses (slow path only).
@@ -49,14 +82,21 @@ impl ThreadRecord {
             slots: std::array::from_fn(|_| AtomicU64::new(0)),
             used: AtomicU32::new(0),
             owned: AtomicBool::new(false),
+            overflow_held: Mutex::new(Vec::new()),
             name: Mutex::new(String::new()),
             info: Mutex::new([None; SLOTS]),
         }
     }
 
-    /// Whether any slot currently holds `gate`.
+    /// Whether the owner currently holds an access to `gate` (owner-only query).
     pub fn holds(&self, gate: u64) -> bool {
         self.slots.iter().any(|s| s.load(Ordering::Relaxed) == gate)
+            || lock(&self.overflow_held).contains(&gate)
+    }
+
+    /// Whether the owner holds any access at all (owner-only query).
+    fn holds_any(&self) -> bool {
+        self.used.load(Ordering::Relaxed) != 0 || !lock(&self.overflow_held).is_empty()
     }
 }
 
@@ -90,6 +130,11 @@ struct Releaser(&'static ThreadRecord);
 
 impl Drop for Releaser {
     fn drop(&mut self) {
+        if self.0.holds_any() {
+            // A later thread-local destructor still holds an access: the record
+            // must keep a single owner, so this thread keeps it for good.
+            return;
+        }
         // Forget the record first so that an enter from a later thread-local
         // destructor registers afresh instead of sharing a record that another
         // thread may claim.
@@ -113,9 +158,11 @@ loom::thread_local! {
 /// The calling thread's record, registering the thread on first use.
 #[inline(always)]
 pub(crate) fn current() -> &'static ThreadRecord {
-    match CURRENT.with(|c| c.get()) {
-        Some(r) => r,
-        None => register(),
+    // `CURRENT` has a const initialiser and no destructor, so `try_with` only
+    // fails under loom after the model thread's locals were torn down.
+    match CURRENT.try_with(|c| c.get()) {
+        Ok(Some(r)) => r,
+        _ => register(),
     }
 }
 
@@ -150,9 +197,71 @@ fn register() -> &'static ThreadRecord {
         .map(str::to_owned)
         .unwrap_or_else(|| format!("{:?}", std::thread::current().id()));
     *lock(&rec.name) = name;
-    CURRENT.with(|c| c.set(Some(rec)));
+    let _ = CURRENT.try_with(|c| c.set(Some(rec)));
     // If the thread is already tearing down its thread-locals the record simply
     // stays owned (leaked to the pool); that costs memory, never correctness.
     let _ = RELEASER.try_with(|r| *r.borrow_mut() = Some(Releaser(rec)));
     rec
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::{Access, Gate};
+    use std::cell::RefCell;
+
+    thread_local! {
+        static HOLD: RefCell<Option<Access<'static>>> = const { RefCell::new(None) };
+    }
+
+    /// `HOLD` is initialised before the thread registers, so its destructor runs
+    /// after the record's releaser: the record must not be handed back while the
+    /// access it holds is still live (a new owner would share its slots).
+    #[test]
+    fn record_with_an_access_held_by_a_later_tls_destructor_is_kept() {
+        let gate: &'static Gate = Box::leak(Box::new(Gate::named("tls")));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t = std::thread::spawn(move || {
+            HOLD.with(|h| {
+                let a = gate.enter().unwrap();
+                tx.send(current() as *const ThreadRecord as usize).unwrap();
+                *h.borrow_mut() = Some(a);
+            });
+        });
+        let addr = rx.recv().unwrap();
+        t.join().unwrap();
+        // HOLD's destructor ran (after the releaser) and exited the gate.
+        assert_eq!(gate.in_flight(), 0);
+        let rec = snapshot()
+            .into_iter()
+            .find(|r| std::ptr::eq(*r, addr as *const ThreadRecord))
+            .unwrap();
+        assert!(rec.owned.load(Ordering::Acquire));
+        assert_eq!(rec.used.load(Ordering::Relaxed), 0);
+        gate.unplug().unwrap();
+    }
+
+    /// A thread that exits with no access hands its record back.
+    #[test]
+    fn record_is_handed_back_at_a_clean_exit() {
+        let gate = Gate::named("clean");
+        let g2 = gate.clone();
+        let t = std::thread::spawn(move || {
+            drop(g2.enter().unwrap());
+            current() as *const ThreadRecord as usize
+        });
+        let addr = t.join().unwrap();
+        let rec = snapshot()
+            .into_iter()
+            .find(|r| std::ptr::eq(*r, addr as *const ThreadRecord))
+            .unwrap();
+        // Either still free, or already claimed by a thread of another test;
+        // in both cases no slot holds our gate.
+        assert!(!rec.holds(gate.id()));
+        assert!(
+            rec.slots
+                .iter()
+                .all(|s| s.load(Ordering::Acquire) != gate.id())
+        );
+    }
 }

@@ -100,8 +100,9 @@ impl<T> Slot<T> {
 
     /// # Safety
     ///
-    /// The slot must not have been revoked, and must not be revoked during `'a`.
-    unsafe fn get<'a>(&'a self) -> &'a T {
+    /// The slot must not have been revoked, and must not be revoked while the
+    /// returned reference lives.
+    unsafe fn get(&self) -> &T {
         debug_assert!(self.alive.load(Ordering::Relaxed));
         // SAFETY: by the caller's contract the value is initialised and is not
         // dropped while the returned reference lives; only shared references
@@ -326,7 +327,9 @@ pub struct RevokeError {
 
 impl std::fmt::Debug for RevokeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RevokeError").field("error", &self.error).finish()
+        f.debug_struct("RevokeError")
+            .field("error", &self.error)
+            .finish()
     }
 }
 

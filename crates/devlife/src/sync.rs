@@ -52,7 +52,9 @@ pub(crate) fn wait<'a, T>(
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0
             }
-            None => cv.wait(g).unwrap_or_else(std::sync::PoisonError::into_inner),
+            None => cv
+                .wait(g)
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
         }
     }
 }
@@ -63,6 +65,26 @@ pub(crate) fn full_fence() {
     loom::sync::atomic::fence(Ordering::SeqCst);
     #[cfg(not(loom))]
     std::sync::atomic::fence(Ordering::SeqCst);
+}
+
+/// Identifies the calling (model) thread. Under loom every model thread runs on
+/// the same OS thread, so `std::thread::current().id()` cannot tell them apart.
+#[cfg(loom)]
+pub(crate) type ThreadId = loom::thread::ThreadId;
+/// Identifies the calling thread.
+#[cfg(not(loom))]
+pub(crate) type ThreadId = std::thread::ThreadId;
+
+/// The id of the calling (model) thread.
+pub(crate) fn current_thread_id() -> ThreadId {
+    #[cfg(loom)]
+    {
+        loom::thread::current().id()
+    }
+    #[cfg(not(loom))]
+    {
+        std::thread::current().id()
+    }
 }
 
 /// Gives other (model) threads a chance to run.

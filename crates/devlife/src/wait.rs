@@ -39,9 +39,9 @@ impl WaitError {
     /// The errno a Linux syscall returns for this outcome.
     pub fn errno(self) -> i32 {
         match self {
-            WaitError::Gone => 19,        // ENODEV
-            WaitError::TimedOut => 110,   // ETIMEDOUT
-            WaitError::Interrupted => 4,  // EINTR
+            WaitError::Gone => 19,       // ENODEV
+            WaitError::TimedOut => 110,  // ETIMEDOUT
+            WaitError::Interrupted => 4, // EINTR
         }
     }
 }
@@ -158,10 +158,10 @@ impl WaitQueue {
             if self.gate.is_unplugged() || access.is_unplugging() {
                 return Err(WaitError::Gone);
             }
-            if let Some(s) = opts.signal {
-                if s.take() {
-                    return Err(WaitError::Interrupted);
-                }
+            if let Some(s) = opts.signal
+                && s.take()
+            {
+                return Err(WaitError::Interrupted);
             }
             let mut g = lock(&self.shared.generation);
             while *g == generation {

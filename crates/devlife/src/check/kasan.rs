@@ -11,10 +11,10 @@
 //!   memory freed by the driver core) while other handles (open files, IRQ
 //!   handlers) still reach it; their accesses are reported.
 
+use super::Monitor;
 use super::journal::EventKind;
 use super::ledger::LiveToken;
 use super::report::{Report, ReportKind};
-use super::Monitor;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -68,7 +68,12 @@ pub type ShadowRef<'a, T> = &'a T;
 impl<T> Shadow<T> {
     /// Allocates `value` under `name` (accounted as live type `type_name`).
     #[track_caller]
-    pub fn new(monitor: &Monitor, type_name: &'static str, name: impl Into<String>, value: T) -> Self {
+    pub fn new(
+        monitor: &Monitor,
+        type_name: &'static str,
+        name: impl Into<String>,
+        value: T,
+    ) -> Self {
         let id = monitor.next_id();
         let name = name.into();
         let site = Location::caller();
@@ -155,10 +160,13 @@ impl<T> Shadow<T> {
             return;
         }
         *fs = Some(site);
-        self.inner
-            .monitor
-            .journal()
-            .record_at(self.inner.id, &self.inner.name, EventKind::Free, None, site);
+        self.inner.monitor.journal().record_at(
+            self.inner.id,
+            &self.inner.name,
+            EventKind::Free,
+            None,
+            site,
+        );
     }
 
     /// Whether [`free`](Self::free) was called.
@@ -174,8 +182,13 @@ impl<T> Shadow<T> {
     #[cold]
     fn report_uaf(&self, site: &'static Location<'static>, what: &str) {
         let m = &self.inner.monitor;
-        m.journal()
-            .record_at(self.inner.id, &self.inner.name, EventKind::Access, Some(what.to_owned()), site);
+        m.journal().record_at(
+            self.inner.id,
+            &self.inner.name,
+            EventKind::Access,
+            Some(what.to_owned()),
+            site,
+        );
         let mut r = Report::new(
             ReportKind::UseAfterFree,
             self.inner.id,
@@ -215,7 +228,10 @@ mod tests {
         drop(s2);
         assert!(m.reports().is_empty());
         assert_eq!(m.ledger().live("State"), 0);
-        assert_eq!(m.journal().events().last().unwrap().kind, EventKind::Release);
+        assert_eq!(
+            m.journal().events().last().unwrap().kind,
+            EventKind::Release
+        );
     }
 
     #[test]
@@ -232,7 +248,10 @@ mod tests {
         assert!(r.site.unwrap().file().ends_with("kasan.rs"));
         assert_eq!(r.related.len(), 2);
         let kinds: Vec<_> = r.history.iter().map(|e| e.kind.clone()).collect();
-        assert_eq!(kinds, vec![EventKind::Alloc, EventKind::Free, EventKind::Access]);
+        assert_eq!(
+            kinds,
+            vec![EventKind::Alloc, EventKind::Free, EventKind::Access]
+        );
         let text = r.to_string();
         assert!(text.contains("use-after-free in vimc_sensor"), "{text}");
         s.free();

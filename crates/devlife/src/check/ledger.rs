@@ -107,7 +107,10 @@ impl Ledger {
 
     /// Types with objects still alive.
     pub fn leaks(&self) -> Vec<LiveCount> {
-        self.snapshot().into_iter().filter(|c| c.live() != 0).collect()
+        self.snapshot()
+            .into_iter()
+            .filter(|c| c.live() != 0)
+            .collect()
     }
 }
 

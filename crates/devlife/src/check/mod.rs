@@ -68,10 +68,10 @@ impl Monitor {
 
     /// Records a report, attaching the object's journal history.
     pub fn report(&self, mut r: Report) {
-        if r.history.is_empty() {
-            if let Some(obj) = r.object {
-                r.history = self.inner.journal.history(obj);
-            }
+        if r.history.is_empty()
+            && let Some(obj) = r.object
+        {
+            r.history = self.inner.journal.history(obj);
         }
         self.inner.journal.record_named(
             r.object.unwrap_or(0),
@@ -80,6 +80,43 @@ impl Monitor {
             None,
         );
         self.inner.reports.push(r);
+    }
+
+    /// The leak checker: records one [`ReportKind::Leak`] report for every type
+    /// that still has live objects, and returns how many reports it added.
+    ///
+    /// Call it when every handle should be gone (after the last close of a
+    /// test, after a plug/unplug cycle): any live object is a leak.
+    ///
+    /// ```
+    /// use devlife::{Monitor, check::ReportKind};
+    /// let m = Monitor::new();
+    /// let token = m.live("vimc_device");
+    /// assert_eq!(m.check_leaks(), 1);
+    /// assert_eq!(m.reports().count(ReportKind::Leak), 1);
+    /// drop(token);
+    /// assert_eq!(m.check_leaks(), 0);
+    /// ```
+    #[track_caller]
+    pub fn check_leaks(&self) -> usize {
+        let site = std::panic::Location::caller();
+        let leaks = self.inner.ledger.leaks();
+        for c in &leaks {
+            self.report(Report::new(
+                ReportKind::Leak,
+                0,
+                c.type_name,
+                format!(
+                    "{} object(s) of type `{}` still alive ({} created, {} released)",
+                    c.live(),
+                    c.type_name,
+                    c.created,
+                    c.released
+                ),
+                Some(site),
+            ));
+        }
+        leaks.len()
     }
 
     /// Accounts one live object of `type_name` until the token is dropped.
@@ -97,4 +134,44 @@ impl Monitor {
 pub fn next_object_id() -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1 << 40);
     NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Deliberately wrong code: an object whose handle is forgotten (a reference
+    /// cycle, a missing `put`) is still alive when everything should be released.
+    #[test]
+    fn leak_checker_fires_on_a_forgotten_object() {
+        let m = Monitor::new();
+        let kept = m.live("media_entity");
+        let forgotten = m.live("media_device");
+        let released = m.live("video_device");
+        drop(released);
+        std::mem::forget(forgotten);
+        drop(kept);
+        assert_eq!(m.check_leaks(), 1);
+        let reps = m.reports().all();
+        assert_eq!(reps.len(), 1);
+        assert_eq!(reps[0].kind, ReportKind::Leak);
+        assert_eq!(reps[0].object_name, "media_device");
+        assert!(reps[0].message.contains("1 object(s)"), "{}", reps[0]);
+        assert!(reps[0].site.unwrap().file().ends_with("mod.rs"));
+        assert!(
+            reps[0]
+                .to_string()
+                .contains("BUG: devlife: leak in media_device")
+        );
+    }
+
+    #[test]
+    fn leak_checker_is_silent_when_everything_was_released() {
+        let m = Monitor::new();
+        let a = m.live("a");
+        let b = m.live("b");
+        drop((a, b));
+        assert_eq!(m.check_leaks(), 0);
+        assert!(m.reports().is_empty());
+    }
 }

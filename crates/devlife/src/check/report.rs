@@ -117,7 +117,9 @@ pub struct Reports {
 
 impl Reports {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Report>> {
-        self.list.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.list
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
     /// Adds a report.
     pub fn push(&self, r: Report) {
