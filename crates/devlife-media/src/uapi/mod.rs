@@ -8,3 +8,5 @@
 
 pub mod ioctl;
 pub mod media;
+pub mod subdev;
+pub mod videodev2;
