@@ -1,0 +1,620 @@
+//! [`VideoDevice`]: a V4L2 video node (`struct video_device` + `v4l2-ioctl.c`
+//! + the vb2 file operations) and the driver-facing [`VideoOps`] trait.
+//!
+//! # Lifetime
+//!
+//! The device's memory (its [`VideoOps`] driver data, its format, its queue)
+//! is one `Arc`. The driver holds it through its [`VideoDevice`] handles;
+//! every open file holds it; the node's file operations hold it *weakly*, so
+//! `open` is a try-get and the node never keeps it alive by itself. When the
+//! last handle and the last file are gone, [`VideoOps::release`] runs (the
+//! `video_device.release` callback), then the v4l2 device reference is put.
+//! Mappings keep their buffer memory, not the device.
+//!
+//! # Unplug
+//!
+//! The node is unplugged by its binding before the driver's `remove` (or by
+//! [`VideoDevice::unregister`]). At step 2 of that unplug the queue is
+//! killed: the driver's `stop_streaming` runs while the hardware is still
+//! there, buffers return, sleepers in `DQBUF`/`read`/`poll` wake with
+//! `ENODEV` (poll: `ERR|HUP|PRI`). A file released afterwards does no driver
+//! streaming call.
+
+use super::vb2::{BufferQueue, Queue, QueueConfig, QueueDriver};
+use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, pixfmt_description, usercopy};
+use crate::uapi::ioctl::put_str;
+use crate::uapi::videodev2::{
+    V4L2_PIX_FMT_PRIV_MAGIC, V4l2Buffer, V4l2Capability, V4l2Fmtdesc, V4l2Format, V4l2PixFormat,
+    V4l2Requestbuffers, VIDEO_IOCTLS, VideoIoctl, buf_type, cap, fourcc_str,
+};
+use devlife::Monitor;
+use devlife::check::{EventKind, LiveToken};
+use devlife_model::{
+    Errno, FileOps, KResult, MmapRequest, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx,
+    PollMask, PollTable, ReleaseCtx, VmOps, WeakNode,
+};
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+/// The strings of `VIDIOC_QUERYCAP`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapStrings {
+    /// Driver name, e.g. `vimc`.
+    pub driver: String,
+    /// Card name.
+    pub card: String,
+    /// Bus location, e.g. `platform:vimc`.
+    pub bus_info: String,
+}
+
+/// One entry of `VIDIOC_ENUM_FMT` as a driver describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FmtDesc {
+    /// The fourcc.
+    pub pixelformat: u32,
+    /// `V4L2_FMT_FLAG_*`.
+    pub flags: u32,
+    /// Description; `None` uses the core's table (`v4l_fill_fmtdesc`).
+    pub description: Option<&'static str>,
+}
+
+impl FmtDesc {
+    /// A format with no flags and the core's description.
+    pub fn new(pixelformat: u32) -> Self {
+        Self {
+            pixelformat,
+            flags: 0,
+            description: None,
+        }
+    }
+}
+
+/// What a video driver implements. The framework calls these with the
+/// arguments already validated (buffer type, indices, sizes, reserved
+/// fields), inside the node's gate for the file-operation ones, and maps the
+/// errors. The implementing type *is* the driver's per-node data: it lives
+/// until [`release`](Self::release).
+///
+/// Only `querycap`, `enum_fmt`, `try_fmt`, `start_streaming` and
+/// `stop_streaming` are required.
+pub trait VideoOps: Send + Sync + 'static {
+    /// `VIDIOC_QUERYCAP` strings.
+    fn querycap(&self) -> CapStrings;
+
+    /// The `index`th format (`EINVAL` past the end). `mbus_code` is the
+    /// application's media bus code filter (0: none; only on `IO_MC` nodes).
+    fn enum_fmt(&self, ctx: &OpCtx<'_>, index: u32, mbus_code: u32) -> KResult<FmtDesc>;
+
+    /// Adjusts `pix` to a format the device supports (`TRY_FMT`, and `S_FMT`
+    /// before it is stored). Must not fail for a merely unsupported value:
+    /// it picks the closest one, as V4L2 requires.
+    fn try_fmt(&self, ctx: &OpCtx<'_>, pix: &mut V4l2PixFormat) -> KResult<()>;
+
+    /// `S_FMT` succeeded with `pix` (already adjusted and about to be stored).
+    fn s_fmt(&self, ctx: &OpCtx<'_>, pix: &V4l2PixFormat) -> KResult<()> {
+        let _ = (ctx, pix);
+        Ok(())
+    }
+
+    /// `queue_setup`: the buffer size for `fmt`; may change the buffer count.
+    fn queue_setup(&self, fmt: &V4l2PixFormat, count: &mut u32) -> KResult<u32> {
+        let _ = count;
+        if fmt.sizeimage == 0 {
+            return Err(Errno::EINVAL);
+        }
+        Ok(fmt.sizeimage)
+    }
+
+    /// Starts capturing into the buffers of `queue`
+    /// ([`BufferQueue::next_buffer`]). An error (e.g. `EPIPE` from pipeline
+    /// validation) fails `STREAMON` and returns the buffers to the queue.
+    fn start_streaming(&self, ctx: &OpCtx<'_>, queue: &BufferQueue) -> KResult<()>;
+
+    /// Stops capturing: when it returns, the driver completes no more buffer
+    /// (late completions are refused anyway). Called at `STREAMOFF`, at the
+    /// owner's close, and at unplug — always while the device is still bound.
+    fn stop_streaming(&self, queue: &BufferQueue);
+
+    /// A buffer was queued to the driver while streaming.
+    fn buf_queued(&self, queue: &BufferQueue) {
+        let _ = queue;
+    }
+
+    /// A file is being opened (inside the gate).
+    fn open(&self, ctx: &OpCtx<'_>) -> KResult<()> {
+        let _ = ctx;
+        Ok(())
+    }
+
+    /// A file was closed (its last handle and mapping are gone). May run
+    /// after unplug: no hardware access.
+    fn close(&self) {}
+
+    /// `video_device.release`: the last reference to the video device is
+    /// gone; the driver data is dropped right after.
+    fn release(&self) {}
+}
+
+/// How to build a [`VideoDevice`].
+#[derive(Clone, Debug)]
+pub struct VideoDeviceConfig {
+    /// Entity / card name (e.g. `"Raw Capture 0"`).
+    pub name: String,
+    /// `V4L2_CAP_*` of the node (`vdev->device_caps`), non-zero.
+    pub device_caps: u32,
+    /// The buffer queue.
+    pub queue: QueueConfig,
+    /// Initial format.
+    pub format: V4l2PixFormat,
+    /// Reproduce the pre-fix kernel (see the module documentation of `v4l2`).
+    pub legacy: bool,
+}
+
+impl VideoDeviceConfig {
+    /// A capture node with streaming and read I/O.
+    pub fn capture(name: &str, format: V4l2PixFormat) -> Self {
+        Self {
+            name: name.to_owned(),
+            device_caps: cap::VIDEO_CAPTURE | cap::STREAMING | cap::READWRITE,
+            queue: QueueConfig::default(),
+            format,
+            legacy: false,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Registration {
+    node: WeakNode,
+    reg: Option<NodeRegistration>,
+    registered: bool,
+}
+
+pub(crate) struct VideoInner<D: VideoOps> {
+    id: u64,
+    name: String,
+    device_caps: u32,
+    legacy: bool,
+    ops: D,
+    fmt: Mutex<V4l2PixFormat>,
+    queue: Queue,
+    reg: Mutex<Registration>,
+    next_fh: AtomicU64,
+    monitor: Monitor,
+    _live: LiveToken,
+    // Last: put after the release callback (`v4l2_device_release`, step 4).
+    v4l2_dev: V4l2Device,
+}
+
+impl<D: VideoOps> Drop for VideoInner<D> {
+    fn drop(&mut self) {
+        self.ops.release();
+        self.monitor.journal().record_named(
+            self.id,
+            &self.name,
+            EventKind::Release,
+            Some("video_device"),
+        );
+    }
+}
+
+/// A V4L2 video device. Cloning gives another handle to the same device.
+///
+/// # Invariants
+///
+/// * The driver data `D` lives until the last handle and the last open file
+///   are gone; [`VideoOps::release`] runs exactly once, then.
+/// * After the node is unplugged, no file operation reaches the driver, and
+///   the driver's `stop_streaming` has been called if it was started.
+pub struct VideoDevice<D: VideoOps> {
+    inner: Arc<VideoInner<D>>,
+}
+
+impl<D: VideoOps> Clone for VideoDevice<D> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<D: VideoOps> std::fmt::Debug for VideoDevice<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoDevice")
+            .field("name", &self.inner.name)
+            .field("node", &self.node().map(|n| n.name().to_owned()))
+            .finish()
+    }
+}
+
+/// Adapts the driver's [`VideoOps`] to the queue's callbacks.
+struct Drv<'a, D: VideoOps> {
+    v: &'a VideoInner<D>,
+}
+
+impl<D: VideoOps> QueueDriver for Drv<'_, D> {
+    fn queue_setup(&self, count: &mut u32) -> KResult<u32> {
+        let fmt = *self.v.fmt.lock();
+        self.v.ops.queue_setup(&fmt, count)
+    }
+    fn start_streaming(&self, ctx: &OpCtx<'_>, q: &BufferQueue) -> KResult<()> {
+        self.v.ops.start_streaming(ctx, q)
+    }
+    fn stop_streaming(&self, q: &BufferQueue) {
+        self.v.ops.stop_streaming(q);
+    }
+    fn buf_queued(&self, q: &BufferQueue) {
+        self.v.ops.buf_queued(q);
+    }
+}
+
+impl<D: VideoOps> VideoDevice<D> {
+    /// Allocates a video device (`video_device_alloc` + setup). It holds a
+    /// reference to `v4l2_dev` until its release. `EINVAL` without device
+    /// caps or for a non-capture queue type.
+    pub fn new(v4l2_dev: &V4l2Device, cfg: VideoDeviceConfig, ops: D) -> KResult<Self> {
+        if cfg.device_caps == 0 || cfg.queue.type_ != buf_type::VIDEO_CAPTURE {
+            return Err(Errno::EINVAL);
+        }
+        let monitor = v4l2_dev.monitor().clone();
+        let id = monitor.next_id();
+        monitor
+            .journal()
+            .record_named(id, &cfg.name, EventKind::Alloc, Some("video_device"));
+        Ok(Self {
+            inner: Arc::new(VideoInner {
+                id,
+                name: cfg.name,
+                device_caps: cfg.device_caps,
+                legacy: cfg.legacy,
+                ops,
+                fmt: Mutex::new(cfg.format),
+                queue: Queue::new(cfg.queue, &monitor),
+                reg: Mutex::new(Registration::default()),
+                next_fh: AtomicU64::new(1),
+                _live: monitor.live("video_device"),
+                monitor,
+                v4l2_dev: v4l2_dev.clone(),
+            }),
+        })
+    }
+
+    /// `video_register_device(vdev, VFL_TYPE_VIDEO, -1)`: registers
+    /// `/dev/videoN`. `EBUSY` if already registered.
+    pub fn register(&self, registrar: &impl NodeRegistrar) -> KResult<Node> {
+        let mut r = self.inner.reg.lock();
+        if r.registered {
+            return Err(Errno::EBUSY);
+        }
+        let ops = Arc::new(VideoNodeOps {
+            vdev: Arc::downgrade(&self.inner),
+        });
+        let spec = NodeSpec::new(NodeKind::Video).legacy_if(self.inner.legacy);
+        let (node, reg) = registrar.register(spec, ops)?;
+        if !self.inner.legacy {
+            let weak: Weak<VideoInner<D>> = Arc::downgrade(&self.inner);
+            // Step 2 of the unplug: cancel pending I/O while the hardware is
+            // still bound. The hook holds the device weakly (no cycle).
+            let hook = node.on_unplug(move || {
+                if let Some(v) = weak.upgrade() {
+                    v.kill();
+                }
+            });
+            if let Err(e) = hook {
+                if let Some(reg) = reg {
+                    let _ = reg.unregister();
+                } else {
+                    let _ = node.unregister();
+                }
+                return Err(e);
+            }
+        }
+        r.node = node.downgrade();
+        r.reg = reg;
+        r.registered = true;
+        self.inner.monitor.journal().note(
+            self.inner.id,
+            &self.inner.name,
+            format!("registered as {}", node.name()),
+        );
+        Ok(node)
+    }
+
+    /// `vb2_video_unregister_device`: unregisters the node (refuse new calls,
+    /// wake sleepers, drain) and releases the queue (stop streaming, return
+    /// and free the buffers). Idempotent; memory stays until the last file
+    /// closes. With `legacy`, only the node is unregistered, as the pre-fix
+    /// `video_unregister_device`.
+    pub fn unregister(&self) -> KResult<()> {
+        let (node, reg) = {
+            let mut r = self.inner.reg.lock();
+            (r.node.upgrade(), r.reg.take())
+        };
+        let res = match (reg, node) {
+            (Some(reg), _) => reg.unregister(),
+            (None, Some(n)) => n.unregister(),
+            (None, None) => Ok(()),
+        };
+        if !self.inner.legacy {
+            self.inner.kill();
+        }
+        res
+    }
+
+    /// The node, while it exists.
+    pub fn node(&self) -> Option<Node> {
+        self.inner.reg.lock().node.upgrade()
+    }
+
+    /// The driver data.
+    pub fn driver(&self) -> &D {
+        &self.inner.ops
+    }
+
+    /// The device name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The v4l2 device.
+    pub fn v4l2_dev(&self) -> &V4l2Device {
+        &self.inner.v4l2_dev
+    }
+
+    /// The current format.
+    pub fn format(&self) -> V4l2PixFormat {
+        *self.inner.fmt.lock()
+    }
+
+    /// The driver's handle to the buffer queue.
+    pub fn queue(&self) -> BufferQueue {
+        self.inner.queue.handle()
+    }
+
+    /// Whether the queue streams (`vb2_is_streaming`).
+    pub fn is_streaming(&self) -> bool {
+        self.inner.queue.is_streaming()
+    }
+
+    /// States of the queue's buffers (inspection, tests).
+    pub fn buffer_states(&self) -> Vec<super::BufState> {
+        self.inner.queue.states()
+    }
+
+    /// The memory of buffer `index` (inspection, tests).
+    pub fn buffer_memory(&self, index: u32) -> Option<Arc<super::BufferMemory>> {
+        self.inner.queue.memory(index)
+    }
+
+    /// Strong references to the device memory (handles + open files).
+    pub fn refs(&self) -> usize {
+        Arc::strong_count(&self.inner)
+    }
+
+    /// A weak handle (no reference).
+    pub fn downgrade(&self) -> WeakVideoDevice<D> {
+        WeakVideoDevice {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+}
+
+/// A weak handle to a [`VideoDevice`].
+pub struct WeakVideoDevice<D: VideoOps> {
+    inner: Weak<VideoInner<D>>,
+}
+
+impl<D: VideoOps> WeakVideoDevice<D> {
+    /// A strong handle, unless the device was released.
+    pub fn upgrade(&self) -> Option<VideoDevice<D>> {
+        self.inner.upgrade().map(|inner| VideoDevice { inner })
+    }
+}
+
+impl<D: VideoOps> VideoInner<D> {
+    fn drv(&self) -> Drv<'_, D> {
+        Drv { v: self }
+    }
+
+    fn kill(&self) {
+        self.queue.kill(&self.drv());
+    }
+
+    /// `check_fmt`: the node serves exactly its queue's buffer type.
+    fn check_type(&self, type_: u32) -> KResult<()> {
+        if type_ == self.queue.config().type_ {
+            Ok(())
+        } else {
+            Err(Errno::EINVAL)
+        }
+    }
+
+    fn ioctl(&self, ctx: &OpCtx<'_>, fh: u64, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        let Some(def) = VIDEO_IOCTLS.lookup(cmd) else {
+            return Err(Errno::ENOTTY);
+        };
+        match def.key {
+            VideoIoctl::Querycap => usercopy(cmd, arg, None, |c| {
+                self.querycap(c);
+                Ok(())
+            }),
+            VideoIoctl::EnumFmt => usercopy(cmd, arg, None, |f| self.enum_fmt(ctx, f)),
+            VideoIoctl::GFmt => usercopy(cmd, arg, None, |f| self.g_fmt(f)),
+            VideoIoctl::SFmt => usercopy(cmd, arg, None, |f| self.s_fmt(ctx, f, true)),
+            VideoIoctl::TryFmt => usercopy(cmd, arg, None, |f| self.s_fmt(ctx, f, false)),
+            VideoIoctl::Reqbufs => usercopy(cmd, arg, None, |p: &mut V4l2Requestbuffers| {
+                self.check_type(p.type_)?;
+                self.queue.reqbufs(fh, p, &self.drv())
+            }),
+            // INFO_FL_CLEAR(v4l2_buffer, length): the rest is zeroed on input.
+            VideoIoctl::Querybuf => usercopy(cmd, arg, Some(76), |b: &mut V4l2Buffer| {
+                self.check_type(b.type_)?;
+                self.queue.querybuf(b)
+            }),
+            VideoIoctl::Qbuf => usercopy(cmd, arg, None, |b: &mut V4l2Buffer| {
+                self.check_type(b.type_)?;
+                self.queue.qbuf(ctx, fh, b, &self.drv())
+            }),
+            VideoIoctl::Dqbuf => usercopy(cmd, arg, None, |b: &mut V4l2Buffer| {
+                self.check_type(b.type_)?;
+                self.queue.dqbuf(ctx, fh, b)
+            }),
+            VideoIoctl::Streamon => usercopy(cmd, arg, None, |t: &mut u32| {
+                self.check_type(*t)?;
+                self.queue.streamon(ctx, fh, *t, &self.drv())
+            }),
+            VideoIoctl::Streamoff => usercopy(cmd, arg, None, |t: &mut u32| {
+                self.check_type(*t)?;
+                self.queue.streamoff(fh, *t, &self.drv())
+            }),
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// `v4l_querycap`.
+    fn querycap(&self, c: &mut V4l2Capability) {
+        let s = self.ops.querycap();
+        put_str(&mut c.driver, &s.driver);
+        put_str(&mut c.card, &s.card);
+        put_str(&mut c.bus_info, &s.bus_info);
+        c.version = LINUX_VERSION_CODE;
+        c.device_caps = self.device_caps | cap::EXT_PIX_FORMAT;
+        c.capabilities = self.device_caps | cap::DEVICE_CAPS | cap::EXT_PIX_FORMAT;
+        c.reserved = [0; 3];
+    }
+
+    /// `v4l_enum_fmt` + `v4l_fill_fmtdesc`.
+    fn enum_fmt(&self, ctx: &OpCtx<'_>, f: &mut V4l2Fmtdesc) -> KResult<()> {
+        self.check_type(f.type_)?;
+        let mbus_code = if self.device_caps & cap::IO_MC != 0 {
+            f.mbus_code
+        } else {
+            0
+        };
+        let d = self.ops.enum_fmt(ctx, f.index, mbus_code)?;
+        f.flags = d.flags;
+        f.pixelformat = d.pixelformat;
+        f.mbus_code = mbus_code;
+        f.reserved = [0; 3];
+        let desc = d
+            .description
+            .or_else(|| pixfmt_description(d.pixelformat))
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("Unknown ({})", fourcc_str(d.pixelformat)));
+        put_str(&mut f.description, &desc);
+        Ok(())
+    }
+
+    /// `v4l_g_fmt`: the union is cleared, then `pix` filled.
+    fn g_fmt(&self, f: &mut V4l2Format) -> KResult<()> {
+        self.check_type(f.type_)?;
+        let mut pix = *self.fmt.lock();
+        pix.priv_ = V4L2_PIX_FMT_PRIV_MAGIC;
+        *f = V4l2Format::from_pix(f.type_, &pix);
+        Ok(())
+    }
+
+    /// `v4l_s_fmt` / `v4l_try_fmt`: sanitise, clear the union after `pix`,
+    /// let the driver adjust; `S_FMT` stores it (`EBUSY` while buffers exist).
+    fn s_fmt(&self, ctx: &OpCtx<'_>, f: &mut V4l2Format, set: bool) -> KResult<()> {
+        self.check_type(f.type_)?;
+        let mut pix = f.pix();
+        // v4l_sanitize_format: without the magic, the extended fields are
+        // undefined: zero them and set the magic.
+        if pix.priv_ != V4L2_PIX_FMT_PRIV_MAGIC {
+            pix.priv_ = V4L2_PIX_FMT_PRIV_MAGIC;
+            pix.flags = 0;
+            pix.ycbcr_enc = 0;
+            pix.quantization = 0;
+            pix.xfer_func = 0;
+        }
+        self.ops.try_fmt(ctx, &mut pix)?;
+        pix.priv_ = V4L2_PIX_FMT_PRIV_MAGIC;
+        if set {
+            self.queue.with_idle(|| {
+                self.ops.s_fmt(ctx, &pix)?;
+                *self.fmt.lock() = pix;
+                Ok(())
+            })?;
+        }
+        *f = V4l2Format::from_pix(f.type_, &pix);
+        Ok(())
+    }
+}
+
+/// The per-open-file data of a video node (`struct v4l2_fh`): holds the
+/// video device (the try-get reference taken at open).
+pub struct VideoFh<D: VideoOps> {
+    vdev: Arc<VideoInner<D>>,
+    id: u64,
+}
+
+impl<D: VideoOps> std::fmt::Debug for VideoFh<D> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VideoFh")
+            .field("vdev", &self.vdev.name)
+            .field("id", &self.id)
+            .finish()
+    }
+}
+
+/// The node's file operations. Holds the device weakly (no cycle with the
+/// node, which owns its ops; open is a try-get).
+struct VideoNodeOps<D: VideoOps> {
+    vdev: Weak<VideoInner<D>>,
+}
+
+impl<D: VideoOps> FileOps for VideoNodeOps<D> {
+    type Private = VideoFh<D>;
+
+    fn open(&self, ctx: &OpCtx<'_>) -> KResult<VideoFh<D>> {
+        let vdev = self.vdev.upgrade().ok_or(Errno::ENODEV)?;
+        vdev.ops.open(ctx)?;
+        let id = vdev.next_fh.fetch_add(1, Ordering::Relaxed);
+        Ok(VideoFh { vdev, id })
+    }
+
+    fn release(&self, ctx: &ReleaseCtx<'_>, fh: VideoFh<D>) {
+        let v = &fh.vdev;
+        if v.legacy {
+            // Pre-fix vb2_fop_release: stops the stream through the driver
+            // whatever the state of the device.
+            v.queue.release(fh.id, Some(&v.drv()));
+        } else {
+            // The driver may be called only inside the node's gate: then an
+            // unplug waits for us. Once unplugged, the unplug path stops it.
+            match ctx.node().gate().enter_as("release") {
+                Ok(_access) => v.queue.release(fh.id, Some(&v.drv())),
+                Err(_) => v.queue.release(fh.id, None),
+            }
+        }
+        v.ops.close();
+        // Dropping `fh` may put the last reference: `VideoOps::release`.
+    }
+
+    fn read(&self, ctx: &OpCtx<'_>, fh: &VideoFh<D>, buf: &mut [u8]) -> KResult<usize> {
+        fh.vdev.queue.read(ctx, fh.id, buf, &fh.vdev.drv())
+    }
+
+    fn ioctl(&self, ctx: &OpCtx<'_>, fh: &VideoFh<D>, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        fh.vdev.ioctl(ctx, fh.id, cmd, arg)
+    }
+
+    fn ioctl_name(&self, cmd: u32) -> &'static str {
+        VIDEO_IOCTLS.name(cmd).unwrap_or("ioctl")
+    }
+
+    fn poll(&self, ctx: &OpCtx<'_>, fh: &VideoFh<D>, table: &mut PollTable) -> PollMask {
+        fh.vdev.queue.poll(ctx, fh.id, table, &fh.vdev.drv())
+    }
+
+    fn mmap(
+        &self,
+        _ctx: &OpCtx<'_>,
+        fh: &VideoFh<D>,
+        req: &MmapRequest,
+    ) -> KResult<Arc<dyn VmOps>> {
+        fh.vdev.queue.mmap(req)
+    }
+}
