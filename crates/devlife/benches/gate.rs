@@ -1,0 +1,427 @@
+//! Benchmarks of the gate fast path and of unplug latency.
+//!
+//! Run with `cargo bench -p devlife --bench gate`; `docs/benchmarks.md` has the
+//! results and `benches/table.py` turns criterion's output into its table.
+//!
+//! # `enter_exit/<scheme>/<threads>`
+//!
+//! One enter+exit pair of a read-side section, with every scheme in the same
+//! run. `2` threads means the same loop run concurrently on two threads on the
+//! same object (both threads start together on a barrier, each times its own
+//! loop, the sample is the slower of the two).
+//!
+//! * `floor`: a per-thread plain-store counter, the physical floor: a store to
+//!   a thread-local slot, a compiler fence, a check of the object's flag, and the
+//!   same on exit (what the gate does with `membarrier`, minus bookkeeping);
+//! * `tls_fence`: the same with a `SeqCst` fence in place of the compiler fence
+//!   (what the gate does when `membarrier` is unavailable);
+//! * `shared_counter`: one `AtomicUsize` per object plus an unplugged flag,
+//!   `fetch_add`/`fetch_sub` (kref / Laurent Pinchart's 2017 RFC style);
+//! * `std_rwlock`, `parking_lot_rwlock`, `sharded_lock`: a read lock;
+//! * `epoch_pin`: a crossbeam-epoch pin;
+//! * `gate`: `Gate::enter` + drop of the `Access`;
+//! * `revocable`: `Revocable::try_access` + drop of the guard;
+//! * `devres_bound`: `Devres::access` with a `Bound` proof (inside one access).
+//!
+//! # `unplug/<case>`
+//!
+//! * `idle`: unplug of a gate with nothing in flight;
+//! * `1000_open_files`: revoke of a binding with 1,000 idle open files, each
+//!   represented by its registered `WaitQueue` (a v4l2 file handle's event queue)
+//!   and a per-file resource in the device's `ResourceScope` (1,000 `Devres`);
+//!   the revoke unplugs (wakes 1,000 queues, one drain) and drops 1,000 values;
+//! * `100_sleepers`: unplug of a gate with 100 threads asleep inside it, each in
+//!   `WaitQueue::wait_until` on its own queue (blocking `DQBUF`): the time
+//!   includes waking all of them and waiting until each has left its access;
+//! * `idle_after_100_threads`: `idle` again, with the 100 sleeper threads'
+//!   records now in the registry (the scan is O(registered threads)).
+
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use devlife::{Gate, ResourceScope, Revocable, WaitOptions, WaitQueue};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, compiler_fence, fence};
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+/// Runs `body(iters)` on `threads` threads at once; returns the slowest time.
+fn concurrent<S: Sync>(state: &S, threads: usize, iters: u64, body: fn(&S, u64)) -> Duration {
+    if threads == 1 {
+        let t0 = Instant::now();
+        body(state, iters);
+        return t0.elapsed();
+    }
+    let start = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..threads)
+            .map(|_| {
+                s.spawn(|| {
+                    // Warm the thread (TLS, registration) before the clock starts.
+                    body(state, 1000);
+                    start.wait();
+                    let t0 = Instant::now();
+                    body(state, iters);
+                    t0.elapsed()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).max().unwrap()
+    })
+}
+
+// ---- the floor: a per-thread slot written with plain stores -------------------
+
+thread_local! {
+    static SLOT: AtomicU64 = const { AtomicU64::new(0) };
+}
+
+/// An object guarded by per-thread slots: id plus unplugged flag.
+struct SlotObject {
+    id: u64,
+    unplugged: AtomicBool,
+}
+
+#[cold]
+fn slow_path() {
+    black_box(());
+}
+
+#[inline(always)]
+fn floor_enter(o: &SlotObject) -> bool {
+    SLOT.with(|s| s.store(o.id, Ordering::Relaxed));
+    compiler_fence(Ordering::SeqCst);
+    if o.unplugged.load(Ordering::Relaxed) {
+        SLOT.with(|s| s.store(0, Ordering::Relaxed));
+        return false;
+    }
+    true
+}
+
+#[inline(always)]
+fn floor_exit(o: &SlotObject) {
+    SLOT.with(|s| s.store(0, Ordering::Relaxed));
+    compiler_fence(Ordering::SeqCst);
+    if o.unplugged.load(Ordering::Relaxed) {
+        slow_path();
+    }
+}
+
+fn floor_loop(o: &SlotObject, iters: u64) {
+    for _ in 0..iters {
+        let o = black_box(o);
+        if floor_enter(o) {
+            floor_exit(o);
+        }
+    }
+}
+
+fn tls_fence_loop(o: &SlotObject, iters: u64) {
+    for _ in 0..iters {
+        let o = black_box(o);
+        SLOT.with(|s| s.store(o.id, Ordering::Relaxed));
+        fence(Ordering::SeqCst);
+        if o.unplugged.load(Ordering::Relaxed) {
+            slow_path();
+        }
+        SLOT.with(|s| s.store(0, Ordering::Relaxed));
+        fence(Ordering::SeqCst);
+        if o.unplugged.load(Ordering::Relaxed) {
+            slow_path();
+        }
+    }
+}
+
+// ---- shared counter + flag (kref / 2017 RFC) ----------------------------------
+
+struct Counted {
+    users: AtomicUsize,
+    unplugged: AtomicBool,
+}
+
+fn shared_counter_loop(o: &Counted, iters: u64) {
+    for _ in 0..iters {
+        let o = black_box(o);
+        o.users.fetch_add(1, Ordering::SeqCst);
+        if o.unplugged.load(Ordering::SeqCst) {
+            o.users.fetch_sub(1, Ordering::SeqCst);
+            slow_path();
+            continue;
+        }
+        if o.users.fetch_sub(1, Ordering::SeqCst) == 1 && o.unplugged.load(Ordering::Relaxed) {
+            slow_path();
+        }
+    }
+}
+
+// ---- locks and epochs ---------------------------------------------------------
+
+fn std_rwlock_loop(l: &std::sync::RwLock<u64>, iters: u64) {
+    for _ in 0..iters {
+        let g = black_box(l).read().unwrap();
+        black_box(*g);
+    }
+}
+
+fn parking_lot_loop(l: &parking_lot::RwLock<u64>, iters: u64) {
+    for _ in 0..iters {
+        let g = black_box(l).read();
+        black_box(*g);
+    }
+}
+
+fn sharded_loop(l: &crossbeam_utils::sync::ShardedLock<u64>, iters: u64) {
+    for _ in 0..iters {
+        let g = black_box(l).read().unwrap();
+        black_box(*g);
+    }
+}
+
+fn epoch_loop(_: &(), iters: u64) {
+    for _ in 0..iters {
+        let g = crossbeam_epoch::pin();
+        black_box(&g);
+    }
+}
+
+// ---- devlife ------------------------------------------------------------------
+
+fn gate_loop(g: &Gate, iters: u64) {
+    for _ in 0..iters {
+        drop(black_box(g).enter());
+    }
+}
+
+fn revocable_loop(r: &Revocable<u64>, iters: u64) {
+    for _ in 0..iters {
+        let v = black_box(r).try_access();
+        if let Ok(v) = &v {
+            black_box(**v);
+        }
+    }
+}
+
+struct DevresCase {
+    gate: Gate,
+    _scope: ResourceScope,
+    res: devlife::Devres<u64>,
+}
+
+fn devres_loop(d: &DevresCase, iters: u64) {
+    let a = d.gate.enter().unwrap();
+    let b = a.bound();
+    for _ in 0..iters {
+        let v = black_box(&d.res).access(black_box(&b)).unwrap();
+        black_box(*v);
+    }
+}
+
+fn enter_exit(c: &mut Criterion) {
+    let mut g = c.benchmark_group("enter_exit");
+    g.warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_millis(1500))
+        .sample_size(50);
+
+    let slot_obj = SlotObject {
+        id: 7,
+        unplugged: AtomicBool::new(false),
+    };
+    let counted = Counted {
+        users: AtomicUsize::new(0),
+        unplugged: AtomicBool::new(false),
+    };
+    let std_rw = std::sync::RwLock::new(1u64);
+    let pl_rw = parking_lot::RwLock::new(1u64);
+    let sharded = crossbeam_utils::sync::ShardedLock::new(1u64);
+    let gate = Gate::named("bench");
+    let revocable = Revocable::new(5u64);
+    let dev_gate = Gate::named("bench-devres");
+    let scope = ResourceScope::new(&dev_gate);
+    let devres = DevresCase {
+        res: scope.add(9u64).unwrap(),
+        gate: dev_gate,
+        _scope: scope,
+    };
+
+    for threads in [1usize, 2] {
+        let id = |name: &str| format!("{name}/{threads}");
+        g.bench_function(id("floor"), |b| {
+            b.iter_custom(|n| concurrent(&slot_obj, threads, n, floor_loop))
+        });
+        g.bench_function(id("tls_fence"), |b| {
+            b.iter_custom(|n| concurrent(&slot_obj, threads, n, tls_fence_loop))
+        });
+        g.bench_function(id("shared_counter"), |b| {
+            b.iter_custom(|n| concurrent(&counted, threads, n, shared_counter_loop))
+        });
+        g.bench_function(id("std_rwlock"), |b| {
+            b.iter_custom(|n| concurrent(&std_rw, threads, n, std_rwlock_loop))
+        });
+        g.bench_function(id("parking_lot_rwlock"), |b| {
+            b.iter_custom(|n| concurrent(&pl_rw, threads, n, parking_lot_loop))
+        });
+        g.bench_function(id("sharded_lock"), |b| {
+            b.iter_custom(|n| concurrent(&sharded, threads, n, sharded_loop))
+        });
+        g.bench_function(id("epoch_pin"), |b| {
+            b.iter_custom(|n| concurrent(&(), threads, n, epoch_loop))
+        });
+        g.bench_function(id("gate"), |b| {
+            b.iter_custom(|n| concurrent(&gate, threads, n, gate_loop))
+        });
+        g.bench_function(id("revocable"), |b| {
+            b.iter_custom(|n| concurrent(&revocable, threads, n, revocable_loop))
+        });
+        g.bench_function(id("devres_bound"), |b| {
+            b.iter_custom(|n| concurrent(&devres, threads, n, devres_loop))
+        });
+    }
+    g.finish();
+    // Keep the slot object's flag observable so the checks are not folded away.
+    slot_obj.unplugged.store(true, Ordering::Relaxed);
+    counted.unplugged.store(true, Ordering::Relaxed);
+    black_box((&slot_obj, &counted));
+}
+
+// ---- unplug latency -----------------------------------------------------------
+
+fn registered_gate() -> Gate {
+    let g = Gate::named("idle");
+    drop(g.enter().unwrap());
+    g
+}
+
+/// One open file: its wait queue and its per-file device resource.
+struct OpenFile {
+    _queue: WaitQueue,
+    _res: devlife::Devres<[u64; 4]>,
+}
+
+fn open_files(n: usize) -> (ResourceScope, Vec<OpenFile>) {
+    let gate = Gate::named("dev");
+    let scope = ResourceScope::new(&gate);
+    let files = (0..n)
+        .map(|i| OpenFile {
+            _queue: WaitQueue::new(&gate),
+            _res: scope.add([i as u64; 4]).unwrap(),
+        })
+        .collect();
+    (scope, files)
+}
+
+/// 100 persistent threads that sleep inside the gate of each round.
+struct Sleepers {
+    round: std::sync::Mutex<Option<(Gate, Arc<Vec<WaitQueue>>)>>,
+    start: Barrier,
+    asleep: AtomicUsize,
+    stop: AtomicBool,
+}
+
+fn sleeper(sh: &Sleepers, i: usize) {
+    loop {
+        sh.start.wait();
+        if sh.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let (gate, queues) = sh.round.lock().unwrap().clone().unwrap();
+        let a = gate.enter().unwrap();
+        let mut counted = false;
+        let r = queues[i].wait_until(&a, WaitOptions::default(), || {
+            if !counted {
+                counted = true;
+                sh.asleep.fetch_add(1, Ordering::SeqCst);
+            }
+            None::<()>
+        });
+        assert!(r.is_err());
+        drop(a);
+    }
+}
+
+fn unplug(c: &mut Criterion) {
+    let mut g = c.benchmark_group("unplug");
+    g.warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(30);
+
+    g.bench_function("idle", |b| {
+        b.iter_batched(
+            registered_gate,
+            |gate| {
+                gate.unplug().unwrap();
+                gate
+            },
+            BatchSize::SmallInput,
+        )
+    });
+
+    g.bench_function("1000_open_files", |b| {
+        b.iter_batched(
+            || open_files(1000),
+            |(scope, files)| {
+                assert_eq!(scope.revoke().unwrap(), 1000);
+                files
+            },
+            BatchSize::PerIteration,
+        )
+    });
+
+    const N: usize = 100;
+    let sh = Arc::new(Sleepers {
+        round: std::sync::Mutex::new(None),
+        start: Barrier::new(N + 1),
+        asleep: AtomicUsize::new(0),
+        stop: AtomicBool::new(false),
+    });
+    let threads: Vec<_> = (0..N)
+        .map(|i| {
+            let sh = sh.clone();
+            std::thread::Builder::new()
+                .name(format!("sleeper{i}"))
+                .spawn(move || sleeper(&sh, i))
+                .unwrap()
+        })
+        .collect();
+    g.bench_function("100_sleepers", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let gate = Gate::named("sleepy");
+                let queues = Arc::new((0..N).map(|_| WaitQueue::new(&gate)).collect::<Vec<_>>());
+                *sh.round.lock().unwrap() = Some((gate.clone(), queues.clone()));
+                sh.asleep.store(0, Ordering::SeqCst);
+                sh.start.wait();
+                while sh.asleep.load(Ordering::SeqCst) < N {
+                    std::thread::yield_now();
+                }
+                // Let the last ones reach their condition variable.
+                std::thread::sleep(Duration::from_micros(300));
+                assert_eq!(gate.in_flight(), N);
+                let t0 = Instant::now();
+                let st = gate.unplug().unwrap();
+                total += t0.elapsed();
+                assert_eq!(st.queues_woken, N);
+                *sh.round.lock().unwrap() = None;
+            }
+            total
+        })
+    });
+    sh.stop.store(true, Ordering::SeqCst);
+    sh.start.wait();
+    for t in threads {
+        t.join().unwrap();
+    }
+
+    g.bench_function("idle_after_100_threads", |b| {
+        b.iter_batched(
+            registered_gate,
+            |gate| {
+                gate.unplug().unwrap();
+                gate
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, enter_exit, unplug);
+criterion_main!(benches);

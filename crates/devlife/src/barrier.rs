@@ -55,14 +55,20 @@ pub fn uses_membarrier() -> bool {
     init()
 }
 
+/// Whether readers must use a full fence (no `membarrier`). Fixed at [`init`].
+pub(crate) fn readers_need_fence() -> bool {
+    !init()
+}
+
 /// Read-side barrier: a compiler fence when the heavy side is `membarrier`,
-/// a full fence otherwise.
+/// a full fence otherwise. `fence` is [`readers_need_fence`], cached by the
+/// caller (each thread record keeps a copy, on the line the reader touches).
 #[inline(always)]
-pub(crate) fn light() {
-    if MEMBARRIER.load(Ordering::Relaxed) {
-        compiler_fence(Ordering::SeqCst);
-    } else {
+pub(crate) fn light(fence: bool) {
+    if fence {
         crate::sync::full_fence();
+    } else {
+        compiler_fence(Ordering::SeqCst);
     }
 }
 

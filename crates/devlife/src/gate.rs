@@ -78,7 +78,23 @@ use std::time::{Duration, Instant};
 const OPEN: u8 = 0;
 const DRAINING: u8 = 1;
 const DEAD: u8 = 2;
-const OVERFLOW: u8 = u8::MAX;
+/// An [`Access`] is two words: the gate, and the thread's record pointer whose
+/// low 7 bits (records are 128-byte aligned) carry the slot index and these
+/// flags. Two words travel in registers (a `Result<Access, Gone>` too); a third
+/// word made the compiler move the guard through the stack with mixed-size
+/// stores and loads, which stalls store forwarding on every enter.
+const M_SLOT: usize = 0xf;
+/// The access counts in the gate's overflow counter, not in a slot.
+const M_OVERFLOW: usize = 1 << 4;
+/// The access has a watchdog label to clear.
+const M_LABELLED: usize = 1 << 5;
+/// The gate journals enters and exits.
+const M_TRACE: usize = 1 << 6;
+/// All tag bits.
+const M_ALL: usize = 0x7f;
+const _: () = assert!(
+    SLOTS.is_power_of_two() && SLOTS <= M_SLOT + 1 && std::mem::align_of::<ThreadRecord>() > M_ALL
+);
 
 /// Upper bound on one sleep of the drainer. The protocol never needs it (every
 /// exit that matters notifies), it only bounds the damage of a bug.
@@ -389,12 +405,12 @@ impl Gate {
     /// Slightly slower than [`enter`](Self::enter): it records the label and the time.
     pub fn enter_as(&self, label: &'static str) -> Result<Access<'_>, Gone> {
         let mut a = self.core.enter_raw()?;
-        if a.slot != OVERFLOW {
-            lock(&a.record.info)[a.slot as usize] = Some(SlotInfo {
+        if a.meta() & M_OVERFLOW == 0 {
+            lock(&a.record().info)[a.meta() & M_SLOT] = Some(SlotInfo {
                 label,
                 since: Instant::now(),
             });
-            a.labelled = true;
+            a.add_flag(M_LABELLED);
         }
         if self.core.trace {
             self.core.journal(EventKind::Enter, Some(label));
@@ -462,34 +478,58 @@ impl Gate {
 }
 
 impl GateCore {
+    /// The fast path: the calling thread holds no other access (the common
+    /// case), so the slot is slot 0 and the new mask is a constant.
+    ///
+    /// Every store on this path writes a value that does not depend on a load
+    /// (the loads only feed predicted branches), so consecutive enter/exit pairs
+    /// do not form a store-to-load dependency chain through the record.
     #[inline(always)]
     fn enter_raw(&self) -> Result<Access<'_>, Gone> {
         let record = registry::current();
         let used = record.used.load(Ordering::Relaxed);
+        if used != 0 {
+            return self.enter_nested(record, used);
+        }
+        self.publish(record, 0, 1)
+    }
+
+    /// Enter while the thread already holds accesses (nesting, several gates).
+    #[inline(never)]
+    fn enter_nested(&self, record: &'static ThreadRecord, used: u32) -> Result<Access<'_>, Gone> {
         let free = !used & ((1u32 << SLOTS) - 1);
         if free == 0 {
             return self.enter_overflow(record);
         }
         let slot = free.trailing_zeros() as usize;
+        self.publish(record, slot, used | (1 << slot))
+    }
+
+    /// "Publish, then check" (module docs) in `slot`, whose bit is set in `used`.
+    #[inline(always)]
+    fn publish(
+        &self,
+        record: &'static ThreadRecord,
+        slot: usize,
+        used: u32,
+    ) -> Result<Access<'_>, Gone> {
         // Release (a plain `mov` on x86): a drainer whose scan reads this value
         // synchronises with everything this thread did before, including the
         // sections of earlier accesses that used this slot (see module docs).
         record.slots[slot].store(self.id, Ordering::Release);
-        record.used.store(used | (1 << slot), Ordering::Relaxed);
-        barrier::light();
+        record.used.store(used, Ordering::Relaxed);
+        barrier::light(record.fence);
         // A relaxed load is enough: the light/heavy barrier pair orders it after
         // the slot store as seen by the unplugger (module docs).
         if self.state.load(Ordering::Relaxed) != OPEN {
             self.exit_slot(record, slot);
             return Err(Gone);
         }
-        Ok(Access {
-            gate: self,
+        Ok(Access::new(
+            self,
             record,
-            slot: slot as u8,
-            labelled: false,
-            _not_send: PhantomData,
-        })
+            slot | if self.trace { M_TRACE } else { 0 },
+        ))
     }
 
     #[cold]
@@ -505,21 +545,40 @@ impl GateCore {
             self.exit_overflow(record);
             return Err(Gone);
         }
-        Ok(Access {
-            gate: self,
+        Ok(Access::new(
+            self,
             record,
-            slot: OVERFLOW,
-            labelled: false,
-            _not_send: PhantomData,
-        })
+            M_OVERFLOW | if self.trace { M_TRACE } else { 0 },
+        ))
+    }
+
+    /// "Clear, then check" (module docs). When this is the thread's only
+    /// access the new mask is the constant 0 (no store-to-load chain).
+    #[inline(always)]
+    fn exit_slot(&self, record: &ThreadRecord, slot: usize) {
+        debug_assert!(slot < SLOTS);
+        // The mask (SLOTS is a power of two) spares a bounds check.
+        let slot = slot & (SLOTS - 1);
+        let used = record.used.load(Ordering::Relaxed);
+        if used != 1 << slot {
+            return self.exit_nested(record, slot, used);
+        }
+        record.slots[slot].store(0, Ordering::Release);
+        record.used.store(0, Ordering::Relaxed);
+        self.after_exit(record);
+    }
+
+    /// Exit while the thread holds other accesses.
+    #[inline(never)]
+    fn exit_nested(&self, record: &ThreadRecord, slot: usize, used: u32) {
+        record.slots[slot].store(0, Ordering::Release);
+        record.used.store(used & !(1 << slot), Ordering::Relaxed);
+        self.after_exit(record);
     }
 
     #[inline(always)]
-    fn exit_slot(&self, record: &ThreadRecord, slot: usize) {
-        record.slots[slot].store(0, Ordering::Release);
-        let used = record.used.load(Ordering::Relaxed);
-        record.used.store(used & !(1 << slot), Ordering::Relaxed);
-        barrier::light();
+    fn after_exit(&self, record: &ThreadRecord) {
+        barrier::light(record.fence);
         if self.state.load(Ordering::Relaxed) != OPEN {
             self.notify_drainers();
         }
@@ -743,10 +802,41 @@ impl Drop for WokenGuard<'_> {
 #[must_use = "dropping the Access immediately exits the gate"]
 pub struct Access<'a> {
     gate: &'a GateCore,
-    record: &'static ThreadRecord,
-    slot: u8,
-    labelled: bool,
+    /// The thread's record, tagged with the slot index and `M_*` flags.
+    tagged: *const ThreadRecord,
     _not_send: PhantomData<*const ()>,
+}
+
+impl<'a> Access<'a> {
+    #[inline(always)]
+    fn new(gate: &'a GateCore, record: &'static ThreadRecord, meta: usize) -> Self {
+        debug_assert!(meta <= M_ALL);
+        let tagged = (record as *const ThreadRecord).map_addr(|a| a | meta);
+        Access {
+            gate,
+            tagged,
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Slot index and flags.
+    #[inline(always)]
+    fn meta(&self) -> usize {
+        self.tagged.addr() & M_ALL
+    }
+
+    #[inline(always)]
+    fn record(&self) -> &'static ThreadRecord {
+        // SAFETY: with the tag bits cleared, `tagged` is the pointer made from a
+        // `&'static ThreadRecord` in `new` (same provenance, `map_addr` keeps it);
+        // records are leaked and never freed, so the reference is valid for
+        // `'static`, and only shared references to records are ever made.
+        unsafe { &*self.tagged.map_addr(|a| a & !M_ALL) }
+    }
+
+    fn add_flag(&mut self, flag: usize) {
+        self.tagged = self.tagged.map_addr(|a| a | flag);
+    }
 }
 
 impl Access<'_> {
@@ -772,24 +862,40 @@ impl fmt::Debug for Access<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Access")
             .field("gate", &self.gate.name)
-            .field("slot", &self.slot)
+            .field("overflow", &(self.meta() & M_OVERFLOW != 0))
+            .field("slot", &(self.meta() & M_SLOT))
             .finish()
     }
 }
 
-impl Drop for Access<'_> {
-    #[inline]
-    fn drop(&mut self) {
-        if self.labelled {
-            lock(&self.record.info)[self.slot as usize] = None;
+impl Access<'_> {
+    /// Exit of a labelled, traced or overflow access.
+    #[cold]
+    #[inline(never)]
+    fn drop_slow(&mut self) {
+        let meta = self.meta();
+        if meta & M_LABELLED != 0 {
+            lock(&self.record().info)[meta & M_SLOT] = None;
         }
-        if self.gate.trace {
+        if meta & M_TRACE != 0 {
             self.gate.journal(EventKind::Exit, None);
         }
-        if self.slot == OVERFLOW {
-            self.gate.exit_overflow(self.record);
+        if meta & M_OVERFLOW != 0 {
+            self.gate.exit_overflow(self.record());
         } else {
-            self.gate.exit_slot(self.record, self.slot as usize);
+            self.gate.exit_slot(self.record(), meta & M_SLOT);
+        }
+    }
+}
+
+impl Drop for Access<'_> {
+    #[inline(always)]
+    fn drop(&mut self) {
+        let meta = self.meta();
+        if meta <= M_SLOT {
+            self.gate.exit_slot(self.record(), meta);
+        } else {
+            self.drop_slow();
         }
     }
 }
@@ -992,7 +1098,7 @@ mod tests {
         let g = Gate::named("deep");
         let fill: Vec<_> = (0..SLOTS).map(|_| other.enter().unwrap()).collect();
         let a = g.enter().unwrap();
-        assert_eq!(a.slot, OVERFLOW);
+        assert_ne!(a.meta() & M_OVERFLOW, 0);
         assert_eq!(g.blockers().len(), 1);
         assert_ne!(g.blockers()[0].thread, "<overflow access>");
         assert!(matches!(g.unplug(), Err(UnplugError::InsideAccess(_))));

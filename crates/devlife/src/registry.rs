@@ -66,6 +66,9 @@ pub(crate) struct ThreadRecord {
     pub slots: [AtomicU64; SLOTS],
     /// Bit i set when slot i is in use. Owner-only; relaxed load/store, never RMW.
     pub used: AtomicU32,
+    /// Readers of this process use a full fence as their light barrier (no
+    /// `membarrier`); a copy of [`crate::barrier::readers_need_fence`].
+    pub fence: bool,
     /// Set while a live thread owns this record.
     owned: AtomicBool,
     /// Gates entered through their overflow counter (slow path only).
@@ -81,6 +84,7 @@ impl ThreadRecord {
         Self {
             slots: std::array::from_fn(|_| AtomicU64::new(0)),
             used: AtomicU32::new(0),
+            fence: crate::barrier::readers_need_fence(),
             owned: AtomicBool::new(false),
             overflow_held: Mutex::new(Vec::new()),
             name: Mutex::new(String::new()),
@@ -174,7 +178,6 @@ pub(crate) fn current_if_registered() -> Option<&'static ThreadRecord> {
 #[cold]
 #[inline(never)]
 fn register() -> &'static ThreadRecord {
-    crate::barrier::init();
     let rec = {
         let mut recs = lock(&registry().records);
         let reuse = recs.iter().copied().find(|r| {
