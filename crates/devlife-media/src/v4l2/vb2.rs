@@ -715,8 +715,12 @@ impl Queue {
                 c.start_streaming_called = false;
                 c.generation += 1;
                 c.driver.clear();
+                // vb2 expects the driver to return them as QUEUED; it forces
+                // those it kept. Buffers the driver completed instead (a bug
+                // vb2 only warns about) are taken back too.
+                c.done.clear();
                 for s in c.bufs.iter_mut() {
-                    if s.state == BufState::Active {
+                    if matches!(s.state, BufState::Active | BufState::Done | BufState::Error) {
                         s.state = BufState::Queued;
                     }
                 }

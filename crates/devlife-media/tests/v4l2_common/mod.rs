@@ -1,0 +1,663 @@
+//! Shared rig of the V4L2 tests: `testcam`, a small capture driver with one
+//! video node and one sensor subdev, written in both styles, and ioctl helpers.
+//!
+//! The driver's state is an instrumented allocation ([`Shadow`]): framework
+//! style releases it on its last reference, legacy style frees it at unbind
+//! (`devm_kzalloc`), so any use after unbind is reported in the legacy style.
+//! Its registers are a revocable device resource (framework) or a raw
+//! mapping (legacy), so hardware use after `remove()` is reported.
+//!
+//! Frames are produced on demand by the test ([`Rig::produce`]), like an IRQ
+//! handler completing a DMA, so tests are deterministic.
+#![allow(dead_code)] // each test binary uses a different part of the rig
+
+use devlife::Devres;
+use devlife::check::{ReportKind, Shadow};
+use devlife_media::uapi::ioctl::Wire;
+use devlife_media::uapi::subdev::*;
+use devlife_media::uapi::videodev2::*;
+use devlife_media::v4l2::*;
+use devlife_model::{
+    BusKind, Device, DeviceSpec, Driver, Errno, File, KResult, Kernel, OpCtx, OpenFlags, ProbeCtx,
+    Registers, RemoveCtx,
+};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// Register: 1 = DMA running.
+pub const REG_CTRL: u32 = 0x00;
+/// Register: frames produced by the "hardware".
+pub const REG_FRAMES: u32 = 0x04;
+
+/// A generous bound for "this must happen": never reached unless the test fails.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// How the driver is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Style {
+    /// The framework style.
+    Framework,
+    /// The pre-fix kernel style.
+    Legacy,
+}
+
+/// Counters shared between the test and every binding of the driver.
+#[derive(Default)]
+pub struct Counters {
+    pub probes: AtomicUsize,
+    pub removes: AtomicUsize,
+    pub start_streaming: AtomicUsize,
+    pub stop_streaming: AtomicUsize,
+    /// `stop_streaming` calls that started after `remove()` returned.
+    pub stop_after_remove: AtomicUsize,
+    pub video_release: AtomicUsize,
+    pub subdev_release: AtomicUsize,
+    pub v4l2_release: AtomicUsize,
+    pub video_close: AtomicUsize,
+    pub subdev_close: AtomicUsize,
+    pub s_stream_on: AtomicUsize,
+    /// Fail the next `start_streaming` with this errno.
+    pub fail_start: Mutex<Option<Errno>>,
+    /// Order of release callbacks (`"video"`, `"subdev"`, `"v4l2"`).
+    pub release_order: Mutex<Vec<&'static str>>,
+    /// The queue handle the driver got at `start_streaming` (the "DMA engine").
+    pub queue: Mutex<Option<BufferQueue>>,
+}
+
+enum Regs {
+    Framework(Devres<Registers>),
+    Legacy(Registers),
+}
+
+/// The driver's per-device state (`struct testcam`).
+pub struct CamState {
+    regs: Regs,
+    removed: AtomicBool,
+    frame: AtomicU32,
+}
+
+impl CamState {
+    fn write_reg(&self, off: u32, v: u32) {
+        match &self.regs {
+            Regs::Framework(d) => {
+                if let Ok(r) = d.try_access() {
+                    r.write(off, v);
+                }
+            }
+            Regs::Legacy(r) => r.write(off, v),
+        }
+    }
+}
+
+/// The video node's driver data.
+pub struct Cap {
+    state: Shadow<CamState>,
+    counters: Arc<Counters>,
+}
+
+fn bpp(fourcc: u32) -> u32 {
+    if fourcc == pix_fmt::RGB24 { 3 } else { 1 }
+}
+
+/// The format the driver starts with: 640x480 RGB24.
+pub fn default_pix() -> V4l2PixFormat {
+    V4l2PixFormat {
+        width: 640,
+        height: 480,
+        pixelformat: pix_fmt::RGB24,
+        field: field::NONE,
+        bytesperline: 640 * 3,
+        sizeimage: 640 * 480 * 3,
+        colorspace: colorspace::SRGB,
+        ..Default::default()
+    }
+}
+
+impl VideoOps for Cap {
+    fn querycap(&self) -> CapStrings {
+        let _ = self.state.get();
+        CapStrings {
+            driver: "testcam".into(),
+            card: "Test Camera".into(),
+            bus_info: "platform:testcam".into(),
+        }
+    }
+
+    fn enum_fmt(&self, _ctx: &OpCtx<'_>, index: u32, mbus_code: u32) -> KResult<FmtDesc> {
+        let list: &[u32] = match mbus_code {
+            0 => &[pix_fmt::RGB24, pix_fmt::SRGGB8],
+            MEDIA_BUS_FMT_RGB888_1X24 => &[pix_fmt::RGB24],
+            MEDIA_BUS_FMT_SRGGB8_1X8 => &[pix_fmt::SRGGB8],
+            _ => &[],
+        };
+        list.get(index as usize)
+            .map(|&f| FmtDesc::new(f))
+            .ok_or(Errno::EINVAL)
+    }
+
+    fn try_fmt(&self, _ctx: &OpCtx<'_>, pix: &mut V4l2PixFormat) -> KResult<()> {
+        if pix.pixelformat != pix_fmt::RGB24 && pix.pixelformat != pix_fmt::SRGGB8 {
+            pix.pixelformat = pix_fmt::RGB24;
+        }
+        pix.width = pix.width.clamp(16, 4096) & !1;
+        pix.height = pix.height.clamp(16, 2160) & !1;
+        pix.field = field::NONE;
+        pix.bytesperline = pix.width * bpp(pix.pixelformat);
+        pix.sizeimage = pix.bytesperline * pix.height;
+        pix.colorspace = colorspace::SRGB;
+        Ok(())
+    }
+
+    fn start_streaming(&self, _ctx: &OpCtx<'_>, queue: &BufferQueue) -> KResult<()> {
+        let st = self.state.get();
+        if let Some(e) = self.counters.fail_start.lock().take() {
+            queue.return_all();
+            return Err(e);
+        }
+        self.counters.start_streaming.fetch_add(1, Ordering::SeqCst);
+        *self.counters.queue.lock() = Some(queue.clone());
+        st.write_reg(REG_CTRL, 1);
+        Ok(())
+    }
+
+    fn stop_streaming(&self, queue: &BufferQueue) {
+        let st = self.state.get();
+        if st.removed.load(Ordering::SeqCst) {
+            self.counters
+                .stop_after_remove
+                .fetch_add(1, Ordering::SeqCst);
+        }
+        self.counters.stop_streaming.fetch_add(1, Ordering::SeqCst);
+        st.write_reg(REG_CTRL, 0);
+        *self.counters.queue.lock() = None;
+        queue.return_all();
+    }
+
+    fn close(&self) {
+        // Memory only (R3: may run after unbind).
+        let _ = self.state.get().frame.load(Ordering::SeqCst);
+        self.counters.video_close.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn release(&self) {
+        self.counters.video_release.fetch_add(1, Ordering::SeqCst);
+        self.counters.release_order.lock().push("video");
+    }
+}
+
+/// The sensor subdev's driver data: one source pad, two codes, a crop.
+pub struct Sensor {
+    state: Shadow<CamState>,
+    counters: Arc<Counters>,
+}
+
+/// The sensor's default pad format.
+pub fn sensor_default() -> V4l2MbusFramefmt {
+    V4l2MbusFramefmt {
+        width: 640,
+        height: 480,
+        code: MEDIA_BUS_FMT_RGB888_1X24,
+        field: field::NONE,
+        colorspace: colorspace::SRGB,
+        ..Default::default()
+    }
+}
+
+impl SubdevOps for Sensor {
+    fn init_state(&self, state: &mut SubdevState) {
+        if let Ok(p) = state.pad_mut(0) {
+            p.format = sensor_default();
+            p.crop = V4l2Rect {
+                left: 0,
+                top: 0,
+                width: 640,
+                height: 480,
+            };
+        }
+    }
+
+    fn enum_mbus_code(&self, _s: &SubdevState, c: &mut V4l2SubdevMbusCodeEnum) -> KResult<()> {
+        c.code = *[MEDIA_BUS_FMT_RGB888_1X24, MEDIA_BUS_FMT_SRGGB8_1X8]
+            .get(c.index as usize)
+            .ok_or(Errno::EINVAL)?;
+        Ok(())
+    }
+
+    fn set_fmt(&self, state: &mut SubdevState, f: &mut V4l2SubdevFormat) -> KResult<()> {
+        let _ = self.state.get();
+        let mut fmt = f.format;
+        if fmt.code != MEDIA_BUS_FMT_RGB888_1X24 && fmt.code != MEDIA_BUS_FMT_SRGGB8_1X8 {
+            fmt.code = MEDIA_BUS_FMT_RGB888_1X24;
+        }
+        fmt.width = fmt.width.clamp(16, 4096) & !1;
+        fmt.height = fmt.height.clamp(16, 2160) & !1;
+        fmt.field = field::NONE;
+        fmt.colorspace = colorspace::SRGB;
+        let pad = state.pad_mut(f.pad)?;
+        pad.format = fmt;
+        pad.crop = V4l2Rect {
+            left: 0,
+            top: 0,
+            width: fmt.width,
+            height: fmt.height,
+        };
+        f.format = fmt;
+        Ok(())
+    }
+
+    fn get_selection(&self, state: &SubdevState, sel: &mut V4l2SubdevSelection) -> KResult<()> {
+        let pad = state.pad(sel.pad)?;
+        sel.r = match sel.target {
+            V4L2_SEL_TGT_CROP => pad.crop,
+            V4L2_SEL_TGT_CROP_BOUNDS | V4L2_SEL_TGT_CROP_DEFAULT => V4l2Rect {
+                left: 0,
+                top: 0,
+                width: pad.format.width,
+                height: pad.format.height,
+            },
+            _ => return Err(Errno::EINVAL),
+        };
+        Ok(())
+    }
+
+    fn set_selection(&self, state: &mut SubdevState, sel: &mut V4l2SubdevSelection) -> KResult<()> {
+        if sel.target != V4L2_SEL_TGT_CROP {
+            return Err(Errno::EINVAL);
+        }
+        let pad = state.pad_mut(sel.pad)?;
+        let (w, h) = (pad.format.width, pad.format.height);
+        let mut r = sel.r;
+        r.left = r.left.clamp(0, w as i32 - 2);
+        r.top = r.top.clamp(0, h as i32 - 2);
+        r.width = r.width.clamp(2, w - r.left as u32);
+        r.height = r.height.clamp(2, h - r.top as u32);
+        pad.crop = r;
+        sel.r = r;
+        Ok(())
+    }
+
+    fn s_stream(&self, enable: bool) -> KResult<()> {
+        let _ = self.state.get();
+        if enable {
+            self.counters.s_stream_on.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    fn close(&self) {
+        // `subdev_close` touching the subdev's driver memory (R3).
+        let _ = self.state.get().frame.load(Ordering::SeqCst);
+        self.counters.subdev_close.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn release(&self) {
+        self.counters.subdev_release.fetch_add(1, Ordering::SeqCst);
+        self.counters.release_order.lock().push("subdev");
+    }
+}
+
+/// What a binding of the driver holds.
+pub struct CamData {
+    pub v4l2: V4l2Device,
+    pub vdev: VideoDevice<Cap>,
+    pub sensor: Subdev<Sensor>,
+    state: Shadow<CamState>,
+}
+
+/// The driver.
+pub struct TestCam {
+    pub style: Style,
+    pub counters: Arc<Counters>,
+    pub read_only_subdev: bool,
+    pub queue: QueueConfig,
+}
+
+impl Driver for TestCam {
+    type Data = CamData;
+
+    fn name(&self) -> &str {
+        match self.style {
+            Style::Framework => "testcam",
+            Style::Legacy => "testcam-legacy",
+        }
+    }
+    fn bus(&self) -> BusKind {
+        BusKind::Platform
+    }
+    fn id_table(&self) -> &[&str] {
+        &["platform:devlife-testcam"]
+    }
+
+    fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<CamData> {
+        let legacy = self.style == Style::Legacy;
+        let cs = |regs| CamState {
+            regs,
+            removed: AtomicBool::new(false),
+            frame: AtomicU32::new(0),
+        };
+        let state = if legacy {
+            ctx.devm_alloc(
+                "testcam",
+                "testcam_state",
+                cs(Regs::Legacy(ctx.ioremap_unmanaged()?)),
+            )?
+        } else {
+            ctx.alloc_shadow(
+                "testcam",
+                "testcam_state",
+                cs(Regs::Framework(ctx.ioremap()?)),
+            )?
+        };
+        let c = self.counters.clone();
+        let v4l2 = V4l2Device::new(ctx.monitor(), "testcam", move || {
+            c.v4l2_release.fetch_add(1, Ordering::SeqCst);
+            c.release_order.lock().push("v4l2");
+        });
+        let mut cfg = VideoDeviceConfig::capture("Test Capture", default_pix());
+        cfg.queue = self.queue;
+        cfg.legacy = legacy;
+        let vdev = VideoDevice::new(
+            &v4l2,
+            cfg,
+            Cap {
+                state: state.clone(),
+                counters: self.counters.clone(),
+            },
+        )?;
+        vdev.register(ctx)?;
+        let mut scfg = SubdevConfig::new(
+            "Test Sensor",
+            vec![devlife_media::uapi::media::MEDIA_PAD_FL_SOURCE],
+            devlife_media::uapi::media::MEDIA_ENT_F_CAM_SENSOR,
+        );
+        scfg.read_only = self.read_only_subdev;
+        scfg.legacy = legacy;
+        let sensor = Subdev::new(
+            ctx.monitor(),
+            scfg,
+            Sensor {
+                state: state.clone(),
+                counters: self.counters.clone(),
+            },
+        );
+        v4l2.register_subdev(&sensor.handle())?;
+        v4l2.register_subdev_nodes(ctx)?;
+        self.counters.probes.fetch_add(1, Ordering::SeqCst);
+        Ok(CamData {
+            v4l2,
+            vdev,
+            sensor,
+            state,
+        })
+    }
+
+    fn remove(&self, _ctx: &RemoveCtx<'_>, data: &CamData) {
+        // Stop the hardware (legal until remove returns).
+        data.state.get().write_reg(REG_CTRL, 0);
+        let _ = data.vdev.unregister();
+        data.v4l2.unregister();
+        data.state.get().removed.store(true, Ordering::SeqCst);
+        self.counters.removes.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A kernel with the driver registered and one device bound.
+pub struct Rig {
+    pub k: Kernel,
+    pub dev: Device,
+    pub counters: Arc<Counters>,
+    pub style: Style,
+}
+
+impl Rig {
+    pub fn new(style: Style) -> Self {
+        Self::with(style, false, QueueConfig::default())
+    }
+
+    pub fn with(style: Style, read_only_subdev: bool, queue: QueueConfig) -> Self {
+        let k = Kernel::new();
+        let counters = Arc::new(Counters::default());
+        k.register_driver(
+            TestCam {
+                style,
+                counters: counters.clone(),
+                read_only_subdev,
+                queue,
+            },
+            None,
+        )
+        .unwrap();
+        let dev = k
+            .add_device(DeviceSpec::platform("devlife-testcam", 0).regs(8))
+            .unwrap();
+        assert!(dev.is_bound(), "testcam did not bind");
+        Self {
+            k,
+            dev,
+            counters,
+            style,
+        }
+    }
+
+    pub fn driver_name(&self) -> &'static str {
+        match self.style {
+            Style::Framework => "testcam",
+            Style::Legacy => "testcam-legacy",
+        }
+    }
+
+    /// Name of the video node of the current binding.
+    pub fn video_name(&self) -> String {
+        self.k
+            .nodes()
+            .into_iter()
+            .find(|n| n.kind() == devlife_model::chrdev::NodeKind::Video)
+            .map(|n| n.name().to_owned())
+            .expect("no video node")
+    }
+
+    /// Name of the subdev node of the current binding.
+    pub fn subdev_name(&self) -> String {
+        self.k
+            .nodes()
+            .into_iter()
+            .find(|n| n.kind() == devlife_model::chrdev::NodeKind::Subdev)
+            .map(|n| n.name().to_owned())
+            .expect("no subdev node")
+    }
+
+    pub fn open_video(&self) -> File {
+        self.k.open(&self.video_name(), OpenFlags::RDWR).unwrap()
+    }
+
+    pub fn open_video_nb(&self) -> File {
+        self.k
+            .open(&self.video_name(), OpenFlags::RDWR.nonblocking())
+            .unwrap()
+    }
+
+    pub fn open_subdev(&self) -> File {
+        self.k.open(&self.subdev_name(), OpenFlags::RDWR).unwrap()
+    }
+
+    /// The "IRQ handler": completes up to `n` queued buffers with a frame
+    /// whose first 4 bytes are the frame number. Returns how many completed.
+    pub fn produce(&self, n: usize) -> usize {
+        let Some(data) = self.data_queue() else {
+            return 0;
+        };
+        let mut done = 0;
+        for _ in 0..n {
+            let Some(mut b) = data.next_buffer() else {
+                break;
+            };
+            let frame = self.hw_frames();
+            b.with_mut(|m| {
+                m[..4].copy_from_slice(&frame.to_le_bytes());
+                for (i, x) in m[4..64].iter_mut().enumerate() {
+                    *x = i as u8;
+                }
+            });
+            let len = b.len() as u32;
+            b.set_bytesused(len);
+            if b.done().is_ok() {
+                self.dev.hardware().poke(REG_FRAMES, frame + 1);
+                done += 1;
+            }
+        }
+        done
+    }
+
+    fn hw_frames(&self) -> u32 {
+        self.dev.hardware().peek(REG_FRAMES)
+    }
+
+    /// The driver's current queue handle (set by start_streaming).
+    pub fn data_queue(&self) -> Option<BufferQueue> {
+        self.counters.queue.lock().clone()
+    }
+
+    /// Hardware violations and other checker reports so far.
+    pub fn reports(&self) -> Vec<devlife::check::Report> {
+        self.k.monitor().reports().all()
+    }
+
+    pub fn report_count(&self, kind: ReportKind) -> usize {
+        self.k.monitor().reports().count(kind)
+    }
+
+    pub fn unbind(&self) -> KResult<()> {
+        self.k.sysfs_unbind(self.driver_name(), self.dev.name())
+    }
+
+    pub fn bind(&self) -> KResult<()> {
+        self.k.sysfs_bind(self.driver_name(), self.dev.name())
+    }
+}
+
+// ----- ioctl helpers ------------------------------------------------------------
+
+/// Issues `cmd` with `v` as the in/out argument (decoded back on success).
+pub fn ioc<T: Wire>(f: &File, cmd: u32, v: &mut T) -> KResult<i64> {
+    let mut b = v.to_vec();
+    let r = f.ioctl(cmd, &mut b)?;
+    *v = T::decode(&b);
+    Ok(r)
+}
+
+pub fn querycap(f: &File) -> KResult<V4l2Capability> {
+    let mut c = V4l2Capability::default();
+    ioc(f, VIDIOC_QUERYCAP, &mut c)?;
+    Ok(c)
+}
+
+pub fn reqbufs(f: &File, count: u32) -> KResult<V4l2Requestbuffers> {
+    let mut r = V4l2Requestbuffers {
+        count,
+        type_: buf_type::VIDEO_CAPTURE,
+        memory: memory::MMAP,
+        ..Default::default()
+    };
+    ioc(f, VIDIOC_REQBUFS, &mut r)?;
+    Ok(r)
+}
+
+pub fn buf(index: u32) -> V4l2Buffer {
+    V4l2Buffer {
+        index,
+        type_: buf_type::VIDEO_CAPTURE,
+        memory: memory::MMAP,
+        ..Default::default()
+    }
+}
+
+pub fn querybuf(f: &File, index: u32) -> KResult<V4l2Buffer> {
+    let mut b = buf(index);
+    ioc(f, VIDIOC_QUERYBUF, &mut b)?;
+    Ok(b)
+}
+
+pub fn qbuf(f: &File, index: u32) -> KResult<V4l2Buffer> {
+    let mut b = buf(index);
+    ioc(f, VIDIOC_QBUF, &mut b)?;
+    Ok(b)
+}
+
+pub fn dqbuf(f: &File) -> KResult<V4l2Buffer> {
+    let mut b = buf(0);
+    ioc(f, VIDIOC_DQBUF, &mut b)?;
+    Ok(b)
+}
+
+pub fn streamon(f: &File) -> KResult<()> {
+    let mut t = buf_type::VIDEO_CAPTURE;
+    ioc(f, VIDIOC_STREAMON, &mut t).map(|_| ())
+}
+
+pub fn streamoff(f: &File) -> KResult<()> {
+    let mut t = buf_type::VIDEO_CAPTURE;
+    ioc(f, VIDIOC_STREAMOFF, &mut t).map(|_| ())
+}
+
+pub fn g_fmt(f: &File) -> KResult<V4l2Format> {
+    let mut v = V4l2Format {
+        type_: buf_type::VIDEO_CAPTURE,
+        ..Default::default()
+    };
+    ioc(f, VIDIOC_G_FMT, &mut v)?;
+    Ok(v)
+}
+
+pub fn set_fmt(f: &File, cmd: u32, pix: &V4l2PixFormat) -> KResult<V4l2PixFormat> {
+    let mut v = V4l2Format::from_pix(buf_type::VIDEO_CAPTURE, pix);
+    ioc(f, cmd, &mut v)?;
+    Ok(v.pix())
+}
+
+/// REQBUFS(n), QBUF all, STREAMON.
+pub fn start_stream(f: &File, n: u32) -> KResult<u32> {
+    let r = reqbufs(f, n)?;
+    for i in 0..r.count {
+        qbuf(f, i)?;
+    }
+    streamon(f)?;
+    Ok(r.count)
+}
+
+pub fn subdev_fmt(
+    f: &File,
+    cmd: u32,
+    which: u32,
+    pad: u32,
+    fmt: V4l2MbusFramefmt,
+) -> KResult<V4l2SubdevFormat> {
+    let mut v = V4l2SubdevFormat {
+        which,
+        pad,
+        format: fmt,
+        ..Default::default()
+    };
+    ioc(f, cmd, &mut v)?;
+    Ok(v)
+}
+
+/// Waits until `thread` is parked inside `op` (asserts it happens).
+pub fn wait_blocked(k: &Kernel, thread: &str, op: &str) {
+    assert!(
+        k.wait_blocked(thread, op, PATIENCE),
+        "{thread} never blocked in {op}"
+    );
+}
+
+/// Spawns a named thread.
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .unwrap()
+}
