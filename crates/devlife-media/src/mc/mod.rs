@@ -1,1 +1,45 @@
-//! Media Controller: media device, devnode, graph, allocator.
+//! Media Controller: media device, devnode, graph objects, the Media Device
+//! Allocator, `MEDIA_IOC_*`, and `media-ctl` compatible rendering.
+//!
+//! * [`MediaDevice`] ([`device`]): refcounted, with a driver release callback;
+//!   its node ([`devnode`]) shares its lifetime; the graph lock protects the
+//!   [`Graph`] ([`graph`]), whose enumeration functions are the ioctls.
+//! * [`Entity`] and [`Interface`] ([`entity`]): refcounted graph objects; a
+//!   registered entity holds its media device (dropped last); the graph holds
+//!   them weakly and walks take try-get references. Links are graph records.
+//! * [`Pipeline`] ([`pipeline`]): start/stop with link validation.
+//! * [`MediaDeviceAllocator`] ([`allocator`]): one media device per parent
+//!   device shared by several drivers (seed 003).
+//! * [`media_ioctl`] ([`ioctl`]): the ioctl handler, usable without a node.
+//! * [`render`]: `media-ctl -p` and `media-ctl --print-dot`.
+//! * [`preempt`]: named preemption points for deterministic race tests.
+//!
+//! Both lifetime styles are available ([`Lifetime`]): the framework one and
+//! the mainline kernel's, whose races the checkers catch.
+
+pub mod allocator;
+pub mod device;
+pub mod devnode;
+pub mod entity;
+pub mod graph;
+pub mod ioctl;
+pub mod pipeline;
+pub mod preempt;
+pub mod render;
+
+pub use allocator::{AllocatorMode, InstanceInfo, MediaDeviceAllocator, ParentInfo};
+pub use device::{
+    DeviceInfo, EntityNotifyFn, GraphGuard, HookToken, Lifetime, LinkNotify, MediaDevice,
+    MediaDeviceOps, MediaDeviceState, SourceHooks, WeakMediaDevice,
+};
+pub use devnode::{MediaFile, RegisterOptions};
+pub use entity::{
+    Entity, EntityDesc, EntityOps, EntityType, Interface, NoOps, Pad, PadFormat, PadInfo, Rect,
+    WeakEntity, WeakInterface,
+};
+pub use graph::{EntityRecord, Graph, LinkEnds, LinkInfo, PadKey};
+pub use ioctl::media_ioctl;
+pub use pipeline::Pipeline;
+
+/// `ENOLINK` (67): a `MUST_CONNECT` pad without an enabled link.
+pub const ENOLINK: devlife_model::Errno = devlife_model::Errno::from_raw(67);

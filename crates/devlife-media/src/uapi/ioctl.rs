@@ -354,6 +354,61 @@ impl UserMemory for AddressSpace {
     }
 }
 
+/// A process with no mapped memory: every access faults (`EFAULT`). What an
+/// embedded user pointer resolves against when no caller memory is set.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoMemory;
+
+impl UserMemory for NoMemory {
+    fn read(&self, _addr: u64, _buf: &mut [u8]) -> Result<(), Fault> {
+        Err(Fault)
+    }
+    fn write(&self, _addr: u64, _data: &[u8]) -> Result<(), Fault> {
+        Err(Fault)
+    }
+}
+
+/// A shareable user memory (the memory of a model "process").
+pub type SharedUserMemory = std::sync::Arc<dyn UserMemory + Send + Sync>;
+
+thread_local! {
+    static CURRENT_MM: RefCell<Option<SharedUserMemory>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with `mm` as the calling thread's user memory (`current->mm`):
+/// embedded user pointers of ioctls issued by `f` (the `pads`/`links` of
+/// `MEDIA_IOC_ENUM_LINKS`, the arrays of `MEDIA_IOC_G_TOPOLOGY`) resolve
+/// against it. Nests; the previous memory is restored afterwards.
+///
+/// ```
+/// use std::sync::Arc;
+/// use devlife_media::uapi::ioctl::{current_mm, with_current_mm, AddressSpace, UserMemory};
+/// let mm = Arc::new(AddressSpace::new());
+/// let a = mm.map(4);
+/// with_current_mm(mm.clone(), || current_mm().write(a, &[1]).unwrap());
+/// assert_eq!(mm.read_back(a, 1).unwrap(), vec![1]);
+/// assert!(current_mm().write(a, &[1]).is_err()); // outside: no memory
+/// ```
+pub fn with_current_mm<R>(mm: SharedUserMemory, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<SharedUserMemory>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            CURRENT_MM.with(|c| *c.borrow_mut() = prev);
+        }
+    }
+    let prev = CURRENT_MM.with(|c| c.borrow_mut().replace(mm));
+    let _restore = Restore(prev);
+    f()
+}
+
+/// The calling thread's user memory ([`NoMemory`] if none was set).
+pub fn current_mm() -> SharedUserMemory {
+    CURRENT_MM
+        .with(|c| c.borrow().clone())
+        .unwrap_or_else(|| std::sync::Arc::new(NoMemory))
+}
+
 /// The kernel's on-stack argument buffer (`char __karg[256]`), with a heap
 /// fallback for larger commands.
 #[derive(Debug)]
@@ -626,7 +681,10 @@ mod tests {
         .unwrap();
         // Unmapped or short argument: EFAULT.
         assert_eq!(with_arg::<(), Fault>(&mm, cmd, 0, |_| Ok(())), Err(Fault));
-        assert_eq!(with_arg::<(), Fault>(&mm, IoctlCmd(iowr(b'x', 1, 5)), a, |_| Ok(())), Err(Fault));
+        assert_eq!(
+            with_arg::<(), Fault>(&mm, IoctlCmd(iowr(b'x', 1, 5)), a, |_| Ok(())),
+            Err(Fault)
+        );
     }
 
     #[test]

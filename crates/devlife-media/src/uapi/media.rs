@@ -21,7 +21,7 @@
 //! assert_eq!(MediaEntityDesc::decode(&bytes).dev(), (81, 3));
 //! ```
 
-use super::ioctl::{IoctlDef, IoctlTable, NodeKind, iowr, ior, io, uapi_struct};
+use super::ioctl::{IoctlDef, IoctlTable, NodeKind, io, ior, iowr, uapi_struct};
 
 // ---------------------------------------------------------------------------
 // Entity functions
@@ -477,8 +477,7 @@ pub const MEDIA_IOC_MAGIC: u8 = b'|';
 /// `_IOWR('|', 0x00, struct media_device_info)`.
 pub const MEDIA_IOC_DEVICE_INFO: u32 = iowr(MEDIA_IOC_MAGIC, 0x00, size_of::<MediaDeviceInfo>());
 /// `_IOWR('|', 0x01, struct media_entity_desc)`.
-pub const MEDIA_IOC_ENUM_ENTITIES: u32 =
-    iowr(MEDIA_IOC_MAGIC, 0x01, size_of::<MediaEntityDesc>());
+pub const MEDIA_IOC_ENUM_ENTITIES: u32 = iowr(MEDIA_IOC_MAGIC, 0x01, size_of::<MediaEntityDesc>());
 /// `_IOWR('|', 0x02, struct media_links_enum)`.
 pub const MEDIA_IOC_ENUM_LINKS: u32 = iowr(MEDIA_IOC_MAGIC, 0x02, size_of::<MediaLinksEnum>());
 /// `_IOWR('|', 0x03, struct media_link_desc)`.
@@ -525,12 +524,36 @@ pub enum MediaIoctl {
 pub const MEDIA_IOCTLS: IoctlTable<MediaIoctl> = IoctlTable {
     kind: NodeKind::Media,
     defs: &[
-        IoctlDef { cmd: MEDIA_IOC_DEVICE_INFO, name: "MEDIA_IOC_DEVICE_INFO", key: MediaIoctl::DeviceInfo },
-        IoctlDef { cmd: MEDIA_IOC_ENUM_ENTITIES, name: "MEDIA_IOC_ENUM_ENTITIES", key: MediaIoctl::EnumEntities },
-        IoctlDef { cmd: MEDIA_IOC_ENUM_LINKS, name: "MEDIA_IOC_ENUM_LINKS", key: MediaIoctl::EnumLinks },
-        IoctlDef { cmd: MEDIA_IOC_SETUP_LINK, name: "MEDIA_IOC_SETUP_LINK", key: MediaIoctl::SetupLink },
-        IoctlDef { cmd: MEDIA_IOC_G_TOPOLOGY, name: "MEDIA_IOC_G_TOPOLOGY", key: MediaIoctl::GTopology },
-        IoctlDef { cmd: MEDIA_IOC_REQUEST_ALLOC, name: "MEDIA_IOC_REQUEST_ALLOC", key: MediaIoctl::RequestAlloc },
+        IoctlDef {
+            cmd: MEDIA_IOC_DEVICE_INFO,
+            name: "MEDIA_IOC_DEVICE_INFO",
+            key: MediaIoctl::DeviceInfo,
+        },
+        IoctlDef {
+            cmd: MEDIA_IOC_ENUM_ENTITIES,
+            name: "MEDIA_IOC_ENUM_ENTITIES",
+            key: MediaIoctl::EnumEntities,
+        },
+        IoctlDef {
+            cmd: MEDIA_IOC_ENUM_LINKS,
+            name: "MEDIA_IOC_ENUM_LINKS",
+            key: MediaIoctl::EnumLinks,
+        },
+        IoctlDef {
+            cmd: MEDIA_IOC_SETUP_LINK,
+            name: "MEDIA_IOC_SETUP_LINK",
+            key: MediaIoctl::SetupLink,
+        },
+        IoctlDef {
+            cmd: MEDIA_IOC_G_TOPOLOGY,
+            name: "MEDIA_IOC_G_TOPOLOGY",
+            key: MediaIoctl::GTopology,
+        },
+        IoctlDef {
+            cmd: MEDIA_IOC_REQUEST_ALLOC,
+            name: "MEDIA_IOC_REQUEST_ALLOC",
+            key: MediaIoctl::RequestAlloc,
+        },
     ],
 };
 
@@ -541,11 +564,22 @@ mod tests {
 
     #[test]
     fn table_matches_full_command_only() {
-        assert_eq!(MEDIA_IOCTLS.lookup(MEDIA_IOC_G_TOPOLOGY).map(|d| d.key), Some(MediaIoctl::GTopology));
+        assert_eq!(
+            MEDIA_IOCTLS.lookup(MEDIA_IOC_G_TOPOLOGY).map(|d| d.key),
+            Some(MediaIoctl::GTopology)
+        );
         // Same nr and type, wrong size (an old struct) is not the ioctl.
-        assert!(MEDIA_IOCTLS.lookup(iowr(MEDIA_IOC_MAGIC, 0x04, 64)).is_none());
+        assert!(
+            MEDIA_IOCTLS
+                .lookup(iowr(MEDIA_IOC_MAGIC, 0x04, 64))
+                .is_none()
+        );
         // Same nr/size, wrong direction.
-        assert!(MEDIA_IOCTLS.lookup(ior(MEDIA_IOC_MAGIC, 0x00, 256)).is_none());
+        assert!(
+            MEDIA_IOCTLS
+                .lookup(ior(MEDIA_IOC_MAGIC, 0x00, 256))
+                .is_none()
+        );
         for d in MEDIA_IOCTLS.defs {
             let c = IoctlCmd(d.cmd);
             assert_eq!(c.ty(), b'|', "{}", d.name);
@@ -554,13 +588,27 @@ mod tests {
 
     #[test]
     fn codec_round_trips_and_zeroes_padding() {
-        let mut p = MediaPadDesc { entity: 5, index: 0x0102, flags: 2, reserved: [0; 2] };
+        let mut p = MediaPadDesc {
+            entity: 5,
+            index: 0x0102,
+            flags: 2,
+            reserved: [0; 2],
+        };
         let mut buf = [0xaau8; 20];
         p.encode(&mut buf);
-        assert_eq!(&buf[..8], &[5, 0, 0, 0, 2, 1, 0, 0], "padding bytes 6..8 written as zero");
+        assert_eq!(
+            &buf[..8],
+            &[5, 0, 0, 0, 2, 1, 0, 0],
+            "padding bytes 6..8 written as zero"
+        );
         assert_eq!(MediaPadDesc::decode(&buf), p);
         p.reserved = [7, 8];
-        let l = MediaLinkDesc { source: p, sink: p, flags: 3, reserved: [0; 2] };
+        let l = MediaLinkDesc {
+            source: p,
+            sink: p,
+            flags: 3,
+            reserved: [0; 2],
+        };
         let v = l.to_vec();
         assert_eq!(v.len(), 52);
         assert_eq!(MediaLinkDesc::decode(&v), l);
@@ -587,7 +635,13 @@ mod tests {
         let mut i = MediaV2Interface::ZERO;
         i.set_devnode(81, 7);
         assert_eq!(&i.to_vec()[48..56], &[81, 0, 0, 0, 7, 0, 0, 0]);
-        assert_eq!(i.devnode(), MediaV2IntfDevnode { major: 81, minor: 7 });
+        assert_eq!(
+            i.devnode(),
+            MediaV2IntfDevnode {
+                major: 81,
+                minor: 7
+            }
+        );
     }
 
     #[test]
