@@ -809,6 +809,10 @@ impl Queue {
         table: &mut PollTable,
         drv: &dyn QueueDriver,
     ) -> PollMask {
+        // `v4l2_poll` on an unregistered node: the node's gone mask.
+        if ctx.is_unplugging() {
+            return ctx.node().policy().poll;
+        }
         table.wait(&self.shared.done_wq);
         let mut io = self.io.lock();
         let idle = {
@@ -819,9 +823,7 @@ impl Queue {
             c.bufs.is_empty()
         };
         if idle && io.fileio.is_none() && self.cfg.io_modes.read {
-            if Self::check_owner(&io, file).is_err() {
-                return PollMask::ERR;
-            }
+            // No buffers and no emulator: nobody owns the queue.
             if self.init_fileio(ctx, &mut io, drv).is_err() {
                 return PollMask::ERR;
             }

@@ -30,6 +30,8 @@ use std::time::Duration;
 pub const REG_CTRL: u32 = 0x00;
 /// Register: frames produced by the "hardware".
 pub const REG_FRAMES: u32 = 0x04;
+/// Register: the width programmed by `S_FMT`.
+pub const REG_FMT: u32 = 0x08;
 
 /// A generous bound for "this must happen": never reached unless the test fails.
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -147,6 +149,13 @@ impl VideoOps for Cap {
         pix.bytesperline = pix.width * bpp(pix.pixelformat);
         pix.sizeimage = pix.bytesperline * pix.height;
         pix.colorspace = colorspace::SRGB;
+        Ok(())
+    }
+
+    fn s_fmt(&self, _ctx: &OpCtx<'_>, pix: &V4l2PixFormat) -> KResult<()> {
+        // Programs the hardware (may sleep in it), then touches driver memory.
+        self.state.get().write_reg(REG_FMT, pix.width);
+        self.state.get().frame.store(0, Ordering::SeqCst);
         Ok(())
     }
 
