@@ -156,10 +156,25 @@ pub struct BlockGuard<'a> {
 
 impl Drop for BlockGuard<'_> {
     fn drop(&mut self) {
-        let mut t = self.activity.table.lock();
-        t.blocked.retain(|b| b.id != self.id);
-        t.version += 1;
-        self.activity.cv.notify_all();
+        self.activity.unpublish(self.id);
+    }
+}
+
+/// A [`BlockGuard`] that owns a handle on its table.
+pub struct OwnedBlockGuard {
+    activity: Arc<Activity>,
+    id: u64,
+}
+
+impl std::fmt::Debug for OwnedBlockGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnedBlockGuard({})", self.id)
+    }
+}
+
+impl Drop for OwnedBlockGuard {
+    fn drop(&mut self) {
+        self.activity.unpublish(self.id);
     }
 }
 
@@ -196,6 +211,51 @@ impl Activity {
         t.version += 1;
         self.cv.notify_all();
         BlockGuard { activity: self, id }
+    }
+
+    /// Like [`block_as`](Self::block_as), with a guard that owns its handle
+    /// on the table (can be stored and dropped elsewhere).
+    pub fn block_owned(
+        self: &Arc<Self>,
+        kind: BlockKind,
+        object: &str,
+        op: &'static str,
+    ) -> OwnedBlockGuard {
+        let g = self.publish(kind, object.to_owned(), op);
+        let id = g.id;
+        std::mem::forget(g);
+        OwnedBlockGuard {
+            activity: self.clone(),
+            id,
+        }
+    }
+
+    /// Unplugs `gate`, publishing the calling thread as blocked in `op` on
+    /// `object` from the moment the gate refuses new entries (its cancel
+    /// hooks run) until the drain is over. An observer that sees the entry
+    /// knows the gate is unplugged.
+    pub fn unplug_published(
+        self: &Arc<Self>,
+        gate: &devlife::Gate,
+        object: &str,
+        op: &'static str,
+    ) -> Result<devlife::UnplugStats, devlife::UnplugError> {
+        let slot: Arc<Mutex<Option<OwnedBlockGuard>>> = Arc::new(Mutex::new(None));
+        let (s2, a2, o2) = (slot.clone(), self.clone(), object.to_owned());
+        let _ = gate.on_unplug(move || {
+            *s2.lock() = Some(a2.block_owned(BlockKind::Kernel, &o2, op));
+        });
+        let r = gate.unplug();
+        let g = slot.lock().take();
+        drop(g);
+        r
+    }
+
+    fn unpublish(&self, id: u64) {
+        let mut t = self.table.lock();
+        t.blocked.retain(|b| b.id != id);
+        t.version += 1;
+        self.cv.notify_all();
     }
 
     /// The threads blocked right now.

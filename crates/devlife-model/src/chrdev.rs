@@ -23,7 +23,7 @@
 //! the name are freed at unregistration (so a new device can reuse them
 //! while stale files still point to the old node).
 
-use crate::activity::{self, BlockKind, Frame};
+use crate::activity::{self, Frame};
 use crate::device::{Device, WeakDevice};
 use crate::errno::{Errno, KResult};
 use crate::file::{File, FileShared};
@@ -412,12 +412,12 @@ impl Node {
     pub fn unplug(&self) -> KResult<UnplugStats> {
         let j = self.inner.shared.monitor.journal();
         j.note(self.inner.id, &self.inner.name, "unplug");
-        let _b = self
-            .inner
-            .shared
-            .activity
-            .block_as(BlockKind::Kernel, &self.inner.name, "unplug");
-        match self.inner.gate.unplug() {
+        let r = self.inner.shared.activity.unplug_published(
+            &self.inner.gate,
+            &self.inner.name,
+            "unplug",
+        );
+        match r {
             Ok(s) => Ok(s),
             Err(UnplugError::InsideAccess(_)) | Err(UnplugError::Reentrant(_)) => {
                 Err(Errno::EDEADLK)

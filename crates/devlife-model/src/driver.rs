@@ -35,7 +35,7 @@
 //! A test can observe or pause each step through
 //! [`Kernel::set_unbind_hook`](crate::Kernel::set_unbind_hook).
 
-use crate::activity::{self, BlockKind};
+use crate::activity;
 use crate::chrdev::{Node, NodeSpec};
 use crate::device::Device;
 use crate::errno::{Errno, KResult};
@@ -585,12 +585,9 @@ fn teardown(
         let _ = n.unplug();
     }
     hook(UnbindPhase::NodesUnplugged);
-    {
-        let _b = k
-            .activity()
-            .block_as(BlockKind::Kernel, dev.name(), "unbind");
-        let _ = b.gate.unplug();
-    }
+    let _ = k
+        .shared_activity()
+        .unplug_published(&b.gate, dev.name(), "unbind");
     let (works, timers) = {
         let l = b.lists.lock();
         (l.works.clone(), l.timers.clone())

@@ -43,8 +43,18 @@ type WriteHook = Arc<dyn Fn(&Hardware, u32, u32) + Send + Sync>;
 type TransferHook = Arc<dyn Fn(&Hardware, &mut [u8]) -> KResult<usize> + Send + Sync>;
 
 struct Stall {
-    held: u64,
+    /// Active stalls: id and the only thread they hold (`None`: every thread).
+    active: Vec<(u64, Option<String>)>,
+    next: u64,
     waiting: usize,
+}
+
+impl Stall {
+    fn holds(&self, thread: &str) -> bool {
+        self.active
+            .iter()
+            .any(|(_, t)| t.as_deref().is_none_or(|t| t == thread))
+    }
 }
 
 pub(crate) struct HwInner {
@@ -88,12 +98,19 @@ impl std::fmt::Debug for Hardware {
 /// A [`Hardware::stall`] in effect; dropping it lets held accesses go.
 pub struct StallGuard {
     hw: Hardware,
+    id: u64,
+}
+
+impl std::fmt::Debug for StallGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StallGuard({})", self.hw.name())
+    }
 }
 
 impl Drop for StallGuard {
     fn drop(&mut self) {
         let mut s = self.hw.inner.stall.lock();
-        s.held -= 1;
+        s.active.retain(|(i, _)| *i != self.id);
         self.hw.inner.stall_cv.notify_all();
     }
 }
@@ -118,7 +135,8 @@ impl Hardware {
                 present: AtomicBool::new(true),
                 latency_ns: AtomicU64::new(latency.as_nanos().min(u64::MAX as u128) as u64),
                 stall: Mutex::new(Stall {
-                    held: 0,
+                    active: Vec::new(),
+                    next: 0,
                     waiting: 0,
                 }),
                 stall_cv: Condvar::new(),
@@ -163,8 +181,23 @@ impl Hardware {
     }
     /// Holds every access until the returned guard drops (nested stalls add up).
     pub fn stall(&self) -> StallGuard {
-        self.inner.stall.lock().held += 1;
-        StallGuard { hw: self.clone() }
+        self.add_stall(None)
+    }
+    /// Holds the accesses of thread `thread` only (by name), until the guard
+    /// drops: the call in flight sleeps in the hardware while the driver's
+    /// own `remove()` can still reach it.
+    pub fn stall_thread(&self, thread: &str) -> StallGuard {
+        self.add_stall(Some(thread.to_owned()))
+    }
+    fn add_stall(&self, who: Option<String>) -> StallGuard {
+        let mut s = self.inner.stall.lock();
+        s.next += 1;
+        let id = s.next;
+        s.active.push((id, who));
+        StallGuard {
+            hw: self.clone(),
+            id,
+        }
     }
     /// Accesses waiting in a stall right now.
     pub fn stalled(&self) -> usize {
@@ -217,7 +250,11 @@ impl Hardware {
     /// Latency and stall, published as a hardware block.
     fn delay(&self) {
         let lat = self.inner.latency_ns.load(Ordering::Relaxed);
-        let stalled = self.inner.stall.lock().held > 0;
+        if lat == 0 && self.inner.stall.lock().active.is_empty() {
+            return;
+        }
+        let me = crate::activity::thread_name();
+        let stalled = self.inner.stall.lock().holds(&me);
         if lat == 0 && !stalled {
             return;
         }
@@ -229,10 +266,10 @@ impl Hardware {
             std::thread::sleep(Duration::from_nanos(lat));
         }
         let mut s = self.inner.stall.lock();
-        if s.held > 0 {
+        if s.holds(&me) {
             s.waiting += 1;
             self.inner.stall_cv.notify_all();
-            while s.held > 0 {
+            while s.holds(&me) {
                 self.inner.stall_cv.wait(&mut s);
             }
             s.waiting -= 1;

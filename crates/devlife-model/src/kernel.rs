@@ -156,6 +156,9 @@ impl Kernel {
     pub fn activity(&self) -> &Activity {
         &self.inner.shared.activity
     }
+    pub(crate) fn shared_activity(&self) -> &Arc<Activity> {
+        &self.inner.shared.activity
+    }
     /// Fault injection.
     pub fn faults(&self) -> &Faults {
         &self.inner.shared.faults

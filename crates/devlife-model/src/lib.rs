@@ -94,7 +94,9 @@ mod module;
 pub mod testdrv;
 mod work;
 
-pub use activity::{Activity, BlockGuard, BlockKind, Blocked, current_signal, thread_name};
+pub use activity::{
+    Activity, BlockGuard, BlockKind, Blocked, OwnedBlockGuard, current_signal, thread_name,
+};
 pub use chrdev::{
     ChrdevRegistry, Devt, ErrnoPolicy, Node, NodeKind, NodeRegistration, NodeSpec, WeakNode,
 };

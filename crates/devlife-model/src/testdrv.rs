@@ -106,6 +106,7 @@ pub struct State {
     readq: Arc<EventQueue>,
     produced: AtomicU64,
     opens: AtomicU64,
+    written: AtomicU64,
     disconnected: AtomicBool,
     mem: SharedMemory,
     regs: RegsAccess,
@@ -115,6 +116,10 @@ impl State {
     /// Words produced (seen by the IRQ handler) so far.
     pub fn produced(&self) -> u64 {
         self.produced.load(Ordering::Acquire)
+    }
+    /// Words written through `write`.
+    pub fn written(&self) -> u64 {
+        self.written.load(Ordering::Relaxed)
     }
     /// Open files right now (maintained by open/release).
     pub fn opens(&self) -> u64 {
@@ -226,6 +231,11 @@ impl FileOps for Ops {
                 r.write(REG_DATA, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
             }
         })?;
+        // Bookkeeping after the (possibly slow) hardware access.
+        self.state
+            .get()
+            .written
+            .fetch_add(words as u64, Ordering::Relaxed);
         Ok(words * 4)
     }
 
@@ -380,6 +390,7 @@ impl Driver for TestDriver {
             readq: Arc::new(EventQueue::new()),
             produced: AtomicU64::new(0),
             opens: AtomicU64::new(0),
+            written: AtomicU64::new(0),
             disconnected: AtomicBool::new(false),
             mem: SharedMemory::zeroed(MEM_SIZE),
             regs,
