@@ -1,1 +1,16 @@
-//! devlife-drivers (work in progress).
+//! # devlife-drivers: real drivers on the devlife framework, and their legacy twins
+//!
+//! * [`vimc`]: the kernel's virtual media controller test driver (exact topology);
+//! * [`usb_av`]: a hot-pluggable USB device with a video and an audio driver sharing
+//!   one media device through the Media Device Allocator (au0828 + snd-usb-audio);
+//! * [`isp`]: a platform, IRQ-driven image signal processor (omap3isp / rcar-vin style).
+//!
+//! Each driver exists in the framework style and in a `legacy` style that reproduces
+//! the pre-fix kernel bugs, selectable at bind time ([`Style`]).
+
+pub mod common;
+pub mod isp;
+pub mod usb_av;
+pub mod vimc;
+
+pub use common::Style;

@@ -1,0 +1,1 @@
+//! isp: a platform, IRQ-driven image signal processor.

@@ -1,0 +1,1 @@
+//! vimc: the virtual media controller driver.

@@ -1,0 +1,1 @@
+//! The scenario language and its deterministic runner.
