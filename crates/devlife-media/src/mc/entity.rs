@@ -30,7 +30,7 @@ use devlife::{Ref, WeakRef};
 use devlife_model::{Errno, KResult};
 use parking_lot::Mutex;
 use std::any::Any;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// What kind of object embeds the entity (`enum media_entity_type`).
@@ -216,6 +216,7 @@ pub struct EntityInner {
     obj_type: EntityType,
     pads: Box<[Pad]>,
     id: AtomicU32,
+    in_graph: Arc<AtomicBool>,
     release: Mutex<Option<ReleaseFn>>,
     ops: Box<dyn EntityOps>,
     /// Declared last: dropped after everything else, after the release callback.
@@ -225,8 +226,12 @@ pub struct EntityInner {
 impl Drop for EntityInner {
     fn drop(&mut self) {
         let id = *self.id.get_mut();
+        // Not if the graph already dropped it (media device unregistered):
+        // like `gobj->mdev == NULL`, nothing to do and the media device is
+        // not touched.
         if let Some(m) = self.mdev.get()
             && id != 0
+            && self.in_graph.load(Ordering::Acquire)
         {
             m.reap_entity(id);
         }
@@ -308,6 +313,7 @@ impl Entity {
                 obj_type: desc.obj_type,
                 pads: pads.into(),
                 id: AtomicU32::new(0),
+                in_graph: Arc::new(AtomicBool::new(false)),
                 release: Mutex::new(None),
                 ops: Box::new(ops),
                 mdev: OnceLock::new(),
@@ -403,6 +409,15 @@ impl Entity {
         Ok(())
     }
 
+    pub(crate) fn in_graph_flag(&self) -> Arc<AtomicBool> {
+        self.0.in_graph.clone()
+    }
+
+    /// Whether the entity is in its media device's graph now.
+    pub fn is_registered(&self) -> bool {
+        self.0.in_graph.load(Ordering::Acquire)
+    }
+
     /// Whether the entity was ever bound to a media device.
     pub(crate) fn is_bound(&self) -> bool {
         self.0.mdev.get().is_some()
@@ -420,6 +435,7 @@ pub struct InterfaceInner {
     major: u32,
     minor: u32,
     id: AtomicU32,
+    in_graph: Arc<AtomicBool>,
     /// Declared last.
     mdev: OnceLock<MediaDevice>,
 }
@@ -427,7 +443,10 @@ pub struct InterfaceInner {
 impl Drop for InterfaceInner {
     fn drop(&mut self) {
         let id = *self.id.get_mut();
-        if let (Some(m), true) = (self.mdev.get(), id != 0) {
+        if let (Some(m), true) = (
+            self.mdev.get(),
+            id != 0 && self.in_graph.load(Ordering::Acquire),
+        ) {
             m.reap_interface(id);
         }
     }
@@ -479,10 +498,15 @@ impl Interface {
             major,
             minor,
             id: AtomicU32::new(0),
+            in_graph: Arc::new(AtomicBool::new(false)),
             mdev: OnceLock::new(),
         };
         let _ = inner.mdev.set(mdev.clone());
         Interface(Ref::new(monitor, "media_interface", inner))
+    }
+
+    pub(crate) fn in_graph_flag(&self) -> Arc<AtomicBool> {
+        self.0.in_graph.clone()
     }
 
     pub(crate) fn set_id(&self, id: u32) {

@@ -29,6 +29,7 @@ use crate::uapi::ioctl::{UserMemory, Wire, put_str};
 use crate::uapi::media::*;
 use devlife_model::{Errno, KResult};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Graph object type of an entity (`MEDIA_GRAPH_ENTITY`).
 pub const MEDIA_GRAPH_ENTITY: u32 = 0;
@@ -131,6 +132,8 @@ pub(crate) struct EntityNode {
     pub(crate) dev: (u32, u32),
     pub(crate) pads: Vec<PadState>,
     pub(crate) handle: WeakEntity,
+    /// Shared with the entity: whether it is in this graph (cleared on removal).
+    pub(crate) in_graph: Arc<AtomicBool>,
 }
 
 /// An interface's graph record.
@@ -142,6 +145,8 @@ pub(crate) struct IntfNode {
     pub(crate) major: u32,
     pub(crate) minor: u32,
     pub(crate) handle: WeakInterface,
+    /// Shared with the interface: whether it is in this graph.
+    pub(crate) in_graph: Arc<AtomicBool>,
 }
 
 /// The media graph of one media device (everything `graph_mutex` protects).
@@ -396,7 +401,9 @@ impl Graph {
             dev: (0, 0),
             pads,
             handle,
+            in_graph: e.in_graph_flag(),
         });
+        e.in_graph_flag().store(true, Ordering::Release);
         id
     }
 
@@ -417,6 +424,7 @@ impl Graph {
         });
         let removed_links = before - self.links.len();
         let node = self.entities.remove(pos);
+        node.in_graph.store(false, Ordering::Release);
         for _ in 0..removed_links + node.pads.len() + 1 {
             self.gobj_destroy();
         }
@@ -444,7 +452,9 @@ impl Graph {
             major: i.major(),
             minor: i.minor(),
             handle,
+            in_graph: i.in_graph_flag(),
         });
+        i.in_graph_flag().store(true, Ordering::Release);
         id
     }
 
@@ -457,7 +467,8 @@ impl Graph {
         self.links
             .retain(|l| !matches!(l.info.ends, LinkEnds::Interface { intf, .. } if intf == id));
         let removed = before - self.links.len();
-        self.interfaces.remove(pos);
+        let node = self.interfaces.remove(pos);
+        node.in_graph.store(false, Ordering::Release);
         for _ in 0..removed + 1 {
             self.gobj_destroy();
         }
