@@ -636,7 +636,8 @@ fn bridge_side_subdev_calls_go_through_the_same_validation() {
         k.monitor(),
         SubdevConfig::new("Scaler", vec![1, 2], 0),
         Plain,
-    );
+    )
+    .unwrap();
     let h = sd.handle();
     v4l2.register_subdev(&h).unwrap();
     assert_eq!(

@@ -359,7 +359,7 @@ impl Driver for Forgetful {
             ctx.monitor(),
             SubdevConfig::new("Lonely", vec![1], 0),
             Nop,
-        );
+        )?;
         sd.register_node(ctx)?;
         Ok(())
     }

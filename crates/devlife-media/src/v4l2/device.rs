@@ -8,9 +8,16 @@
 //!
 //! It lists its subdevs weakly (no reference cycle: a subdev holds its
 //! v4l2 device, the v4l2 device only finds its subdevs).
+//!
+//! With a media device ([`V4l2Device::set_media_device`], `v4l2_dev->mdev`),
+//! registering a subdev registers its entity, registering a node creates its
+//! interface devnode and interface link, and a video device registers its
+//! entity: the graph objects hold the media device, so it outlives every
+//! video device and subdev that uses it.
 #![forbid(unsafe_code)]
 
 use super::subdev::{AnySubdev, SubdevHandle};
+use crate::mc::MediaDevice;
 use devlife::{Monitor, Ref, WeakRef};
 use devlife_model::{Errno, KResult};
 use parking_lot::Mutex;
@@ -26,6 +33,7 @@ pub(crate) struct V4l2DevInner {
 struct DevState {
     registered: bool,
     subdevs: Vec<Weak<dyn AnySubdev>>,
+    mdev: Option<MediaDevice>,
 }
 
 /// A V4L2 device. Cloning takes a reference (`v4l2_device_get`); dropping
@@ -88,6 +96,7 @@ impl V4l2Device {
             state: Mutex::new(DevState {
                 registered: true,
                 subdevs: Vec::new(),
+                mdev: None,
             }),
         };
         Self {
@@ -127,14 +136,37 @@ impl V4l2Device {
         self.inner.state.lock().registered
     }
 
-    /// `v4l2_device_register_subdev`: `EINVAL` if the subdev already belongs
-    /// to a v4l2 device, `ENODEV` once this device is unregistered.
+    /// Sets the media device (`v4l2_dev->mdev`); objects registered from now
+    /// on join its graph. The v4l2 device holds a reference to it.
+    pub fn set_media_device(&self, mdev: &MediaDevice) {
+        self.inner.state.lock().mdev = Some(mdev.clone());
+    }
+
+    /// The media device, if any.
+    pub fn media_device(&self) -> Option<MediaDevice> {
+        self.inner.state.lock().mdev.clone()
+    }
+
+    /// `v4l2_device_register_subdev`: attaches the subdev and registers its
+    /// entity with the media device. `EINVAL` if the subdev already belongs
+    /// to a v4l2 device, `ENODEV` once this device is unregistered, or the
+    /// entity registration error (the subdev is detached again).
     pub fn register_subdev(&self, sd: &SubdevHandle) -> KResult<()> {
-        let mut st = self.inner.state.lock();
-        if !st.registered {
-            return Err(Errno::ENODEV);
-        }
+        let mdev = {
+            let st = self.inner.state.lock();
+            if !st.registered {
+                return Err(Errno::ENODEV);
+            }
+            st.mdev.clone()
+        };
         sd.dyn_ref().attach(self)?;
+        if let Some(m) = &mdev {
+            if let Err(e) = m.register_entity(sd.dyn_ref().entity()) {
+                sd.dyn_ref().detach();
+                return Err(e);
+            }
+        }
+        let mut st = self.inner.state.lock();
         st.subdevs.retain(|w| w.strong_count() > 0);
         st.subdevs.push(Arc::downgrade(sd.arc()));
         Ok(())

@@ -22,14 +22,19 @@
 //! file handle's TRY state, locked.
 
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, usercopy};
+use crate::mc::{
+    Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, PadFormat, PadInfo, Rect,
+};
+use crate::uapi::media::{MEDIA_INTF_T_V4L_SUBDEV, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
 use crate::uapi::subdev::{
-    SUBDEV_IOCTLS, SubdevIoctl, V4L2_SUBDEV_CAP_RO_SUBDEV,
+    SUBDEV_IOCTLS, SubdevIoctl, V4L2_SEL_TGT_COMPOSE, V4L2_SEL_TGT_COMPOSE_BOUNDS,
+    V4L2_SEL_TGT_CROP, V4L2_SEL_TGT_CROP_BOUNDS, V4L2_SUBDEV_CAP_RO_SUBDEV,
     V4L2_SUBDEV_CLIENT_CAP_INTERVAL_USES_WHICH, V4L2_SUBDEV_CLIENT_CAP_STREAMS,
     V4L2_SUBDEV_FORMAT_ACTIVE, V4L2_SUBDEV_FORMAT_TRY, V4l2MbusFramefmt, V4l2SubdevCapability,
     V4l2SubdevClientCapability, V4l2SubdevFormat, V4l2SubdevFrameSizeEnum, V4l2SubdevMbusCodeEnum,
     V4l2SubdevSelection,
 };
-use crate::uapi::videodev2::V4l2Rect;
+use crate::uapi::videodev2::{V4l2Rect, field};
 use devlife::Monitor;
 use devlife::check::{EventKind, LiveToken};
 use devlife_model::{
@@ -151,6 +156,19 @@ pub trait SubdevOps: Send + Sync + 'static {
         Err(Errno::ENOIOCTLCMD)
     }
 
+    /// `link_validate` of an enabled link whose sink pad is on this subdev
+    /// (pipeline start): `source` is the ACTIVE format of the remote source
+    /// pad, `sink` the one of the local sink pad. The default is
+    /// `v4l2_subdev_link_validate_default`: width, height and code must
+    /// match, and the field too unless the sink's is `NONE` (`EPIPE`).
+    fn link_validate(&self, source: &V4l2MbusFramefmt, sink: &V4l2MbusFramefmt) -> KResult<()> {
+        let pass = source.width == sink.width
+            && source.height == sink.height
+            && source.code == sink.code
+            && (source.field == sink.field || sink.field == field::NONE);
+        if pass { Ok(()) } else { Err(Errno::EPIPE) }
+    }
+
     /// `video.s_stream`, called by the bridge driver (not by userspace).
     fn s_stream(&self, enable: bool) -> KResult<()> {
         let _ = enable;
@@ -180,6 +198,8 @@ pub struct SubdevConfig {
     pub pads: Vec<u32>,
     /// Entity function (`MEDIA_ENT_F_*`).
     pub function: u32,
+    /// Entity flags (`MEDIA_ENT_FL_*`).
+    pub entity_flags: u32,
     /// `V4L2_SUBDEV_FL_HAS_DEVNODE`: gets a node from
     /// [`V4l2Device::register_subdev_nodes`].
     pub has_devnode: bool,
@@ -196,6 +216,7 @@ impl SubdevConfig {
             name: name.to_owned(),
             pads,
             function,
+            entity_flags: 0,
             has_devnode: true,
             read_only: false,
             legacy: false,
@@ -208,6 +229,8 @@ struct Devnode {
     node: WeakNode,
     reg: Option<NodeRegistration>,
     registered: bool,
+    /// The interface devnode in the media graph.
+    intf: Option<Interface>,
 }
 
 struct Attach {
@@ -223,6 +246,8 @@ pub(crate) struct SubdevInner<D: SubdevOps> {
     active: Mutex<SubdevState>,
     /// The devnode lives in the subdev's allocation.
     devnode: Mutex<Devnode>,
+    /// The media entity (its ops hold this subdev weakly).
+    entity: Entity,
     next_fh: AtomicU64,
     monitor: Monitor,
     _live: LiveToken,
@@ -255,7 +280,8 @@ pub(crate) trait AnySubdev: Send + Sync {
     fn v4l2_dev(&self) -> Option<V4l2Device>;
     fn node(&self) -> Option<Node>;
     fn node_parts(&self) -> KResult<(NodeSpec, Arc<SubdevNodeOps>)>;
-    fn set_node(&self, node: &Node, reg: Option<NodeRegistration>);
+    fn set_node(&self, node: &Node, reg: Option<NodeRegistration>) -> KResult<()>;
+    fn entity(&self) -> &Entity;
     fn unregister_node(&self) -> KResult<()>;
     fn new_try_state(&self) -> SubdevState;
     fn open(&self) -> KResult<()>;
@@ -263,6 +289,8 @@ pub(crate) trait AnySubdev: Send + Sync {
     fn next_fh(&self) -> u64;
     fn ioctl(&self, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64>;
     fn get_fmt(&self, pad: u32) -> KResult<V4l2MbusFramefmt>;
+    fn get_selection(&self, pad: u32, target: u32) -> KResult<V4l2Rect>;
+    fn link_validate(&self, source: &V4l2MbusFramefmt, sink: &V4l2MbusFramefmt) -> KResult<()>;
     fn set_fmt(&self, fmt: &mut V4l2SubdevFormat) -> KResult<()>;
     fn s_stream(&self, enable: bool) -> KResult<()>;
 }
@@ -296,31 +324,46 @@ impl<D: SubdevOps> std::fmt::Debug for Subdev<D> {
 }
 
 impl<D: SubdevOps> Subdev<D> {
-    /// `v4l2_subdev_init` (+ `init_state` of the active state).
-    pub fn new(monitor: &Monitor, cfg: SubdevConfig, ops: D) -> Self {
+    /// `v4l2_subdev_init` + `media_entity_pads_init` (+ `init_state` of the
+    /// active state). Fails as [`Entity::new`] for invalid pads.
+    pub fn new(monitor: &Monitor, cfg: SubdevConfig, ops: D) -> KResult<Self> {
         let id = monitor.next_id();
         monitor
             .journal()
             .record_named(id, &cfg.name, EventKind::Alloc, Some("v4l2_subdev"));
         let mut active = SubdevState::new(cfg.pads.len());
         ops.init_state(&mut active);
-        Self {
-            inner: Arc::new_cyclic(|me| SubdevInner {
-                me: me.clone(),
-                id,
-                cfg,
-                ops,
-                active: Mutex::new(active),
-                devnode: Mutex::new(Devnode::default()),
-                next_fh: AtomicU64::new(1),
-                monitor: monitor.clone(),
-                _live: monitor.live("v4l2_subdev"),
-                attach: Mutex::new(Attach {
-                    v4l2_dev: None,
-                    attached: false,
-                }),
+        let desc = EntityDesc::new(cfg.name.clone(), cfg.function, EntityType::V4l2Subdev)
+            .pads(&cfg.pads)
+            .flags(cfg.entity_flags);
+        let entity = Entity::new(
+            monitor,
+            desc,
+            SubdevEntityOps {
+                sd: std::sync::OnceLock::new(),
+            },
+        )?;
+        let inner = Arc::new_cyclic(|me| SubdevInner {
+            me: me.clone(),
+            id,
+            cfg,
+            ops,
+            active: Mutex::new(active),
+            devnode: Mutex::new(Devnode::default()),
+            entity,
+            next_fh: AtomicU64::new(1),
+            monitor: monitor.clone(),
+            _live: monitor.live("v4l2_subdev"),
+            attach: Mutex::new(Attach {
+                v4l2_dev: None,
+                attached: false,
             }),
+        });
+        let weak: Weak<dyn AnySubdev> = Arc::downgrade(&inner) as Weak<dyn AnySubdev>;
+        if let Some(ops) = inner.entity.ops_as::<SubdevEntityOps>() {
+            let _ = ops.sd.set(weak);
         }
+        Ok(Self { inner })
     }
 
     /// The type-erased handle (for [`V4l2Device::register_subdev`] and other drivers).
@@ -362,6 +405,11 @@ impl<D: SubdevOps> Subdev<D> {
     /// Strong references (handles + open files).
     pub fn refs(&self) -> usize {
         Arc::strong_count(&self.inner)
+    }
+
+    /// The media entity.
+    pub fn entity(&self) -> &Entity {
+        &self.inner.entity
     }
 }
 
@@ -422,6 +470,18 @@ impl SubdevHandle {
     pub fn s_stream(&self, enable: bool) -> KResult<()> {
         self.0.s_stream(enable)
     }
+    /// The media entity.
+    pub fn entity(&self) -> &Entity {
+        self.0.entity()
+    }
+    /// The subdev embedding `entity` (`media_entity_to_v4l2_subdev`), if it
+    /// is a subdev's entity and the subdev is alive (try-get).
+    pub fn from_entity(entity: &Entity) -> Option<SubdevHandle> {
+        entity
+            .ops_as::<SubdevEntityOps>()
+            .and_then(SubdevEntityOps::subdev)
+            .map(SubdevHandle)
+    }
     /// Whether two handles name the same subdev.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         std::ptr::addr_eq(Arc::as_ptr(&a.0), Arc::as_ptr(&b.0))
@@ -430,7 +490,7 @@ impl SubdevHandle {
     pub fn register_node(&self, registrar: &impl NodeRegistrar) -> KResult<Node> {
         let (spec, ops) = self.0.node_parts()?;
         let (node, reg) = registrar.register(spec, ops)?;
-        self.0.set_node(&node, reg);
+        self.0.set_node(&node, reg)?;
         Ok(node)
     }
     /// Unregisters the devnode (refuse, wake, drain, remove from `/dev`).
@@ -626,9 +686,18 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
         Ok(())
     }
     fn detach(&self) {
-        let was = std::mem::replace(&mut self.attach.lock().attached, false);
+        let (was, v4l2) = {
+            let mut a = self.attach.lock();
+            (
+                std::mem::replace(&mut a.attached, false),
+                a.v4l2_dev.clone(),
+            )
+        };
         if was {
             let _ = self.unregister_node();
+            if let Some(m) = v4l2.and_then(|v| v.media_device()) {
+                m.unregister_entity(&self.entity);
+            }
         }
     }
     fn v4l2_dev(&self) -> Option<V4l2Device> {
@@ -645,27 +714,74 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
         let spec = NodeSpec::new(NodeKind::Subdev).legacy_if(self.cfg.legacy);
         Ok((spec, Arc::new(SubdevNodeOps { sd: me })))
     }
-    fn set_node(&self, node: &Node, reg: Option<NodeRegistration>) {
+    fn set_node(&self, node: &Node, reg: Option<NodeRegistration>) -> KResult<()> {
+        // The interface devnode and its link (`__v4l2_device_register_subdev_nodes`).
+        let mdev = self
+            .attach
+            .lock()
+            .v4l2_dev
+            .as_ref()
+            .and_then(|v| v.media_device());
+        let intf = match mdev {
+            Some(m) => {
+                let d = node.devt();
+                let r = m
+                    .create_intf_devnode(MEDIA_INTF_T_V4L_SUBDEV, 0, d.major, d.minor)
+                    .and_then(|intf| {
+                        if m.has_entity(&self.entity) {
+                            m.set_entity_devnode(&self.entity, d.major, d.minor)?;
+                            m.create_intf_link(
+                                &intf,
+                                &self.entity,
+                                MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE,
+                            )?;
+                        }
+                        Ok(intf)
+                    });
+                match r {
+                    Ok(i) => Some(i),
+                    Err(e) => {
+                        let _ = match reg {
+                            Some(r) => r.unregister(),
+                            None => node.unregister(),
+                        };
+                        return Err(e);
+                    }
+                }
+            }
+            None => None,
+        };
         let mut d = self.devnode.lock();
         d.node = node.downgrade();
         d.reg = reg;
         d.registered = true;
+        d.intf = intf;
         self.monitor.journal().note(
             self.id,
             &self.cfg.name,
             format!("registered as {}", node.name()),
         );
+        Ok(())
+    }
+    fn entity(&self) -> &Entity {
+        &self.entity
     }
     fn unregister_node(&self) -> KResult<()> {
-        let (node, reg) = {
+        let (node, reg, intf) = {
             let mut d = self.devnode.lock();
-            (d.node.upgrade(), d.reg.take())
+            (d.node.upgrade(), d.reg.take(), d.intf.take())
         };
-        match (reg, node) {
+        let r = match (reg, node) {
             (Some(r), _) => r.unregister(),
             (None, Some(n)) => n.unregister(),
             (None, None) => Ok(()),
+        };
+        if let Some(i) = intf {
+            if let Some(m) = i.media_device() {
+                m.remove_interface(&i);
+            }
         }
+        r
     }
     fn new_try_state(&self) -> SubdevState {
         let mut s = SubdevState::new(self.cfg.pads.len());
@@ -692,6 +808,20 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
         };
         self.g_fmt(None, &mut f)?;
         Ok(f.format)
+    }
+    fn get_selection(&self, pad: u32, target: u32) -> KResult<V4l2Rect> {
+        let mut sel = V4l2SubdevSelection {
+            which: V4L2_SUBDEV_FORMAT_ACTIVE,
+            pad,
+            target,
+            ..Default::default()
+        };
+        self.check(sel.which, sel.pad, 0)?;
+        self.with_state(sel.which, None, |st| self.ops.get_selection(st, &mut sel))?;
+        Ok(sel.r)
+    }
+    fn link_validate(&self, source: &V4l2MbusFramefmt, sink: &V4l2MbusFramefmt) -> KResult<()> {
+        self.ops.link_validate(source, sink)
     }
     fn set_fmt(&self, fmt: &mut V4l2SubdevFormat) -> KResult<()> {
         if fmt.which != V4L2_SUBDEV_FORMAT_ACTIVE {
@@ -766,5 +896,76 @@ impl FileOps for SubdevNodeOps {
     fn poll(&self, _ctx: &OpCtx<'_>, _fh: &SubdevFh, _table: &mut PollTable) -> PollMask {
         // `subdev_poll` without V4L2_SUBDEV_FL_HAS_EVENTS.
         PollMask::ERR
+    }
+}
+
+/// The subdev's part of its media entity (`struct v4l2_subdev` around
+/// `struct media_entity`): link validation and what `media-ctl -p` shows.
+/// Holds the subdev weakly (the subdev holds the entity).
+pub(crate) struct SubdevEntityOps {
+    sd: std::sync::OnceLock<Weak<dyn AnySubdev>>,
+}
+
+impl SubdevEntityOps {
+    fn subdev(&self) -> Option<Arc<dyn AnySubdev>> {
+        self.sd.get().and_then(Weak::upgrade)
+    }
+}
+
+fn rect(r: V4l2Rect) -> Rect {
+    Rect {
+        left: r.left,
+        top: r.top,
+        width: r.width,
+        height: r.height,
+    }
+}
+
+/// The ACTIVE format of pad `pad` of the subdev embedding `e` (`EINVAL` if
+/// `e` is not a live subdev's entity: `v4l2_subdev_link_validate_get_format`).
+pub(crate) fn entity_pad_format(e: &Entity, pad: u16) -> KResult<V4l2MbusFramefmt> {
+    let sd = e
+        .ops_as::<SubdevEntityOps>()
+        .and_then(SubdevEntityOps::subdev)
+        .ok_or(Errno::EINVAL)?;
+    sd.get_fmt(u32::from(pad))
+}
+
+impl EntityOps for SubdevEntityOps {
+    /// `v4l2_subdev_link_validate`: both ends' ACTIVE formats, compared by the
+    /// sink subdev's `link_validate`.
+    fn link_validate(&self, link: &LinkInfo, source: &Entity, _sink: &Entity) -> KResult<()> {
+        let (src, snk) = link.data().ok_or(Errno::EINVAL)?;
+        let sd = self.subdev().ok_or(Errno::ENODEV)?;
+        let source_fmt = entity_pad_format(source, src.index)?;
+        let sink_fmt = sd.get_fmt(u32::from(snk.index))?;
+        sd.link_validate(&source_fmt, &sink_fmt)
+    }
+
+    fn pad_info(&self, pad: u32) -> Option<PadInfo> {
+        let sd = self.subdev()?;
+        let f = sd.get_fmt(pad).ok()?;
+        let sel = |target| sd.get_selection(pad, target).ok().map(rect);
+        Some(PadInfo {
+            format: Some(PadFormat {
+                code: f.code,
+                width: f.width,
+                height: f.height,
+                field: f.field,
+                colorspace: f.colorspace,
+                xfer_func: u32::from(f.xfer_func),
+                ycbcr_enc: u32::from(f.ycbcr_enc),
+                quantization: u32::from(f.quantization),
+            }),
+            interval: None,
+            crop_bounds: sel(V4L2_SEL_TGT_CROP_BOUNDS),
+            crop: sel(V4L2_SEL_TGT_CROP),
+            compose_bounds: sel(V4L2_SEL_TGT_COMPOSE_BOUNDS),
+            compose: sel(V4L2_SEL_TGT_COMPOSE),
+        })
+    }
+
+    fn devnode_path(&self) -> Option<String> {
+        self.subdev()?.node().map(|n| format!("/dev/{}", n.name()))
     }
 }

@@ -20,9 +20,17 @@
 //! `ENODEV` (poll: `ERR|HUP|PRI`). A file released afterwards does no driver
 //! streaming call.
 
+use super::SubdevHandle;
+use super::subdev::entity_pad_format;
 use super::vb2::{BufferQueue, Queue, QueueConfig, QueueDriver};
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, pixfmt_description, usercopy};
+use crate::mc::{Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, Pipeline};
 use crate::uapi::ioctl::put_str;
+use crate::uapi::media::{
+    MEDIA_ENT_F_IO_V4L, MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE,
+    MEDIA_PAD_FL_SINK,
+};
+use crate::uapi::subdev::V4l2MbusFramefmt;
 use crate::uapi::videodev2::{
     V4L2_PIX_FMT_PRIV_MAGIC, V4l2Buffer, V4l2Capability, V4l2Fmtdesc, V4l2Format, V4l2PixFormat,
     V4l2Requestbuffers, VIDEO_IOCTLS, VideoIoctl, buf_type, cap, fourcc_str,
@@ -121,6 +129,18 @@ pub trait VideoOps: Send + Sync + 'static {
         let _ = queue;
     }
 
+    /// Validates the enabled link from `source` (the ACTIVE format of the
+    /// remote subdev's source pad) to this node, whose format is `fmt`
+    /// (pipeline start; under the graph lock: no media device calls). The
+    /// default requires equal width and height (`EPIPE`).
+    fn link_validate(&self, source: &V4l2MbusFramefmt, fmt: &V4l2PixFormat) -> KResult<()> {
+        if source.width == fmt.width && source.height == fmt.height {
+            Ok(())
+        } else {
+            Err(Errno::EPIPE)
+        }
+    }
+
     /// A file is being opened (inside the gate).
     fn open(&self, ctx: &OpCtx<'_>) -> KResult<()> {
         let _ = ctx;
@@ -147,6 +167,12 @@ pub struct VideoDeviceConfig {
     pub queue: QueueConfig,
     /// Initial format.
     pub format: V4l2PixFormat,
+    /// Entity function (`MEDIA_ENT_F_IO_V4L`).
+    pub function: u32,
+    /// Entity pads (`MEDIA_PAD_FL_*`; a capture node has one sink pad).
+    pub pads: Vec<u32>,
+    /// Entity flags (`MEDIA_ENT_FL_*`).
+    pub entity_flags: u32,
     /// Reproduce the pre-fix kernel (see the module documentation of `v4l2`).
     pub legacy: bool,
 }
@@ -159,6 +185,9 @@ impl VideoDeviceConfig {
             device_caps: cap::VIDEO_CAPTURE | cap::STREAMING | cap::READWRITE,
             queue: QueueConfig::default(),
             format,
+            function: MEDIA_ENT_F_IO_V4L,
+            pads: vec![MEDIA_PAD_FL_SINK],
+            entity_flags: 0,
             legacy: false,
         }
     }
@@ -180,6 +209,11 @@ pub(crate) struct VideoInner<D: VideoOps> {
     fmt: Mutex<V4l2PixFormat>,
     queue: Queue,
     reg: Mutex<Registration>,
+    /// The media entity (its ops hold this device weakly), its interface
+    /// devnode once registered, and the pipeline it streams in.
+    entity: Entity,
+    intf: Mutex<Option<Interface>>,
+    pipe: Pipeline,
     next_fh: AtomicU64,
     monitor: Monitor,
     _live: LiveToken,
@@ -258,11 +292,21 @@ impl<D: VideoOps> VideoDevice<D> {
             return Err(Errno::EINVAL);
         }
         let monitor = v4l2_dev.monitor().clone();
+        let desc = EntityDesc::new(cfg.name.clone(), cfg.function, EntityType::VideoDevice)
+            .pads(&cfg.pads)
+            .flags(cfg.entity_flags);
+        let entity = Entity::new(
+            &monitor,
+            desc,
+            VideoEntityOps::<D> {
+                vdev: std::sync::OnceLock::new(),
+            },
+        )?;
         let id = monitor.next_id();
         monitor
             .journal()
             .record_named(id, &cfg.name, EventKind::Alloc, Some("video_device"));
-        Ok(Self {
+        let v = Self {
             inner: Arc::new(VideoInner {
                 id,
                 name: cfg.name,
@@ -272,12 +316,19 @@ impl<D: VideoOps> VideoDevice<D> {
                 fmt: Mutex::new(cfg.format),
                 queue: Queue::new(cfg.queue, &monitor),
                 reg: Mutex::new(Registration::default()),
+                entity,
+                intf: Mutex::new(None),
+                pipe: Pipeline::new(),
                 next_fh: AtomicU64::new(1),
                 _live: monitor.live("video_device"),
                 monitor,
                 v4l2_dev: v4l2_dev.clone(),
             }),
-        })
+        };
+        if let Some(o) = v.inner.entity.ops_as::<VideoEntityOps<D>>() {
+            let _ = o.vdev.set(Arc::downgrade(&v.inner));
+        }
+        Ok(v)
     }
 
     /// `video_register_device(vdev, VFL_TYPE_VIDEO, -1)`: registers
@@ -310,6 +361,34 @@ impl<D: VideoOps> VideoDevice<D> {
                 return Err(e);
             }
         }
+        // `video_register_media_controller`: entity, interface devnode,
+        // interface link (errors are returned and unwound, not ignored).
+        if let Some(m) = self.inner.v4l2_dev.media_device() {
+            let d = node.devt();
+            let e = &self.inner.entity;
+            let r = m.register_entity(e).and_then(|_| {
+                m.set_entity_devnode(e, d.major, d.minor)?;
+                let intf = m.create_intf_devnode(MEDIA_INTF_T_V4L_VIDEO, 0, d.major, d.minor)?;
+                if let Err(err) =
+                    m.create_intf_link(&intf, e, MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE)
+                {
+                    m.remove_interface(&intf);
+                    return Err(err);
+                }
+                Ok(intf)
+            });
+            match r {
+                Ok(intf) => *self.inner.intf.lock() = Some(intf),
+                Err(err) => {
+                    m.unregister_entity(e);
+                    let _ = match reg {
+                        Some(reg) => reg.unregister(),
+                        None => node.unregister(),
+                    };
+                    return Err(err);
+                }
+            }
+        }
         r.node = node.downgrade();
         r.reg = reg;
         r.registered = true;
@@ -338,8 +417,87 @@ impl<D: VideoOps> VideoDevice<D> {
         };
         if !self.inner.legacy {
             self.inner.kill();
+            // Out of the graph now; the memory (and the media device
+            // reference) stays until the release.
+            let intf = self.inner.intf.lock().take();
+            if let Some(m) = self.inner.v4l2_dev.media_device() {
+                if let Some(i) = intf {
+                    m.remove_interface(&i);
+                }
+                m.unregister_entity(&self.inner.entity);
+            }
         }
         res
+    }
+
+    /// The media entity.
+    pub fn entity(&self) -> &Entity {
+        &self.inner.entity
+    }
+
+    /// `video_device_pipeline_start`: starts the media pipeline from pad 0
+    /// of this node's entity, validating every enabled link (`EPIPE`,
+    /// `EBUSY`, `ENOLINK`). Without a media device it does nothing.
+    pub fn pipeline_start(&self) -> KResult<()> {
+        let Some(m) = self.inner.v4l2_dev.media_device() else {
+            return Ok(());
+        };
+        let pad = self.inner.entity.pad_key(0).ok_or(Errno::EINVAL)?;
+        m.pipeline_start(pad, &self.inner.pipe)
+    }
+
+    /// `video_device_pipeline_stop`.
+    pub fn pipeline_stop(&self) -> KResult<()> {
+        let Some(m) = self.inner.v4l2_dev.media_device() else {
+            return Ok(());
+        };
+        let pad = self.inner.entity.pad_key(0).ok_or(Errno::EINVAL)?;
+        m.pipeline_stop(pad, &self.inner.pipe)
+    }
+
+    /// The pipeline this node streams in.
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.inner.pipe
+    }
+
+    /// The subdevs upstream of this node, nearest first: from each sink pad,
+    /// the source end of its enabled data link, recursively (what a bridge
+    /// calls `s_stream` on). Try-get references: subdevs being released are
+    /// skipped.
+    pub fn upstream_subdevs(&self) -> Vec<SubdevHandle> {
+        let Some(m) = self.inner.v4l2_dev.media_device() else {
+            return Vec::new();
+        };
+        let Some(start) = self.inner.entity.id() else {
+            return Vec::new();
+        };
+        let entities: Vec<Entity> = {
+            let g = m.graph();
+            let links = g.links();
+            let mut out = Vec::new();
+            let mut seen = vec![start];
+            let mut todo = vec![start];
+            while let Some(id) = todo.pop() {
+                for l in &links {
+                    let Some((src, snk)) = l.data() else { continue };
+                    if snk.entity == id
+                        && l.flags & MEDIA_LNK_FL_ENABLED != 0
+                        && !seen.contains(&src.entity)
+                    {
+                        seen.push(src.entity);
+                        todo.insert(0, src.entity);
+                        if let Some(e) = g.entity_handle(src.entity) {
+                            out.push(e);
+                        }
+                    }
+                }
+            }
+            out
+        };
+        entities
+            .iter()
+            .filter_map(SubdevHandle::from_entity)
+            .collect()
     }
 
     /// The node, while it exists.
@@ -616,5 +774,32 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
         req: &MmapRequest,
     ) -> KResult<Arc<dyn VmOps>> {
         fh.vdev.queue.mmap(req)
+    }
+}
+
+/// The video device's part of its media entity: link validation of the
+/// link into the node, and the node path for `media-ctl`. Holds the device
+/// weakly (the device holds the entity).
+struct VideoEntityOps<D: VideoOps> {
+    vdev: std::sync::OnceLock<Weak<VideoInner<D>>>,
+}
+
+impl<D: VideoOps> EntityOps for VideoEntityOps<D> {
+    fn link_validate(&self, link: &LinkInfo, source: &Entity, _sink: &Entity) -> KResult<()> {
+        let (src, _) = link.data().ok_or(Errno::EINVAL)?;
+        let v = self
+            .vdev
+            .get()
+            .and_then(Weak::upgrade)
+            .ok_or(Errno::ENODEV)?;
+        let source_fmt = entity_pad_format(source, src.index)?;
+        let fmt = *v.fmt.lock();
+        v.ops.link_validate(&source_fmt, &fmt)
+    }
+
+    fn devnode_path(&self) -> Option<String> {
+        let v = self.vdev.get().and_then(Weak::upgrade)?;
+        let n = v.reg.lock().node.upgrade()?;
+        Some(format!("/dev/{}", n.name()))
     }
 }

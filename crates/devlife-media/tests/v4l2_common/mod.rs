@@ -390,7 +390,7 @@ impl Driver for TestCam {
                 state: state.clone(),
                 counters: self.counters.clone(),
             },
-        );
+        )?;
         v4l2.register_subdev(&sensor.handle())?;
         v4l2.register_subdev_nodes(ctx)?;
         self.counters.probes.fetch_add(1, Ordering::SeqCst);
