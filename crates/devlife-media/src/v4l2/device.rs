@@ -160,11 +160,11 @@ impl V4l2Device {
             st.mdev.clone()
         };
         sd.dyn_ref().attach(self)?;
-        if let Some(m) = &mdev {
-            if let Err(e) = m.register_entity(sd.dyn_ref().entity()) {
-                sd.dyn_ref().detach();
-                return Err(e);
-            }
+        if let Some(m) = &mdev
+            && let Err(e) = m.register_entity(sd.dyn_ref().entity())
+        {
+            sd.dyn_ref().detach();
+            return Err(e);
         }
         let mut st = self.inner.state.lock();
         st.subdevs.retain(|w| w.strong_count() > 0);

@@ -776,10 +776,10 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
             (None, Some(n)) => n.unregister(),
             (None, None) => Ok(()),
         };
-        if let Some(i) = intf {
-            if let Some(m) = i.media_device() {
-                m.remove_interface(&i);
-            }
+        if let Some(i) = intf
+            && let Some(m) = i.media_device()
+        {
+            m.remove_interface(&i);
         }
         r
     }
