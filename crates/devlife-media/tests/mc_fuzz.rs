@@ -115,7 +115,7 @@ proptest! {
         prop_assert_eq!(&a, &b);
         prop_assert!(a[132..].iter().all(|&x| x == 0), "reserved");
         // ENUM_ENTITIES: the reply depends on the id only.
-        let ids = [1u32, 3, 5, 8, 11, 15, 19, 21, 24, 28, 29, 0 | MEDIA_ENT_ID_FLAG_NEXT, 21 | MEDIA_ENT_ID_FLAG_NEXT];
+        let ids = [1u32, 3, 5, 8, 11, 15, 19, 21, 24, 28, 29, MEDIA_ENT_ID_FLAG_NEXT, 21 | MEDIA_ENT_ID_FLAG_NEXT];
         let mut a = junk.clone();
         a[..4].copy_from_slice(&ids[id_sel].to_le_bytes());
         let mut b = vec![0u8; 256];
