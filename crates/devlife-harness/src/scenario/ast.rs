@@ -1,0 +1,388 @@
+//! The parsed form of a scenario: a header (driver, styles, threads,
+//! timeout) and a list of steps, each tied to its source line.
+
+use super::ioctls::IoctlCall;
+use devlife::check::ReportKind;
+use devlife_drivers::Style;
+use devlife_model::{Errno, OpenFlags, PollMask};
+use std::time::Duration;
+
+/// The timeout of every wait when the scenario does not set one: a guard
+/// against hangs, never reached by a passing scenario.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// One parsed scenario file.
+///
+/// # Invariants
+///
+/// * `styles` is non-empty and has no duplicates.
+/// * Every thread a step names is in `threads`; no thread is called `kernel`.
+/// * For each style, the steps that apply to it were checked statically: a
+///   thread gets a new operation only when it is idle, `join`/`resume`/`wait`
+///   name a thread that is running something, every fd and mapping name was
+///   bound by an earlier step, and only `expect` steps follow `expect leaks none`.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Where the scenario came from (a path or a name), used in every error.
+    pub file: String,
+    /// The `scenario` title, if any.
+    pub title: Option<String>,
+    /// The `driver` header.
+    pub driver: String,
+    /// Line of the `driver` header.
+    pub driver_line: usize,
+    /// The styles to run the scenario in, in order.
+    pub styles: Vec<Style>,
+    /// Bound of every wait (hang guard).
+    pub timeout: Duration,
+    /// Declared userspace threads, in declaration order.
+    pub threads: Vec<String>,
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Scenario {
+    /// The steps that apply to `style`.
+    pub fn steps_for(&self, style: Style) -> impl Iterator<Item = &Step> {
+        self.steps
+            .iter()
+            .filter(move |s| s.only.is_none_or(|o| o == style))
+    }
+}
+
+/// One step (one non-header line).
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// 1-based source line.
+    pub line: usize,
+    /// The source text of the line (without comment), for logs.
+    pub text: String,
+    /// `[framework]` / `[legacy]` prefix: the step applies to that style only.
+    pub only: Option<Style>,
+    /// What the step does.
+    pub cmd: Command,
+}
+
+/// Who runs an operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// The kernel side, synchronously (the runner waits for it).
+    Kernel,
+    /// A declared userspace thread.
+    Thread(String),
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::Kernel => f.write_str("kernel"),
+            Actor::Thread(t) => f.write_str(t),
+        }
+    }
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Run `op` on `actor`; `background` (`&`) returns at once, the result
+    /// is collected by `join` (or at the end of the run).
+    Op {
+        /// Who runs it.
+        actor: Actor,
+        /// The operation.
+        op: Op,
+        /// Started with `&`.
+        background: bool,
+        /// `-> ...`: checked when the operation completes.
+        expect: Option<ResultExpect>,
+    },
+    /// `wait T blocked [OP]` / `wait T at POINT`: until the model's activity
+    /// table shows `thread` parked in `op` (`None`: in anything).
+    Wait {
+        /// The thread.
+        thread: String,
+        /// Operation label or breakpoint name.
+        op: Option<String>,
+    },
+    /// `break T at POINT [after N]`: the thread stops the `N+1`th time it
+    /// reaches `point`, until `resume T`.
+    Break {
+        /// The thread.
+        thread: String,
+        /// Point name.
+        point: String,
+        /// Hits to let pass first.
+        skip: u32,
+    },
+    /// `resume T`: waits until `T` is stopped at a breakpoint, then lets it go.
+    Resume {
+        /// The thread.
+        thread: String,
+    },
+    /// `join T [-> ...]`: waits for the operation `T` runs in the background.
+    Join {
+        /// The thread.
+        thread: String,
+        /// Checked against the operation's result.
+        expect: Option<ResultExpect>,
+    },
+    /// `expect ...`: a check on the model at this point.
+    Expect(Expect),
+}
+
+/// An operation (userspace system call or kernel-side action).
+#[derive(Debug, Clone)]
+pub enum Op {
+    /// `open FD PATH [rdonly|wronly|rdwr] [nonblock]`.
+    Open {
+        /// Descriptor name bound on success.
+        fd: String,
+        /// Node path (`/dev/` optional).
+        path: String,
+        /// Open flags.
+        flags: OpenFlags,
+    },
+    /// `close FD`.
+    Close {
+        /// Descriptor name.
+        fd: String,
+    },
+    /// `dup NEW FD`.
+    Dup {
+        /// New descriptor name.
+        new: String,
+        /// Existing descriptor.
+        fd: String,
+    },
+    /// `ioctl FD NAME [field=value ...]`.
+    Ioctl {
+        /// Descriptor.
+        fd: String,
+        /// The encoded call.
+        call: IoctlCall,
+    },
+    /// `read FD N`.
+    Read {
+        /// Descriptor.
+        fd: String,
+        /// Buffer length.
+        len: usize,
+    },
+    /// `write FD N`.
+    Write {
+        /// Descriptor.
+        fd: String,
+        /// Bytes written.
+        len: usize,
+    },
+    /// `poll FD EVENTS [timeout=0|inf|DUR]`.
+    Poll {
+        /// Descriptor.
+        fd: String,
+        /// Requested events.
+        events: PollMask,
+        /// `None`: wait forever.
+        timeout: Option<Duration>,
+    },
+    /// `mmap MAP FD [len=N] [offset=N|buffer=I] [write]`.
+    Mmap {
+        /// Mapping name bound on success.
+        map: String,
+        /// Descriptor.
+        fd: String,
+        /// Length.
+        len: usize,
+        /// File offset (V4L2: the buffer cookie).
+        offset: u64,
+        /// `PROT_WRITE`.
+        write: bool,
+    },
+    /// `munmap MAP`.
+    Munmap {
+        /// Mapping name.
+        map: String,
+    },
+    /// `load MAP OFFSET`: reads one byte through the mapping.
+    Load {
+        /// Mapping name.
+        map: String,
+        /// Offset.
+        offset: usize,
+    },
+    /// `store MAP OFFSET VALUE`: writes one byte through the mapping.
+    Store {
+        /// Mapping name.
+        map: String,
+        /// Offset.
+        offset: usize,
+        /// Byte.
+        value: u8,
+    },
+    /// `bind [DRIVER [DEVICE]]` (sysfs).
+    Bind {
+        /// Driver (default: the scenario driver's).
+        driver: Option<String>,
+        /// Device (default: the scenario's device).
+        device: Option<String>,
+    },
+    /// `unbind [DRIVER [DEVICE]]` (sysfs).
+    Unbind {
+        /// Driver.
+        driver: Option<String>,
+        /// Device.
+        device: Option<String>,
+    },
+    /// `hot-unplug [DEVICE]`.
+    HotUnplug {
+        /// Device (default: the scenario's device).
+        device: Option<String>,
+    },
+    /// `replug`: the device comes back (a new device of the same name).
+    Replug,
+    /// `unload [MODULE]` (`rmmod`).
+    Unload {
+        /// Module (default: the driver's).
+        module: Option<String>,
+    },
+    /// `stall T`: the device's hardware holds every access made by `T`.
+    Stall {
+        /// Thread.
+        thread: String,
+    },
+    /// `unstall T`: releases the stall of `T`.
+    Unstall {
+        /// Thread.
+        thread: String,
+    },
+    /// `irq`: the device raises its interrupt.
+    Irq,
+    /// `signal T`: raises the signal of a blocked thread (`EINTR`).
+    Signal {
+        /// Thread.
+        thread: String,
+    },
+    /// A driver-specific kernel action (e.g. `frame`), with integer arguments.
+    Custom {
+        /// Action name.
+        name: String,
+        /// Arguments.
+        args: Vec<i64>,
+    },
+}
+
+impl Op {
+    /// Whether this is a kernel-side action (as opposed to a system call on
+    /// a descriptor or mapping).
+    pub fn is_kernel_side(&self) -> bool {
+        matches!(
+            self,
+            Op::Bind { .. }
+                | Op::Unbind { .. }
+                | Op::HotUnplug { .. }
+                | Op::Replug
+                | Op::Unload { .. }
+                | Op::Stall { .. }
+                | Op::Unstall { .. }
+                | Op::Irq
+                | Op::Signal { .. }
+                | Op::Custom { .. }
+        )
+    }
+}
+
+/// One acceptable result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Any success.
+    Ok,
+    /// Success with this return value (bytes for read/write, the ioctl's return).
+    Value(i64),
+    /// This error.
+    Errno(Errno),
+    /// `poll` returned exactly this mask.
+    Mask(PollMask),
+    /// Anything (documents that the result does not matter).
+    Any,
+}
+
+impl std::fmt::Display for Expected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Expected::Ok => f.write_str("ok"),
+            Expected::Value(v) => write!(f, "{v}"),
+            Expected::Errno(e) => f.write_str(&super::errno_name(*e)),
+            Expected::Mask(m) => write!(f, "{m:?}"),
+            Expected::Any => f.write_str("any"),
+        }
+    }
+}
+
+/// `-> A [or B ...] [field=value ...]`.
+#[derive(Debug, Clone)]
+pub struct ResultExpect {
+    /// 1-based line the expectation is written on.
+    pub line: usize,
+    /// Acceptable results.
+    pub any_of: Vec<Expected>,
+    /// Output fields of a successful ioctl: (field name, expected value text).
+    pub fields: Vec<(String, String)>,
+}
+
+/// `expect ...`.
+#[derive(Debug, Clone)]
+pub enum Expect {
+    /// `expect no reports`: no checker fired so far.
+    NoReports,
+    /// `expect report KIND [on NAME] [count N]`: at least one (or exactly
+    /// `N`) report of `kind` (on an object whose name contains `NAME`).
+    Report {
+        /// Checker.
+        kind: ReportKind,
+        /// Object name filter.
+        on: Option<String>,
+        /// Exact count.
+        count: Option<usize>,
+    },
+    /// `expect no report KIND`.
+    NoReport {
+        /// Checker.
+        kind: ReportKind,
+    },
+    /// `expect leaks none`: tears the model down (joins threads, closes every
+    /// descriptor and mapping, shuts the kernel down) and checks that no
+    /// accounted object is alive.
+    LeaksNone,
+    /// `expect leak TYPE`: like `leaks none`, but objects of `TYPE` must remain.
+    Leak {
+        /// Ledger type name.
+        type_name: String,
+    },
+    /// `expect live TYPE N`: `N` objects of `TYPE` are alive now.
+    Live {
+        /// Ledger type name.
+        type_name: String,
+        /// Count.
+        count: u64,
+    },
+    /// `expect blocked T [OP]`: `T` is parked right now.
+    Blocked {
+        /// Thread.
+        thread: String,
+        /// Operation label.
+        op: Option<String>,
+    },
+    /// `expect node PATH present|absent`.
+    Node {
+        /// Node name.
+        path: String,
+        /// Whether it must be registered.
+        present: bool,
+    },
+}
+
+impl Expect {
+    /// Whether this expectation tears the model down.
+    pub fn is_teardown(&self) -> bool {
+        matches!(self, Expect::LeaksNone | Expect::Leak { .. })
+    }
+}

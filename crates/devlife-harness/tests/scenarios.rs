@@ -1,0 +1,46 @@
+//! Runs every scenario of the library in `scenarios/` (repository root), in
+//! every style it declares. A failure names the file and line of the first
+//! failed expectation, followed by the transcript of the failed run.
+
+use devlife_harness::scenario::{RunOptions, parse, run};
+use std::path::{Path, PathBuf};
+
+fn library() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+fn files() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(library())
+        .expect("scenarios/ exists")
+        .map(|e| e.expect("readable directory").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scn"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_scenario_of_the_library_passes() {
+    let files = files();
+    assert!(!files.is_empty(), "no .scn file in {}", library().display());
+    let mut failures = Vec::new();
+    for f in &files {
+        let sc = match parse(f) {
+            Ok(sc) => sc,
+            Err(e) => {
+                failures.push(format!("{e}"));
+                continue;
+            }
+        };
+        if let Err(e) = run(&sc, &RunOptions::default()) {
+            failures.push(e.report());
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} scenario files failed:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}
