@@ -32,8 +32,10 @@ fn every_scenario_of_the_library_passes() {
                 continue;
             }
         };
-        if let Err(e) = run(&sc, &RunOptions::default()) {
-            failures.push(e.report());
+        match run(&sc, &RunOptions::default()) {
+            // Shown with `cargo test -- --nocapture`.
+            Ok(out) => println!("{out}"),
+            Err(e) => failures.push(e.report()),
         }
     }
     assert!(

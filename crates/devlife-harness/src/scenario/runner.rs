@@ -74,6 +74,7 @@ struct Shared {
     maps: Mutex<HashMap<String, Mapping>>,
     stalls: Mutex<HashMap<String, StallGuard>>,
     mm: Arc<AddressSpace>,
+    timeout: Duration,
 }
 
 /// The operation a thread runs right now (started with `&`).
@@ -385,7 +386,18 @@ fn exec(sh: &Shared, op: &Op) -> Done {
             }
         }
         Op::Irq => {
-            dev(&None)?.hardware().raise_irq();
+            let d = dev(&None)?;
+            let hw = d.hardware();
+            let n = hw
+                .irq()
+                .ok_or_else(|| format!("device `{}` has no interrupt line", d.name()))?;
+            hw.raise_irq();
+            // Delivered synchronously: the step ends when the handler ran.
+            if let Some(l) = k.irq().line(n)
+                && !l.wait_idle(sh.timeout)
+            {
+                return problem(format!("the handler of IRQ {n} did not finish"));
+            }
             StepResult::plain(Ok(0))
         }
         Op::Signal { thread } => {
@@ -512,6 +524,7 @@ impl<'a> Run<'a> {
             maps: Mutex::new(HashMap::new()),
             stalls: Mutex::new(HashMap::new()),
             mm: Arc::new(AddressSpace::new()),
+            timeout: opts.timeout.unwrap_or(sc.timeout),
         });
         let spawn_err = |m: String| err(sc.driver_line, RunErrorKind::Step(m));
         let kernel_worker = Worker::spawn("kernel", &shared, None).map_err(spawn_err)?;

@@ -1,0 +1,259 @@
+//! The runner itself: transcripts, failures with file and line, hangs
+//! reported (not hanging), breakpoints at the runner's and the kernel's
+//! points, runtime step errors, and proptest fuzzing of the parser.
+
+use devlife_harness::scenario::{
+    Outcome, ParseErrorKind, RunError, RunErrorKind, RunOptions, parse_str, run,
+};
+use proptest::prelude::*;
+
+fn go(src: &str) -> Result<Outcome, RunError> {
+    let sc = parse_str("t.scn", src).unwrap_or_else(|e| panic!("{e}"));
+    run(&sc, &RunOptions::default())
+}
+
+const READ_UNBIND: &str = "
+scenario blocking read vs unbind
+driver testdrv
+style both
+thread reader
+reader: open f /dev/testdrv0
+reader: read f 4 &
+wait reader blocked read
+unbind
+join reader -> ENODEV
+reader: close f
+[framework] expect no reports
+[legacy] expect report use-after-free
+";
+
+#[test]
+fn the_transcript_shows_every_step_and_the_legacy_report() {
+    let out = go(READ_UNBIND).unwrap();
+    assert_eq!(out.runs.len(), 2);
+    let fw = &out.runs[0];
+    assert_eq!(fw.style, "framework");
+    let results: Vec<(usize, &str)> = fw
+        .steps
+        .iter()
+        .map(|s| (s.line, s.result.as_str()))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            (6, "ok"),
+            (7, "started"),
+            (8, "blocked in read"),
+            (9, "ok"),
+            (10, "line 7: ENODEV"),
+            (11, "ok"),
+            (12, "no reports"),
+        ]
+    );
+    assert!(fw.reports.is_empty());
+    let lg = &out.runs[1];
+    assert!(lg.reports.iter().any(|r| r.kind == "use-after-free"));
+    let text = out.to_string();
+    assert!(text.contains("[legacy] PASS"), "{text}");
+    assert!(text.contains("BUG: devlife: use-after-free"), "{text}");
+}
+
+#[test]
+fn a_failed_expectation_names_file_line_and_style() {
+    // The legacy driver's use after free makes `expect no reports` fail.
+    let src = READ_UNBIND.replace("[legacy] expect report use-after-free", "expect no reports");
+    let e = go(&src).unwrap_err();
+    assert_eq!((e.file.as_str(), e.line, e.style.as_str()), ("t.scn", 13, "legacy"));
+    assert!(matches!(e.kind, RunErrorKind::Expectation(_)));
+    assert!(e.to_string().starts_with("t.scn:13: [legacy] expectation failed"), "{e}");
+    assert!(e.report().contains("use-after-free"), "{}", e.report());
+}
+
+#[test]
+fn a_result_mismatch_is_reported_at_its_line() {
+    let e = go("driver testdrv\nthread a\na: open f testdrv0 nonblock\na: read f 4 -> 4\n").unwrap_err();
+    assert_eq!(e.line, 4);
+    assert_eq!(
+        e.kind,
+        RunErrorKind::Expectation("expected 4, got EAGAIN".into())
+    );
+    // Join expectations are checked at the join line.
+    let e = go(
+        "driver testdrv\nthread a\na: open f testdrv0\na: read f 4 &\nwait a blocked read\n\
+         unbind\njoin a -> EIO\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 7);
+    assert_eq!(e.kind, RunErrorKind::Expectation("expected EIO, got ENODEV".into()));
+}
+
+#[test]
+fn a_hang_is_reported_with_the_thread_and_step_instead_of_hanging() {
+    // Nobody wakes the reader: `join` cannot finish.
+    let e = go(
+        "driver testdrv\ntimeout 200ms\nthread reader\nreader: open f testdrv0\n\
+         reader: read f 4 &\nwait reader blocked read\njoin reader\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 7);
+    match &e.kind {
+        RunErrorKind::Hang { thread, message } => {
+            assert_eq!(thread, "reader");
+            assert!(message.contains("did not finish line 5"), "{message}");
+            assert!(message.contains("blocked (Wait) in `read`"), "{message}");
+        }
+        k => panic!("{k:?}"),
+    }
+    // A synchronous step that blocks forever is a hang of that step.
+    let e = go("driver testdrv\ntimeout 200ms\nthread a\na: open f testdrv0\na: read f 4\n")
+        .unwrap_err();
+    assert_eq!(e.line, 5);
+    assert!(matches!(&e.kind, RunErrorKind::Hang { thread, .. } if thread == "a"));
+    // Waiting for a block that never comes.
+    let e = go(
+        "driver testdrv\ntimeout 200ms\nthread a\na: open f testdrv0\na: read f 4 &\n\
+         wait a blocked TESTDRV_WAIT\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 6);
+    assert!(matches!(e.kind, RunErrorKind::Hang { .. }), "{e}");
+}
+
+#[test]
+fn waiting_for_a_block_that_returned_early_fails_fast() {
+    let e = go(
+        "driver testdrv\nthread a\na: open f testdrv0 nonblock\na: read f 4 &\nwait a blocked read\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 5);
+    match e.kind {
+        RunErrorKind::Expectation(m) => {
+            assert!(m.contains("finished line 4 (EAGAIN) instead of blocking"), "{m}")
+        }
+        k => panic!("{k:?}"),
+    }
+}
+
+#[test]
+fn open_between_lookup_and_open_sees_the_unregistered_node() {
+    // The VFS found /dev/testdrv0, then the device is unbound, then the
+    // node's open runs: ENODEV (misc node policy), not a use of the gone driver.
+    let out = go(
+        "driver testdrv\nstyle both\nthread a\nbreak a at open:lookup\n\
+         a: open f /dev/testdrv0 &\nwait a at open:lookup\nunbind\nresume a\n\
+         join a -> ENODEV\nexpect node testdrv0 absent\nexpect no reports\nexpect leaks none\n",
+    )
+    .unwrap();
+    assert_eq!(out.runs.len(), 2);
+}
+
+#[test]
+fn a_thread_can_be_stopped_inside_an_unbind() {
+    // `k` unbinds and stops after remove(); a call now fails cleanly.
+    go("driver testdrv\nthreads k a\na: open f testdrv0\nbreak k at unbind:removed\n\
+        k: unbind &\nwait k at unbind:removed\nexpect node testdrv0 present\n\
+        a: ioctl f TESTDRV_PING -> ENODEV\nresume k\njoin k -> ok\nexpect node testdrv0 absent\n\
+        a: close f\nexpect no reports\nexpect leaks none\n")
+    .unwrap();
+}
+
+#[test]
+fn step_errors_are_runtime_errors_with_their_line() {
+    let e = go("driver testdrv\nthread a\nsignal a\n").unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(matches!(&e.kind, RunErrorKind::Step(m) if m.contains("not blocked")), "{e}");
+    let e = go("driver testdrv\nthread a\na: open f nosuch -> ENOENT\na: read f 4\n").unwrap_err();
+    assert_eq!(e.line, 4);
+    assert!(matches!(&e.kind, RunErrorKind::Step(m) if m.contains("did its open fail")), "{e}");
+}
+
+#[test]
+fn module_unload_is_refused_while_a_file_is_open() {
+    go("driver testdrv\nthread a\na: open f testdrv0\nunload -> EBUSY\na: close f\n\
+        unload -> ok\nexpect node testdrv0 absent\nexpect no reports\nexpect leaks none\n")
+    .unwrap();
+}
+
+#[test]
+fn live_counts_and_leak_checks() {
+    go("driver testdrv\nthread a\na: open f testdrv0\nexpect live file 1\na: dup g f\n\
+        expect live file 1\na: close f\nexpect live file 1\na: close g\nexpect live file 0\n\
+        expect leaks none\nexpect no reports\n")
+    .unwrap();
+    // A file left open is closed by the teardown, so nothing leaks.
+    go("driver testdrv\nthread a\na: open f testdrv0\nexpect leaks none\n").unwrap();
+    let e = go("driver testdrv\nexpect leak file\n").unwrap_err();
+    assert!(matches!(e.kind, RunErrorKind::Expectation(_)), "{e}");
+}
+
+// ----- fuzzing ----------------------------------------------------------------
+
+const WORDS: &[&str] = &[
+    "driver", "testdrv", "vimc", "style", "both", "legacy", "framework", "thread", "a", "b",
+    "kernel", "a:", "b:", "kernel:", "open", "close", "dup", "f", "g", "/dev/testdrv0", "ioctl",
+    "VIDIOC_REQBUFS", "count=4", "memory=mmap", "memory=", "=", "TESTDRV_WAIT", "read", "4",
+    "-1", "0x", "write", "poll", "IN|ERR", "timeout=0", "mmap", "m", "len=8", "buffer=1",
+    "munmap", "load", "store", "bind", "unbind", "hot-unplug", "replug", "unload", "stall",
+    "unstall", "irq", "signal", "wait", "blocked", "at", "open:lookup", "break", "after",
+    "resume", "join", "expect", "no", "reports", "report", "use-after-free", "leaks", "none",
+    "live", "node", "present", "->", "ok", "ENODEV", "or", "&", "#", "\"", "[legacy]",
+    "[framework]", "[x]", "timeout", "10s", "scenario", "\n", "\n", "\n",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Arbitrary text never panics the parser; an error points at a line of the input.
+    #[test]
+    fn arbitrary_text_never_panics(src in "\\PC{0,300}") {
+        if let Err(e) = parse_str("fuzz.scn", &src) {
+            prop_assert!(e.line <= src.lines().count());
+            prop_assert!(!e.to_string().is_empty());
+        }
+    }
+
+    /// Sequences of scenario words (mostly almost-valid programs) never panic,
+    /// and errors carry a line within the input.
+    #[test]
+    fn word_soup_never_panics(ws in proptest::collection::vec(proptest::sample::select(WORDS), 0..60)) {
+        let src = ws.join(" ");
+        match parse_str("fuzz.scn", &src) {
+            Ok(sc) => prop_assert!(!sc.styles.is_empty()),
+            Err(e) => {
+                prop_assert!(e.line <= src.lines().count().max(1));
+                if e.line == 0 {
+                    prop_assert!(matches!(e.kind, ParseErrorKind::MissingDriver | ParseErrorKind::Io(_)));
+                }
+            }
+        }
+    }
+
+    /// Valid programs built from a small grammar parse, and running them
+    /// never panics or hangs the runner (results may be anything).
+    #[test]
+    fn generated_programs_run(ops in proptest::collection::vec(0usize..9, 0..12), legacy in any::<bool>()) {
+        let mut src = format!("driver testdrv\nstyle {}\ntimeout 2s\nthread a\na: open f testdrv0 nonblock\n",
+            if legacy { "legacy" } else { "framework" });
+        for o in ops {
+            src.push_str(match o {
+                0 => "a: ioctl f TESTDRV_PING -> any\n",
+                1 => "a: read f 4 -> any\n",
+                2 => "a: write f 8 -> any\n",
+                3 => "a: poll f IN timeout=0 -> any\n",
+                4 => "unbind -> any\n",
+                5 => "bind -> any\n",
+                6 => "a: ioctl f TESTDRV_TRIGGER -> any\n",
+                7 => "a: ioctl f TESTDRV_STATS -> any\n",
+                _ => "a: ioctl f 0x1234 -> any\n",
+            });
+        }
+        src.push_str("a: close f\n");
+        let sc = parse_str("gen.scn", &src).unwrap();
+        let r = run(&sc, &RunOptions::default());
+        if let Err(e) = &r {
+            // Only the legacy driver may misbehave, and never by hanging.
+            prop_assert!(legacy, "{}", e.report());
+            prop_assert!(!matches!(e.kind, RunErrorKind::Hang { .. }), "{}", e.report());
+        }
+    }
+}
