@@ -63,15 +63,23 @@ fn a_failed_expectation_names_file_line_and_style() {
     // The legacy driver's use after free makes `expect no reports` fail.
     let src = READ_UNBIND.replace("[legacy] expect report use-after-free", "expect no reports");
     let e = go(&src).unwrap_err();
-    assert_eq!((e.file.as_str(), e.line, e.style.as_str()), ("t.scn", 13, "legacy"));
+    assert_eq!(
+        (e.file.as_str(), e.line, e.style.as_str()),
+        ("t.scn", 13, "legacy")
+    );
     assert!(matches!(e.kind, RunErrorKind::Expectation(_)));
-    assert!(e.to_string().starts_with("t.scn:13: [legacy] expectation failed"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("t.scn:13: [legacy] expectation failed"),
+        "{e}"
+    );
     assert!(e.report().contains("use-after-free"), "{}", e.report());
 }
 
 #[test]
 fn a_result_mismatch_is_reported_at_its_line() {
-    let e = go("driver testdrv\nthread a\na: open f testdrv0 nonblock\na: read f 4 -> 4\n").unwrap_err();
+    let e = go("driver testdrv\nthread a\na: open f testdrv0 nonblock\na: read f 4 -> 4\n")
+        .unwrap_err();
     assert_eq!(e.line, 4);
     assert_eq!(
         e.kind,
@@ -84,7 +92,10 @@ fn a_result_mismatch_is_reported_at_its_line() {
     )
     .unwrap_err();
     assert_eq!(e.line, 7);
-    assert_eq!(e.kind, RunErrorKind::Expectation("expected EIO, got ENODEV".into()));
+    assert_eq!(
+        e.kind,
+        RunErrorKind::Expectation("expected EIO, got ENODEV".into())
+    );
 }
 
 #[test]
@@ -128,7 +139,10 @@ fn waiting_for_a_block_that_returned_early_fails_fast() {
     assert_eq!(e.line, 5);
     match e.kind {
         RunErrorKind::Expectation(m) => {
-            assert!(m.contains("finished line 4 (EAGAIN) instead of blocking"), "{m}")
+            assert!(
+                m.contains("finished line 4 (EAGAIN) instead of blocking"),
+                "{m}"
+            )
         }
         k => panic!("{k:?}"),
     }
@@ -150,10 +164,12 @@ fn open_between_lookup_and_open_sees_the_unregistered_node() {
 #[test]
 fn a_thread_can_be_stopped_inside_an_unbind() {
     // `k` unbinds and stops after remove(); a call now fails cleanly.
-    go("driver testdrv\nthreads k a\na: open f testdrv0\nbreak k at unbind:removed\n\
+    go(
+        "driver testdrv\nthreads k a\na: open f testdrv0\nbreak k at unbind:removed\n\
         k: unbind &\nwait k at unbind:removed\nexpect node testdrv0 present\n\
         a: ioctl f TESTDRV_PING -> ENODEV\nresume k\njoin k -> ok\nexpect node testdrv0 absent\n\
-        a: close f\nexpect no reports\nexpect leaks none\n")
+        a: close f\nexpect no reports\nexpect leaks none\n",
+    )
     .unwrap();
 }
 
@@ -161,24 +177,34 @@ fn a_thread_can_be_stopped_inside_an_unbind() {
 fn step_errors_are_runtime_errors_with_their_line() {
     let e = go("driver testdrv\nthread a\nsignal a\n").unwrap_err();
     assert_eq!(e.line, 3);
-    assert!(matches!(&e.kind, RunErrorKind::Step(m) if m.contains("not blocked")), "{e}");
+    assert!(
+        matches!(&e.kind, RunErrorKind::Step(m) if m.contains("not blocked")),
+        "{e}"
+    );
     let e = go("driver testdrv\nthread a\na: open f nosuch -> ENOENT\na: read f 4\n").unwrap_err();
     assert_eq!(e.line, 4);
-    assert!(matches!(&e.kind, RunErrorKind::Step(m) if m.contains("did its open fail")), "{e}");
+    assert!(
+        matches!(&e.kind, RunErrorKind::Step(m) if m.contains("did its open fail")),
+        "{e}"
+    );
 }
 
 #[test]
 fn module_unload_is_refused_while_a_file_is_open() {
-    go("driver testdrv\nthread a\na: open f testdrv0\nunload -> EBUSY\na: close f\n\
-        unload -> ok\nexpect node testdrv0 absent\nexpect no reports\nexpect leaks none\n")
+    go(
+        "driver testdrv\nthread a\na: open f testdrv0\nunload -> EBUSY\na: close f\n\
+        unload -> ok\nexpect node testdrv0 absent\nexpect no reports\nexpect leaks none\n",
+    )
     .unwrap();
 }
 
 #[test]
 fn live_counts_and_leak_checks() {
-    go("driver testdrv\nthread a\na: open f testdrv0\nexpect live file 1\na: dup g f\n\
+    go(
+        "driver testdrv\nthread a\na: open f testdrv0\nexpect live file 1\na: dup g f\n\
         expect live file 1\na: close f\nexpect live file 1\na: close g\nexpect live file 0\n\
-        expect leaks none\nexpect no reports\n")
+        expect leaks none\nexpect no reports\n",
+    )
     .unwrap();
     // A file left open is closed by the teardown, so nothing leaks.
     go("driver testdrv\nthread a\na: open f testdrv0\nexpect leaks none\n").unwrap();
@@ -189,15 +215,91 @@ fn live_counts_and_leak_checks() {
 // ----- fuzzing ----------------------------------------------------------------
 
 const WORDS: &[&str] = &[
-    "driver", "testdrv", "vimc", "style", "both", "legacy", "framework", "thread", "a", "b",
-    "kernel", "a:", "b:", "kernel:", "open", "close", "dup", "f", "g", "/dev/testdrv0", "ioctl",
-    "VIDIOC_REQBUFS", "count=4", "memory=mmap", "memory=", "=", "TESTDRV_WAIT", "read", "4",
-    "-1", "0x", "write", "poll", "IN|ERR", "timeout=0", "mmap", "m", "len=8", "buffer=1",
-    "munmap", "load", "store", "bind", "unbind", "hot-unplug", "replug", "unload", "stall",
-    "unstall", "irq", "signal", "wait", "blocked", "at", "open:lookup", "break", "after",
-    "resume", "join", "expect", "no", "reports", "report", "use-after-free", "leaks", "none",
-    "live", "node", "present", "->", "ok", "ENODEV", "or", "&", "#", "\"", "[legacy]",
-    "[framework]", "[x]", "timeout", "10s", "scenario", "\n", "\n", "\n",
+    "driver",
+    "testdrv",
+    "vimc",
+    "style",
+    "both",
+    "legacy",
+    "framework",
+    "thread",
+    "a",
+    "b",
+    "kernel",
+    "a:",
+    "b:",
+    "kernel:",
+    "open",
+    "close",
+    "dup",
+    "f",
+    "g",
+    "/dev/testdrv0",
+    "ioctl",
+    "VIDIOC_REQBUFS",
+    "count=4",
+    "memory=mmap",
+    "memory=",
+    "=",
+    "TESTDRV_WAIT",
+    "read",
+    "4",
+    "-1",
+    "0x",
+    "write",
+    "poll",
+    "IN|ERR",
+    "timeout=0",
+    "mmap",
+    "m",
+    "len=8",
+    "buffer=1",
+    "munmap",
+    "load",
+    "store",
+    "bind",
+    "unbind",
+    "hot-unplug",
+    "replug",
+    "unload",
+    "stall",
+    "unstall",
+    "irq",
+    "signal",
+    "wait",
+    "blocked",
+    "at",
+    "open:lookup",
+    "break",
+    "after",
+    "resume",
+    "join",
+    "expect",
+    "no",
+    "reports",
+    "report",
+    "use-after-free",
+    "leaks",
+    "none",
+    "live",
+    "node",
+    "present",
+    "->",
+    "ok",
+    "ENODEV",
+    "or",
+    "&",
+    "#",
+    "\"",
+    "[legacy]",
+    "[framework]",
+    "[x]",
+    "timeout",
+    "10s",
+    "scenario",
+    "\n",
+    "\n",
+    "\n",
 ];
 
 proptest! {

@@ -164,9 +164,17 @@ const DEVICE_INFO: &[Field] = &[
     f("model", offset_of!(MediaDeviceInfo, model), Str(32)),
     f("serial", offset_of!(MediaDeviceInfo, serial), Str(40)),
     f("bus_info", offset_of!(MediaDeviceInfo, bus_info), Str(32)),
-    f("media_version", offset_of!(MediaDeviceInfo, media_version), U32),
+    f(
+        "media_version",
+        offset_of!(MediaDeviceInfo, media_version),
+        U32,
+    ),
     f("hw_revision", offset_of!(MediaDeviceInfo, hw_revision), U32),
-    f("driver_version", offset_of!(MediaDeviceInfo, driver_version), U32),
+    f(
+        "driver_version",
+        offset_of!(MediaDeviceInfo, driver_version),
+        U32,
+    ),
 ];
 
 const ENTITY_DESC: &[Field] = &[
@@ -199,12 +207,7 @@ const LINK_DESC: &[Field] = &[
     f("sink.entity", offset_of!(MediaLinkDesc, sink.entity), U32),
     f("sink.index", offset_of!(MediaLinkDesc, sink.index), U16),
     f("sink.flags", offset_of!(MediaLinkDesc, sink.flags), U32),
-    flags(
-        "flags",
-        offset_of!(MediaLinkDesc, flags),
-        U32,
-        LINK_FLAGS,
-    ),
+    flags("flags", offset_of!(MediaLinkDesc, flags), U32, LINK_FLAGS),
 ];
 
 const TOPOLOGY: &[Field] = &[
@@ -213,8 +216,16 @@ const TOPOLOGY: &[Field] = &[
         offset_of!(MediaV2Topology, topology_version),
         U64,
     ),
-    f("num_entities", offset_of!(MediaV2Topology, num_entities), U32),
-    f("ptr_entities", offset_of!(MediaV2Topology, ptr_entities), U64),
+    f(
+        "num_entities",
+        offset_of!(MediaV2Topology, num_entities),
+        U32,
+    ),
+    f(
+        "ptr_entities",
+        offset_of!(MediaV2Topology, ptr_entities),
+        U64,
+    ),
     f(
         "num_interfaces",
         offset_of!(MediaV2Topology, num_interfaces),
@@ -236,7 +247,11 @@ const CAPABILITY: &[Field] = &[
     f("card", offset_of!(V4l2Capability, card), Str(32)),
     f("bus_info", offset_of!(V4l2Capability, bus_info), Str(32)),
     f("version", offset_of!(V4l2Capability, version), U32),
-    f("capabilities", offset_of!(V4l2Capability, capabilities), U32),
+    f(
+        "capabilities",
+        offset_of!(V4l2Capability, capabilities),
+        U32,
+    ),
     f("device_caps", offset_of!(V4l2Capability, device_caps), U32),
 ];
 
@@ -292,7 +307,12 @@ const REQBUFS: &[Field] = &[
         U32,
         BUF_TYPES,
     ),
-    sym("memory", offset_of!(V4l2Requestbuffers, memory), U32, MEMORY),
+    sym(
+        "memory",
+        offset_of!(V4l2Requestbuffers, memory),
+        U32,
+        MEMORY,
+    ),
     f(
         "capabilities",
         offset_of!(V4l2Requestbuffers, capabilities),
@@ -479,14 +499,24 @@ const fn spec(
 /// Every ioctl a scenario can name.
 pub const CATALOGUE: &[IoctlSpec] = &[
     // media.h
-    spec("MEDIA_IOC_DEVICE_INFO", MEDIA_IOC_DEVICE_INFO, DEVICE_INFO, &[]),
+    spec(
+        "MEDIA_IOC_DEVICE_INFO",
+        MEDIA_IOC_DEVICE_INFO,
+        DEVICE_INFO,
+        &[],
+    ),
     spec(
         "MEDIA_IOC_ENUM_ENTITIES",
         MEDIA_IOC_ENUM_ENTITIES,
         ENTITY_DESC,
         &[],
     ),
-    spec("MEDIA_IOC_ENUM_LINKS", MEDIA_IOC_ENUM_LINKS, LINKS_ENUM, &[]),
+    spec(
+        "MEDIA_IOC_ENUM_LINKS",
+        MEDIA_IOC_ENUM_LINKS,
+        LINKS_ENUM,
+        &[],
+    ),
     spec("MEDIA_IOC_SETUP_LINK", MEDIA_IOC_SETUP_LINK, LINK_DESC, &[]),
     spec("MEDIA_IOC_G_TOPOLOGY", MEDIA_IOC_G_TOPOLOGY, TOPOLOGY, &[]),
     spec(
@@ -512,7 +542,12 @@ pub const CATALOGUE: &[IoctlSpec] = &[
         &[CAPTURE, MMAP],
     ),
     spec("VIDIOC_STREAMON", VIDIOC_STREAMON, STREAM_TYPE, &[CAPTURE]),
-    spec("VIDIOC_STREAMOFF", VIDIOC_STREAMOFF, STREAM_TYPE, &[CAPTURE]),
+    spec(
+        "VIDIOC_STREAMOFF",
+        VIDIOC_STREAMOFF,
+        STREAM_TYPE,
+        &[CAPTURE],
+    ),
     spec("VIDIOC_EXPBUF", VIDIOC_EXPBUF, &[], &[]),
     spec("VIDIOC_CREATE_BUFS", VIDIOC_CREATE_BUFS, &[], &[]),
     spec("VIDIOC_G_PARM", VIDIOC_G_PARM, &[], &[]),
@@ -882,7 +917,12 @@ impl IoctlCall {
 
     /// Compares output field `name` of `out` with `value`. `Ok(None)` when
     /// equal, `Ok(Some(actual))` when not.
-    pub fn compare(&self, out: &[u8], name: &str, value: &str) -> Result<Option<String>, FieldError> {
+    pub fn compare(
+        &self,
+        out: &[u8],
+        name: &str,
+        value: &str,
+    ) -> Result<Option<String>, FieldError> {
         let Some(spec) = self.spec else {
             return Err(FieldError::Unknown {
                 ioctl: self.name.clone(),
@@ -969,7 +1009,10 @@ mod tests {
     fn reqbufs_is_encoded_like_the_uapi_struct() {
         let c = IoctlCall::encode(
             "VIDIOC_REQBUFS",
-            &[("count".into(), "4".into()), ("memory".into(), "mmap".into())],
+            &[
+                ("count".into(), "4".into()),
+                ("memory".into(), "mmap".into()),
+            ],
         )
         .unwrap();
         assert_eq!(c.cmd, VIDIOC_REQBUFS);
@@ -999,8 +1042,8 @@ mod tests {
         assert_eq!(v.which, V4L2_SUBDEV_FORMAT_ACTIVE);
         assert_eq!((v.pad, v.format.width), (1, 640));
         assert_eq!(v.format.code, MEDIA_BUS_FMT_SRGGB8_1X8);
-        let g = IoctlCall::encode("VIDIOC_S_FMT", &[("pixelformat".into(), "RGB3".into())])
-            .unwrap();
+        let g =
+            IoctlCall::encode("VIDIOC_S_FMT", &[("pixelformat".into(), "RGB3".into())]).unwrap();
         assert_eq!(V4l2Format::decode(&g.arg).pix().pixelformat, pix_fmt::RGB24);
         let l = IoctlCall::encode(
             "MEDIA_IOC_SETUP_LINK",
@@ -1019,11 +1062,10 @@ mod tests {
     fn errors_name_the_problem() {
         let e = IoctlCall::encode("VIDIOC_REQBUFS", &[("cont".into(), "4".into())]).unwrap_err();
         assert!(e.to_string().contains("no field `cont`"), "{e}");
-        let e = IoctlCall::encode("VIDIOC_REQBUFS", &[("memory".into(), "mmapp".into())])
-            .unwrap_err();
+        let e =
+            IoctlCall::encode("VIDIOC_REQBUFS", &[("memory".into(), "mmapp".into())]).unwrap_err();
         assert!(e.to_string().contains("mmap"), "{e}");
-        let e = IoctlCall::encode("VIDIOC_REQBUFS", &[("flags".into(), "256".into())])
-            .unwrap_err();
+        let e = IoctlCall::encode("VIDIOC_REQBUFS", &[("flags".into(), "256".into())]).unwrap_err();
         assert!(e.to_string().contains("out of range"), "{e}");
         assert!(matches!(
             IoctlCall::encode("VIDIOC_NOPE", &[]),

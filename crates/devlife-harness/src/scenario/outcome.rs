@@ -71,7 +71,13 @@ impl RunLog {
 
 impl std::fmt::Display for RunLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let w = self.steps.iter().map(|s| s.text.len()).max().unwrap_or(0).min(60);
+        let w = self
+            .steps
+            .iter()
+            .map(|s| s.text.len())
+            .max()
+            .unwrap_or(0)
+            .min(60);
         for s in &self.steps {
             writeln!(
                 f,

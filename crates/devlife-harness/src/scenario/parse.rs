@@ -105,7 +105,9 @@ pub enum ParseErrorKind {
     #[error("field checks (`{0}`) are only for ioctl results")]
     FieldsNotIoctl(String),
     /// An unknown checker name.
-    #[error("unknown checker `{0}` (use-after-free, double-free, hw-after-remove, irq-after-release, leak, bad-release, drain-stall, hang, lifetime-bug)")]
+    #[error(
+        "unknown checker `{0}` (use-after-free, double-free, hw-after-remove, irq-after-release, leak, bad-release, drain-stall, hang, lifetime-bug)"
+    )]
     UnknownChecker(String),
     /// An `expect` that cannot be parsed.
     #[error("bad expectation: {0}")]
@@ -168,7 +170,9 @@ pub enum ParseErrorKind {
         style: String,
     },
     /// A step after `expect leaks none`.
-    #[error("only `expect` steps may follow `expect leaks none`/`expect leak` (the model is torn down)")]
+    #[error(
+        "only `expect` steps may follow `expect leaks none`/`expect leak` (the model is torn down)"
+    )]
     AfterTeardown,
     /// A breakpoint or wait on the kernel.
     #[error("`kernel` is not a thread here: kernel steps are synchronous")]
@@ -188,7 +192,9 @@ fn is_name(s: &str) -> bool {
         && s.len() <= 64
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && !KEYWORDS.contains(&s)
 }
 
@@ -393,7 +399,10 @@ impl Parser {
             title: self.title.clone(),
             driver,
             driver_line,
-            styles: self.styles.clone().unwrap_or_else(|| vec![Style::Framework]),
+            styles: self
+                .styles
+                .clone()
+                .unwrap_or_else(|| vec![Style::Framework]),
             timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
             threads: self.threads.clone(),
             steps: std::mem::take(&mut self.steps),
@@ -744,7 +753,8 @@ impl Parser {
         match s.as_slice() {
             ["no", "reports"] => Ok(Expect::NoReports),
             ["no", "report", k] => Ok(Expect::NoReport {
-                kind: parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker((*k).into()))?,
+                kind: parse_checker(k)
+                    .ok_or_else(|| ParseErrorKind::UnknownChecker((*k).into()))?,
             }),
             ["report", k, rest @ ..] => {
                 let kind =
@@ -862,10 +872,12 @@ impl Parser {
                 let name = a(2, "an ioctl name")?;
                 let mut sets = Vec::new();
                 for kv in &w[3..] {
-                    let (k, v) = kv.split_once('=').ok_or_else(|| ParseErrorKind::ExtraArgument {
-                        command: cmd.into(),
-                        arg: kv.clone(),
-                    })?;
+                    let (k, v) =
+                        kv.split_once('=')
+                            .ok_or_else(|| ParseErrorKind::ExtraArgument {
+                                command: cmd.into(),
+                                arg: kv.clone(),
+                            })?;
                     sets.push((k.to_owned(), v.to_owned()));
                 }
                 Op::Ioctl {
@@ -1065,7 +1077,11 @@ fn parse_expected(t: &str) -> R<Expected> {
     }
     match parse_mask(t) {
         Ok(m) => Ok(Expected::Mask(m)),
-        Err(_) if t.starts_with('E') && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) => {
+        Err(_)
+            if t.starts_with('E')
+                && t.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) =>
+        {
             Err(ParseErrorKind::UnknownErrno(t.to_owned()))
         }
         Err(_) => Err(ParseErrorKind::BadResult(t.to_owned())),
@@ -1286,9 +1302,15 @@ mod tests {
     fn errors_carry_file_line_and_reason() {
         let e = err("driver testdrv\nthread a\na: open f testdrv0\na: fly f\n");
         assert_eq!((e.file.as_str(), e.line), ("t.scn", 4));
-        assert!(e.to_string().starts_with("t.scn:4: unknown command `fly`"), "{e}");
+        assert!(
+            e.to_string().starts_with("t.scn:4: unknown command `fly`"),
+            "{e}"
+        );
         let e = err("driver nope\n");
-        assert!(matches!(e.kind, ParseErrorKind::UnknownDriver { .. }), "{e}");
+        assert!(
+            matches!(e.kind, ParseErrorKind::UnknownDriver { .. }),
+            "{e}"
+        );
         let e = err("thread a\na: open f x\n");
         assert_eq!(e.kind, ParseErrorKind::MissingDriver);
         let e = err("driver testdrv\nb: open f x\n");
@@ -1300,7 +1322,10 @@ mod tests {
         assert!(matches!(e.kind, ParseErrorKind::NotOpen { .. }), "{e}");
         let e = err("driver testdrv\nthread a\na: open f x\na: read f 4 &\na: close f\n");
         assert_eq!(e.line, 5);
-        assert!(matches!(e.kind, ParseErrorKind::ThreadBusy { since: 4, .. }), "{e}");
+        assert!(
+            matches!(e.kind, ParseErrorKind::ThreadBusy { since: 4, .. }),
+            "{e}"
+        );
         let e = err("driver testdrv\nthread a\njoin a\n");
         assert!(matches!(e.kind, ParseErrorKind::ThreadIdle { .. }), "{e}");
         let e = err("driver testdrv\nunbind &\n");
@@ -1327,8 +1352,14 @@ mod tests {
 
     #[test]
     fn results_and_masks() {
-        assert_eq!(parse_expected("ENODEV").unwrap(), Expected::Errno(Errno::ENODEV));
-        assert_eq!(parse_expected("ENOLINK").unwrap(), Expected::Errno(Errno::from_raw(67)));
+        assert_eq!(
+            parse_expected("ENODEV").unwrap(),
+            Expected::Errno(Errno::ENODEV)
+        );
+        assert_eq!(
+            parse_expected("ENOLINK").unwrap(),
+            Expected::Errno(Errno::from_raw(67))
+        );
         assert_eq!(
             parse_expected("ERR|HUP|PRI").unwrap(),
             Expected::Mask(PollMask::ERR | PollMask::HUP | PollMask::PRI)
@@ -1339,7 +1370,10 @@ mod tests {
         );
         assert_eq!(parse_expected("-5").unwrap(), Expected::Value(-5));
         assert!(parse_expected("maybe").is_err());
-        assert_eq!(parse_duration("250ms").unwrap(), Some(Duration::from_millis(250)));
+        assert_eq!(
+            parse_duration("250ms").unwrap(),
+            Some(Duration::from_millis(250))
+        );
         assert_eq!(parse_duration("inf").unwrap(), None);
         assert!(parse_duration("5 minutes").is_err());
         assert!(parse_duration("99999999999999999999s").is_err());

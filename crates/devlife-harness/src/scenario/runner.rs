@@ -97,7 +97,11 @@ struct Worker {
 }
 
 impl Worker {
-    fn spawn(name: &str, shared: &Arc<Shared>, breaks: Option<Arc<Breaks>>) -> Result<Self, String> {
+    fn spawn(
+        name: &str,
+        shared: &Arc<Shared>,
+        breaks: Option<Arc<Breaks>>,
+    ) -> Result<Self, String> {
         let (tx, jobs) = channel::<Op>();
         let (done_tx, rx) = channel::<Done>();
         let sh = shared.clone();
@@ -153,10 +157,9 @@ impl Worker {
         match self.rx.recv_timeout(timeout) {
             Ok(d) => Some(d),
             Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => Some(Err(format!(
-                "thread `{}` exited unexpectedly",
-                self.name
-            ))),
+            Err(RecvTimeoutError::Disconnected) => {
+                Some(Err(format!("thread `{}` exited unexpectedly", self.name)))
+            }
         }
     }
 
@@ -216,9 +219,7 @@ fn exec(sh: &Shared, op: &Op) -> Done {
     let k = &sh.kernel;
     let dev = |name: &Option<String>| -> Result<devlife_model::Device, String> {
         match name {
-            Some(n) => k
-                .device(n)
-                .ok_or_else(|| format!("no device named `{n}`")),
+            Some(n) => k.device(n).ok_or_else(|| format!("no device named `{n}`")),
             None => sh
                 .target
                 .device()
@@ -418,7 +419,11 @@ fn show(r: &StepResult, call: Option<&IoctlCall>) -> String {
             if let Some(m) = r.mask {
                 return format!("{m:?}");
             }
-            let mut s = if *v == 0 { "ok".to_owned() } else { v.to_string() };
+            let mut s = if *v == 0 {
+                "ok".to_owned()
+            } else {
+                v.to_string()
+            };
             if let (Some(c), Some(out)) = (call, &r.out) {
                 let d = c.describe(out);
                 if !d.is_empty() {
@@ -456,7 +461,10 @@ fn check_result(r: &StepResult, e: &ResultExpect, call: Option<&IoctlCall>) -> R
             match c.compare(out, k, v) {
                 Ok(None) => {}
                 Ok(Some(actual)) => {
-                    return Err(format!("{} returned {k}={actual}, expected {k}={v}", c.name));
+                    return Err(format!(
+                        "{} returned {k}={actual}, expected {k}={v}",
+                        c.name
+                    ));
                 }
                 Err(x) => return Err(x.to_string()),
             }
@@ -728,7 +736,12 @@ impl<'a> Run<'a> {
     }
 
     /// Collects the result of `t`'s running operation and checks it.
-    fn join(&mut self, t: &str, expect: Option<&ResultExpect>, line: usize) -> Result<String, Fail> {
+    fn join(
+        &mut self,
+        t: &str,
+        expect: Option<&ResultExpect>,
+        line: usize,
+    ) -> Result<String, Fail> {
         let timeout = self.timeout;
         let w = self.worker(t);
         let p = w.pending.take().expect("checked by the parser");
@@ -910,23 +923,37 @@ impl<'a> Run<'a> {
                 let hits: Vec<_> = reports
                     .iter()
                     .filter(|r| r.kind == *kind)
-                    .filter(|r| on.as_ref().is_none_or(|o| r.object_name.contains(o.as_str())))
+                    .filter(|r| {
+                        on.as_ref()
+                            .is_none_or(|o| r.object_name.contains(o.as_str()))
+                    })
                     .collect();
                 let ok = match count {
                     Some(n) => hits.len() == *n,
                     None => !hits.is_empty(),
                 };
                 if ok {
-                    Ok(format!("{} {} report(s): {}", hits.len(), kind.title(), list(&hits)))
+                    Ok(format!(
+                        "{} {} report(s): {}",
+                        hits.len(),
+                        kind.title(),
+                        list(&hits)
+                    ))
                 } else {
                     let all: Vec<_> = reports.iter().collect();
                     Err(format!(
                         "expected {} {} report(s){}, found {}; all reports: {}",
                         count.map_or("some".to_owned(), |n| n.to_string()),
                         kind.title(),
-                        on.as_ref().map(|o| format!(" on `{o}`")).unwrap_or_default(),
+                        on.as_ref()
+                            .map(|o| format!(" on `{o}`"))
+                            .unwrap_or_default(),
                         hits.len(),
-                        if all.is_empty() { "none".to_owned() } else { list(&all) }
+                        if all.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            list(&all)
+                        }
                     ))
                 }
             }
@@ -935,7 +962,12 @@ impl<'a> Run<'a> {
                 if hits.is_empty() {
                     Ok(format!("no {} report", kind.title()))
                 } else {
-                    Err(format!("{} {} report(s): {}", hits.len(), kind.title(), list(&hits)))
+                    Err(format!(
+                        "{} {} report(s): {}",
+                        hits.len(),
+                        kind.title(),
+                        list(&hits)
+                    ))
                 }
             }
             Expect::LeaksNone | Expect::Leak { .. } => {
@@ -946,17 +978,27 @@ impl<'a> Run<'a> {
                 let leaks = self.leaks();
                 match e {
                     Expect::Leak { type_name } => {
-                        if leaks.iter().any(|l| l.starts_with(&format!("{type_name}:"))) {
+                        if leaks
+                            .iter()
+                            .any(|l| l.starts_with(&format!("{type_name}:")))
+                        {
                             Ok(format!("leaked: {}", leaks.join(", ")))
                         } else {
                             Err(format!(
                                 "expected live `{type_name}` objects after teardown, leaks: {}",
-                                if leaks.is_empty() { "none".to_owned() } else { leaks.join(", ") }
+                                if leaks.is_empty() {
+                                    "none".to_owned()
+                                } else {
+                                    leaks.join(", ")
+                                }
                             ))
                         }
                     }
                     _ if leaks.is_empty() => Ok("no leaks".into()),
-                    _ => Err(format!("objects still alive after teardown: {}", leaks.join(", "))),
+                    _ => Err(format!(
+                        "objects still alive after teardown: {}",
+                        leaks.join(", ")
+                    )),
                 }
             }
             Expect::Live { type_name, count } => {
@@ -964,7 +1006,9 @@ impl<'a> Run<'a> {
                 if n == *count {
                     Ok(format!("{n} live"))
                 } else {
-                    Err(format!("{n} live `{type_name}` object(s), expected {count}"))
+                    Err(format!(
+                        "{n} live `{type_name}` object(s), expected {count}"
+                    ))
                 }
             }
             Expect::Blocked { thread, op } => {
@@ -976,7 +1020,9 @@ impl<'a> Run<'a> {
                     Some(x) => Ok(x.to_string()),
                     None => Err(format!(
                         "thread `{thread}` is not blocked{}; model activity: {}",
-                        op.as_ref().map(|o| format!(" in `{o}`")).unwrap_or_default(),
+                        op.as_ref()
+                            .map(|o| format!(" in `{o}`"))
+                            .unwrap_or_default(),
                         self.activity()
                     )),
                 }

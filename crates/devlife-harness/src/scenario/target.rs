@@ -97,7 +97,10 @@ impl Target for TestdrvTarget {
         self.setup.lock().as_ref().map(|s| s.device.clone())
     }
     fn module(&self) -> Option<String> {
-        self.setup.lock().as_ref().map(|s| s.module.name().to_owned())
+        self.setup
+            .lock()
+            .as_ref()
+            .map(|s| s.module.name().to_owned())
     }
     fn replug(&self, _kernel: &Kernel) -> KResult<()> {
         self.setup.lock().as_mut().ok_or(Errno::ENODEV)?.replug()
