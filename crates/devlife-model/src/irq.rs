@@ -208,6 +208,10 @@ impl IrqLine {
                 }
             };
             self.deliver(&action);
+            // Drop our reference before announcing the line idle, so that
+            // whoever waits for idleness (free_irq, tests) sees the handler's
+            // data released if the action was freed meanwhile.
+            drop(action);
             let mut st = self.st.lock();
             st.running = None;
             self.cv.notify_all();

@@ -37,7 +37,7 @@ use devlife::Devres;
 use devlife::check::Shadow;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// Control register.
@@ -105,6 +105,7 @@ pub struct State {
     fifo: Mutex<VecDeque<u32>>,
     readq: Arc<EventQueue>,
     produced: AtomicU64,
+    consumed: AtomicU32,
     opens: AtomicU64,
     written: AtomicU64,
     disconnected: AtomicBool,
@@ -340,13 +341,26 @@ impl VmOps for StateVm {
 
 fn irq_handler(state: &Shadow<State>, regs: &Registers) -> IrqReturn {
     let st = state.get();
-    if regs.read(REG_STATUS) & STATUS_READY == 0 {
+    let status = regs.read(REG_STATUS);
+    // All ones: the device is gone (hot-unplug), nothing is valid.
+    if status == u32::MAX || status & STATUS_READY == 0 {
         return IrqReturn::None;
     }
-    let v = regs.read(REG_DATA);
+    // Word n of the device is 0x1000 + n; COUNT says how many exist, so
+    // interrupts that coalesce lose nothing.
+    let count = regs.read(REG_COUNT);
     regs.write(REG_STATUS, 0);
-    st.fifo.lock().push_back(v);
-    st.produced.fetch_add(1, Ordering::AcqRel);
+    let mut fifo = st.fifo.lock();
+    let done = st.consumed.load(Ordering::Acquire);
+    if count == done || count == u32::MAX || count.wrapping_sub(done) > 1 << 16 {
+        return IrqReturn::None;
+    }
+    for n in done.wrapping_add(1)..=count {
+        fifo.push_back(0x1000 + n);
+        st.produced.fetch_add(1, Ordering::AcqRel);
+    }
+    st.consumed.store(count, Ordering::Release);
+    drop(fifo);
     st.readq.wake_all();
     IrqReturn::Handled
 }
@@ -389,6 +403,7 @@ impl Driver for TestDriver {
             fifo: Mutex::new(VecDeque::new()),
             readq: Arc::new(EventQueue::new()),
             produced: AtomicU64::new(0),
+            consumed: AtomicU32::new(0),
             opens: AtomicU64::new(0),
             written: AtomicU64::new(0),
             disconnected: AtomicBool::new(false),
