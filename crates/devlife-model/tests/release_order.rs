@@ -164,7 +164,7 @@ fn files_then_nodes_then_driver_data() {
     // The journal agrees: the last node release precedes the data's.
     let ev = k.monitor().journal().events();
     let pos = |pred: &dyn Fn(&devlife_model::devlife::check::Event) -> bool| {
-        ev.iter().rposition(|e| pred(e)).unwrap()
+        ev.iter().rposition(pred).unwrap()
     };
     use devlife_model::devlife::check::EventKind;
     let node_rel =
