@@ -1,0 +1,413 @@
+//! Behaviour of the model itself: node kinds and their errnos, minors and
+//! names, blocking semantics (EAGAIN, EINTR, poll), sysfs rules, USB and I2C
+//! devices, independent kernels.
+
+mod common;
+
+use common::*;
+use devlife_model::testdrv::{self, Style};
+use devlife_model::{
+    BusChannel, BusKind, DeviceSpec, Driver, Errno, EventQueue, FileOps, KResult, Kernel,
+    MmapRequest, NodeKind, NodeSpec, OpCtx, OpenFlags, PollMask, PollTable, ProbeCtx, RemoveCtx,
+    UsbInterfaceSpec,
+};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Ops that sleep in `read` until `ready`, and answer everything else.
+#[derive(Default)]
+struct Nop {
+    q: Arc<EventQueue>,
+    ready: AtomicBool,
+}
+
+impl FileOps for Nop {
+    type Private = ();
+    fn open(&self, _: &OpCtx<'_>) -> KResult<()> {
+        Ok(())
+    }
+    fn read(&self, ctx: &OpCtx<'_>, _: &(), _: &mut [u8]) -> KResult<usize> {
+        ctx.wait_event(&self.q, || self.ready.load(Ordering::Acquire).then_some(0))
+    }
+    fn write(&self, _: &OpCtx<'_>, _: &(), b: &[u8]) -> KResult<usize> {
+        Ok(b.len())
+    }
+    fn ioctl(&self, _: &OpCtx<'_>, _: &(), _: u32, _: &mut [u8]) -> KResult<i64> {
+        Ok(0)
+    }
+    fn poll(&self, _: &OpCtx<'_>, _: &(), t: &mut PollTable) -> PollMask {
+        t.wait(&self.q);
+        if self.ready.load(Ordering::Acquire) {
+            PollMask::IN
+        } else {
+            PollMask::NONE
+        }
+    }
+}
+
+#[test]
+fn errno_after_unplug_per_node_kind() {
+    let k = Kernel::new();
+    let cases = [
+        (
+            NodeKind::Video,
+            Errno::ENODEV,
+            Errno::ENODEV,
+            PollMask::ERR | PollMask::HUP | PollMask::PRI,
+        ),
+        (
+            NodeKind::Subdev,
+            Errno::ENODEV,
+            Errno::ENODEV,
+            PollMask::ERR | PollMask::HUP | PollMask::PRI,
+        ),
+        (
+            NodeKind::Media,
+            Errno::ENXIO,
+            Errno::EIO,
+            PollMask::ERR | PollMask::HUP,
+        ),
+        (
+            NodeKind::Audio,
+            Errno::ENODEV,
+            Errno::ENODEV,
+            PollMask::ERR | PollMask::HUP,
+        ),
+        (
+            NodeKind::Char,
+            Errno::ENODEV,
+            Errno::ENODEV,
+            PollMask::ERR | PollMask::HUP,
+        ),
+    ];
+    for (kind, open_err, ioctl_err, poll) in cases {
+        let mut spec = NodeSpec::new(kind);
+        if kind == NodeKind::Char {
+            spec = spec.name("char0");
+        }
+        let reg = k.register_node(spec, Arc::new(Nop::default())).unwrap();
+        let node = reg.node().unwrap();
+        let f = node.open(OpenFlags::RDWR).unwrap();
+        assert_eq!(f.ioctl(1, &mut []), Ok(0));
+        reg.unregister().unwrap();
+        assert_eq!(
+            node.open(OpenFlags::RDWR).unwrap_err(),
+            open_err,
+            "{kind:?}"
+        );
+        assert_eq!(f.ioctl(1, &mut []), Err(ioctl_err), "{kind:?}");
+        assert_eq!(f.read(&mut [0; 4]), Err(ioctl_err), "{kind:?}");
+        assert_eq!(f.write(&[0; 4]), Err(ioctl_err), "{kind:?}");
+        assert_eq!(f.poll(PollMask::IN, None), Ok(poll), "{kind:?}");
+        let r = f.mmap(MmapRequest {
+            offset: 0,
+            len: 8,
+            write: false,
+        });
+        assert_eq!(r.unwrap_err(), Errno::ENODEV);
+    }
+    assert_silent(&k);
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
+
+#[test]
+fn minors_names_and_majors() {
+    let k = Kernel::new();
+    let reg = |kind| k.register_node(NodeSpec::new(kind), Arc::new(Nop::default()));
+    let v0 = reg(NodeKind::Video).unwrap();
+    let v1 = reg(NodeKind::Video).unwrap();
+    let s0 = reg(NodeKind::Subdev).unwrap();
+    let m0 = reg(NodeKind::Media).unwrap();
+    let m1 = reg(NodeKind::Media).unwrap();
+    assert_eq!(
+        (v0.name(), v1.name(), s0.name()),
+        ("video0", "video1", "v4l-subdev0")
+    );
+    // Video and subdev nodes share major 81 and its minors.
+    assert_eq!(v0.devt().major, 81);
+    assert_eq!(s0.devt().major, 81);
+    assert_eq!(
+        [v0.devt().minor, v1.devt().minor, s0.devt().minor],
+        [0, 1, 2]
+    );
+    // The media major is dynamic but stable within a kernel.
+    assert_eq!(m0.devt().major, m1.devt().major);
+    assert_ne!(m0.devt().major, 81);
+    // Names and minors are reused after unregistration (stale files keep
+    // the old node).
+    let old = v0.node().unwrap();
+    let f = old.open(OpenFlags::RDWR).unwrap();
+    v0.unregister().unwrap();
+    let v0b = reg(NodeKind::Video).unwrap();
+    assert_eq!(v0b.name(), "video0");
+    assert_eq!(v0b.devt().minor, 0);
+    assert!(!devlife_model::Node::ptr_eq(&v0b.node().unwrap(), f.node()));
+    assert_eq!(f.ioctl(1, &mut []), Err(Errno::ENODEV));
+    let g = k.open("/dev/video0", OpenFlags::RDWR).unwrap();
+    assert_eq!(g.ioctl(1, &mut []), Ok(0));
+    // Bad registrations.
+    assert_eq!(
+        k.register_node(NodeSpec::new(NodeKind::Misc), Arc::new(Nop::default()))
+            .unwrap_err(),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        k.register_node(
+            NodeSpec::new(NodeKind::Misc).name("video1"),
+            Arc::new(Nop::default())
+        )
+        .unwrap_err(),
+        Errno::EEXIST
+    );
+    assert_eq!(k.open("nope", OpenFlags::RDWR).unwrap_err(), Errno::ENOENT);
+    drop((f, g, v1, s0, m0, m1, v0b, old));
+    assert!(k.nodes().is_empty());
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
+
+#[test]
+fn nonblocking_signals_and_poll() {
+    let k = Kernel::new();
+    let ops = Arc::new(Nop::default());
+    let reg = k
+        .register_node(NodeSpec::new(NodeKind::Misc).name("nop"), ops.clone())
+        .unwrap();
+    let nb = k.open("nop", OpenFlags::RDWR.nonblocking()).unwrap();
+    assert_eq!(nb.read(&mut [0; 4]), Err(Errno::EAGAIN));
+    let f = k.open("nop", OpenFlags::RDWR).unwrap();
+    assert_eq!(
+        f.poll(PollMask::IN, Some(std::time::Duration::ZERO)),
+        Ok(PollMask::NONE)
+    );
+    // A signal interrupts a sleeping read.
+    let f2 = f.dup();
+    let reader = spawn("reader", move || f2.read(&mut [0; 4]));
+    assert!(k.wait_blocked("reader", "read", T));
+    assert!(k.activity().signal("reader"));
+    assert_eq!(reader.join().unwrap(), Err(Errno::EINTR));
+    // A blocking poll is woken by the driver's queue.
+    let f3 = f.dup();
+    let poller = spawn("poller", move || f3.poll(PollMask::IN, None));
+    assert!(k.wait_blocked("poller", "poll", T));
+    ops.ready.store(true, Ordering::Release);
+    ops.q.wake_all();
+    assert_eq!(poller.join().unwrap(), Ok(PollMask::IN));
+    assert_eq!(f.read(&mut [0; 4]), Ok(0));
+    // Opened read-only / write-only.
+    let ro = k.open("nop", OpenFlags::RDONLY).unwrap();
+    assert_eq!(ro.write(&[1]), Err(Errno::EBADF));
+    let wo = k.open("nop", OpenFlags::WRONLY).unwrap();
+    assert_eq!(wo.read(&mut [0; 1]), Err(Errno::EBADF));
+    drop((nb, f, ro, wo, reg));
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
+
+struct Stubborn;
+
+impl Driver for Stubborn {
+    type Data = ();
+    fn name(&self) -> &str {
+        "stubborn"
+    }
+    fn bus(&self) -> BusKind {
+        BusKind::I2c
+    }
+    fn id_table(&self) -> &[&str] {
+        &["i2c:ov*"]
+    }
+    fn suppress_bind_attrs(&self) -> bool {
+        true
+    }
+    fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<()> {
+        // An I2C transfer during probe (read the chip id).
+        let bus = ctx.bus_channel()?;
+        let mut id = [0u8; 2];
+        bus.access(&ctx.bound())
+            .map_err(|_| Errno::EINVAL)?
+            .transfer(&mut id)?;
+        Ok(())
+    }
+    fn remove(&self, _: &RemoveCtx<'_>, _: &()) {}
+}
+
+#[test]
+fn sysfs_rules() {
+    let (k, t) = setup(Style::Framework);
+    let dev = t.device.name().to_owned();
+    assert_eq!(k.sysfs_unbind("nope", &dev), Err(Errno::ENOENT));
+    assert_eq!(k.sysfs_unbind(t.driver(), "nope"), Err(Errno::ENODEV));
+    assert_eq!(k.sysfs_bind(t.driver(), &dev), Err(Errno::EBUSY));
+    k.sysfs_unbind(t.driver(), &dev).unwrap();
+    assert_eq!(k.sysfs_unbind(t.driver(), &dev), Err(Errno::ENODEV));
+    k.sysfs_bind(t.driver(), &dev).unwrap();
+    // The rebound driver registered the node again under the same name.
+    let f = k.open(&t.node_name(), OpenFlags::RDWR).unwrap();
+    assert_eq!(f.ioctl(testdrv::IOC_PING, &mut []), Ok(0));
+    drop(f);
+
+    // suppress_bind_attrs: no bind/unbind files.
+    k.register_driver(Stubborn, None).unwrap();
+    let cam = k.add_device(DeviceSpec::i2c(1, 0x36, "ov5640")).unwrap();
+    assert_eq!(cam.name(), "1-0036");
+    assert_eq!(cam.driver_name().as_deref(), Some("stubborn"));
+    assert_eq!(k.sysfs_unbind("stubborn", cam.name()), Err(Errno::ENOENT));
+    assert_eq!(k.sysfs_bind("stubborn", cam.name()), Err(Errno::ENOENT));
+    // It still goes away when the device does.
+    k.hot_unplug(&cam).unwrap();
+    assert!(!cam.is_bound());
+    assert!(cam.is_deleted());
+    assert!(k.device("1-0036").is_none());
+    // Binding a driver to a device it does not match.
+    assert_eq!(k.sysfs_bind(t.driver(), "1-0036"), Err(Errno::ENODEV));
+    assert_silent(&k);
+    drop(cam);
+    finish(k, t);
+}
+
+/// A USB interface driver: one node, bulk transfers in `read`.
+struct UsbFn {
+    name: &'static str,
+    class: &'static str,
+    kind: NodeKind,
+}
+
+struct UsbOps {
+    bus: devlife_model::devlife::Devres<BusChannel>,
+}
+
+impl FileOps for UsbOps {
+    type Private = ();
+    fn open(&self, _: &OpCtx<'_>) -> KResult<()> {
+        Ok(())
+    }
+    fn read(&self, _: &OpCtx<'_>, _: &(), buf: &mut [u8]) -> KResult<usize> {
+        let ch = self.bus.try_access().map_err(|_| Errno::ENODEV)?;
+        ch.transfer(buf)
+    }
+}
+
+impl Driver for UsbFn {
+    type Data = ();
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn bus(&self) -> BusKind {
+        BusKind::Usb
+    }
+    fn id_table(&self) -> &[&str] {
+        std::slice::from_ref(&self.class)
+    }
+    fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<()> {
+        let bus = ctx.bus_channel()?;
+        ctx.register_node(NodeSpec::new(self.kind), Arc::new(UsbOps { bus }))?;
+        Ok(())
+    }
+    fn remove(&self, _: &RemoveCtx<'_>, _: &()) {}
+}
+
+#[test]
+fn usb_device_with_two_functions() {
+    let k = Kernel::new();
+    k.register_driver(
+        UsbFn {
+            name: "av-video",
+            class: "usb:v2040p7200ic0E*",
+            kind: NodeKind::Video,
+        },
+        None,
+    )
+    .unwrap();
+    k.register_driver(
+        UsbFn {
+            name: "av-audio",
+            class: "usb:v2040p7200ic01*",
+            kind: NodeKind::Audio,
+        },
+        None,
+    )
+    .unwrap();
+    let udev = k
+        .add_usb_device(
+            DeviceSpec::usb("1-1", 0x2040, 0x7200),
+            &[
+                UsbInterfaceSpec {
+                    class: 0x0e,
+                    subclass: 1,
+                },
+                UsbInterfaceSpec {
+                    class: 0x01,
+                    subclass: 2,
+                },
+            ],
+        )
+        .unwrap();
+    let ifs = udev.children();
+    assert_eq!(ifs.len(), 2);
+    assert_eq!(ifs[0].name(), "1-1:1.0");
+    assert_eq!(ifs[0].driver_name().as_deref(), Some("av-video"));
+    assert_eq!(ifs[1].driver_name().as_deref(), Some("av-audio"));
+    assert!(Device::ptr_eq(ifs[0].parent().unwrap(), &udev));
+    let v = k.open("video0", OpenFlags::RDWR).unwrap();
+    let a = k.open("pcmC0D0c", OpenFlags::RDWR).unwrap();
+    assert_eq!(v.read(&mut [0; 8]), Ok(8));
+    // Unbind the audio function alone: video keeps working.
+    k.sysfs_unbind("av-audio", "1-1:1.1").unwrap();
+    assert_eq!(a.read(&mut [0; 8]), Err(Errno::ENODEV));
+    assert_eq!(v.read(&mut [0; 8]), Ok(8));
+    k.sysfs_bind("av-audio", "1-1:1.1").unwrap();
+    // Disconnect: both functions go.
+    k.hot_unplug(&udev).unwrap();
+    assert!(ifs.iter().all(|i| !i.is_bound() && i.is_deleted()));
+    assert_eq!(v.read(&mut [0; 8]), Err(Errno::ENODEV));
+    assert!(k.nodes().is_empty());
+    assert!(k.devices().is_empty());
+    drop((v, a, ifs));
+    let w = udev.downgrade();
+    drop(udev);
+    assert!(
+        w.upgrade().is_none(),
+        "device released on its last reference"
+    );
+    assert_silent(&k);
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
+
+use devlife_model::Device;
+
+#[test]
+fn kernels_are_independent() {
+    let (k1, t1) = setup(Style::Framework);
+    let (k2, t2) = setup(Style::Framework);
+    assert_eq!(t1.node_name(), t2.node_name());
+    let f1 = k1.open(&t1.node_name(), OpenFlags::RDWR).unwrap();
+    let f2 = k2.open(&t2.node_name(), OpenFlags::RDWR).unwrap();
+    k1.hot_unplug(&t1.device).unwrap();
+    assert_eq!(f1.ioctl(testdrv::IOC_PING, &mut []), Err(Errno::ENODEV));
+    assert_eq!(f2.ioctl(testdrv::IOC_PING, &mut []), Ok(0));
+    drop((f1, f2));
+    assert_silent(&k1);
+    assert_silent(&k2);
+    finish(k1, t1);
+    finish(k2, t2);
+}
+
+#[test]
+fn device_release_callback_runs_on_last_reference() {
+    let (k, t) = setup(Style::Framework);
+    let released = Arc::new(AtomicBool::new(false));
+    let r2 = released.clone();
+    t.device
+        .set_release(move || r2.store(true, Ordering::SeqCst));
+    let f = k.open(&t.node_name(), OpenFlags::RDWR).unwrap();
+    let extra = t.device.clone();
+    k.hot_unplug(&t.device).unwrap();
+    drop(t);
+    assert!(!released.load(Ordering::SeqCst), "still referenced");
+    drop(extra);
+    // The node holds its parent weakly: the open file does not pin the device.
+    assert!(released.load(Ordering::SeqCst));
+    assert!(f.node().parent().is_none());
+    drop(f);
+    k.shutdown();
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
