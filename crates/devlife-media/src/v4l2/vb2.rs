@@ -955,6 +955,25 @@ impl Queue {
     /// sleeper, and refuses every later operation. Idempotent.
     pub(crate) fn kill(&self, drv: &dyn QueueDriver) {
         let mut io = self.io.lock();
+        self.kill_locked(&mut io, drv);
+    }
+
+    /// [`kill`](Self::kill) unless an operation holds the queue lock (an
+    /// ioctl still in flight inside the driver): then nothing is done and
+    /// `false` returned; the caller leaves it to the post-drain path
+    /// ([`VideoDevice::unregister`](super::VideoDevice::unregister)). Never
+    /// blocks, so it is safe in an unplug cancel hook.
+    pub(crate) fn try_kill(&self, drv: &dyn QueueDriver) -> bool {
+        match self.io.try_lock() {
+            Some(mut io) => {
+                self.kill_locked(&mut io, drv);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn kill_locked(&self, io: &mut Io, drv: &dyn QueueDriver) {
         if self.shared.core.lock().dead {
             return;
         }

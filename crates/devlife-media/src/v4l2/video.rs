@@ -14,10 +14,13 @@
 //! # Unplug
 //!
 //! The node is unplugged by its binding before the driver's `remove` (or by
-//! [`VideoDevice::unregister`]). At step 2 of that unplug the queue is
-//! killed: the driver's `stop_streaming` runs while the hardware is still
-//! there, buffers return, sleepers in `DQBUF`/`read`/`poll` wake with
-//! `ENODEV` (poll: `ERR|HUP|PRI`). A file released afterwards does no driver
+//! [`VideoDevice::unregister`]). Sleepers in `DQBUF`/`read`/`poll` wake with
+//! `ENODEV` (poll: `ERR|HUP|PRI`). At step 2 of that unplug the queue is
+//! killed — the driver's `stop_streaming` runs while the hardware is still
+//! there, buffers return — unless an ioctl in flight holds the queue lock (a
+//! cancel hook must not wait for it); then [`VideoDevice::unregister`],
+//! which the driver calls in `remove` like `vb2_video_unregister_device`,
+//! does it after the drain. A file released afterwards does no driver
 //! streaming call.
 
 use super::SubdevHandle;
@@ -346,10 +349,13 @@ impl<D: VideoOps> VideoDevice<D> {
         if !self.inner.legacy {
             let weak: Weak<VideoInner<D>> = Arc::downgrade(&self.inner);
             // Step 2 of the unplug: cancel pending I/O while the hardware is
-            // still bound. The hook holds the device weakly (no cycle).
+            // still bound. The hook holds the device weakly (no cycle) and
+            // never blocks: if an ioctl in flight holds the queue lock, the
+            // stream is stopped by `unregister()` in the driver's `remove`,
+            // after the drain.
             let hook = node.on_unplug(move || {
                 if let Some(v) = weak.upgrade() {
-                    v.kill();
+                    v.queue.try_kill(&v.drv());
                 }
             });
             if let Err(e) = hook {

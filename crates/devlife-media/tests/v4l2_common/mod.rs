@@ -45,6 +45,48 @@ pub enum Style {
     Legacy,
 }
 
+/// A point where the driver's `S_FMT` can be held (to keep an ioctl in
+/// flight across an unbind, deterministically).
+#[derive(Default)]
+pub struct Latch {
+    state: Mutex<(bool, bool)>,
+    cv: parking_lot::Condvar,
+}
+
+impl Latch {
+    /// The next `pass` will wait until [`release`](Self::release).
+    pub fn arm(&self) {
+        *self.state.lock() = (true, false);
+    }
+    /// Called by the driver.
+    fn pass(&self) {
+        let mut s = self.state.lock();
+        if s.0 {
+            s.1 = true;
+            self.cv.notify_all();
+            while s.0 {
+                self.cv.wait(&mut s);
+            }
+        }
+    }
+    /// Waits until the driver is held at the latch (asserts it happens).
+    pub fn wait_entered(&self) {
+        let mut s = self.state.lock();
+        let deadline = std::time::Instant::now() + PATIENCE;
+        while !s.1 {
+            assert!(
+                !self.cv.wait_until(&mut s, deadline).timed_out(),
+                "the driver never reached the latch"
+            );
+        }
+    }
+    /// Lets the driver go on.
+    pub fn release(&self) {
+        self.state.lock().0 = false;
+        self.cv.notify_all();
+    }
+}
+
 /// Counters shared between the test and every binding of the driver.
 #[derive(Default)]
 pub struct Counters {
@@ -66,6 +108,10 @@ pub struct Counters {
     pub release_order: Mutex<Vec<&'static str>>,
     /// The queue handle the driver got at `start_streaming` (the "DMA engine").
     pub queue: Mutex<Option<BufferQueue>>,
+    /// Holds `S_FMT` inside the driver before it programs the hardware.
+    pub s_fmt_latch: Latch,
+    /// Holds `buf_queued` (a `QBUF` while streaming) inside the driver.
+    pub buf_queued_latch: Latch,
 }
 
 enum Regs {
@@ -154,6 +200,7 @@ impl VideoOps for Cap {
 
     fn s_fmt(&self, _ctx: &OpCtx<'_>, pix: &V4l2PixFormat) -> KResult<()> {
         // Programs the hardware (may sleep in it), then touches driver memory.
+        self.counters.s_fmt_latch.pass();
         self.state.get().write_reg(REG_FMT, pix.width);
         self.state.get().frame.store(0, Ordering::SeqCst);
         Ok(())
@@ -169,6 +216,11 @@ impl VideoOps for Cap {
         *self.counters.queue.lock() = Some(queue.clone());
         st.write_reg(REG_CTRL, 1);
         Ok(())
+    }
+
+    fn buf_queued(&self, _queue: &BufferQueue) {
+        self.counters.buf_queued_latch.pass();
+        let _ = self.state.get();
     }
 
     fn stop_streaming(&self, queue: &BufferQueue) {
