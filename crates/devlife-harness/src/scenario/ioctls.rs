@@ -7,6 +7,7 @@
 //! kernel copies in, so a bad field name or value is a parse error with the
 //! line, never a runtime surprise.
 
+use devlife_drivers::usb_av::pcm;
 use devlife_media::uapi::ioctl::{IoctlCmd, get_str, put_str};
 use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
@@ -456,6 +457,32 @@ const ROUTING: &[Field] = &[
     f("num_routes", offset_of!(V4l2SubdevRouting, num_routes), U32),
 ];
 
+const PCM_STATES: &[(&str, u64)] = &[
+    ("open", pcm::state::OPEN as u64),
+    ("setup", pcm::state::SETUP as u64),
+    ("prepared", pcm::state::PREPARED as u64),
+    ("running", pcm::state::RUNNING as u64),
+    ("disconnected", pcm::state::DISCONNECTED as u64),
+];
+
+const PCM_FORMATS: &[(&str, u64)] = &[("S16_LE", pcm::FORMAT_S16_LE as u64)];
+
+const PCM_HW_PARAMS: &[Field] = &[
+    f("rate", 0, U32),
+    f("channels", 4, U32),
+    sym("format", 8, U32, PCM_FORMATS),
+    f("period_bytes", 12, U32),
+];
+
+const PCM_STATUS: &[Field] = &[
+    sym("state", 0, U32, PCM_STATES),
+    f("rate", 4, U32),
+    f("channels", 8, U32),
+    sym("format", 12, U32, PCM_FORMATS),
+    f("frames", 16, U64),
+    f("avail", 24, U32),
+];
+
 const TESTDRV_COUNT: &[Field] = &[f("count", 0, U32)];
 const TESTDRV_HWOP: &[Field] = &[f("count", 0, U32), f("value", 0, U32)];
 const TESTDRV_STATS: &[Field] = &[f("opens", 0, U64), f("produced", 8, U64)];
@@ -624,6 +651,37 @@ pub const CATALOGUE: &[IoctlSpec] = &[
         ROUTING,
         &[ACTIVE],
     ),
+    // usb-av's PCM capture node (ALSA numbers, devlife's small structs)
+    spec(
+        "SNDRV_PCM_IOCTL_PVERSION",
+        pcm::PCM_IOCTL_PVERSION,
+        &[f("version", 0, U32)],
+        &[],
+    ),
+    spec(
+        "SNDRV_PCM_IOCTL_HW_PARAMS",
+        pcm::PCM_IOCTL_HW_PARAMS,
+        PCM_HW_PARAMS,
+        &[
+            ("rate", pcm::PcmHwParams::DEFAULT.rate as u64),
+            ("channels", pcm::PcmHwParams::DEFAULT.channels as u64),
+            ("format", pcm::PcmHwParams::DEFAULT.format as u64),
+            (
+                "period_bytes",
+                pcm::PcmHwParams::DEFAULT.period_bytes as u64,
+            ),
+        ],
+    ),
+    spec("SNDRV_PCM_IOCTL_HW_FREE", pcm::PCM_IOCTL_HW_FREE, &[], &[]),
+    spec(
+        "SNDRV_PCM_IOCTL_STATUS",
+        pcm::PCM_IOCTL_STATUS,
+        PCM_STATUS,
+        &[],
+    ),
+    spec("SNDRV_PCM_IOCTL_PREPARE", pcm::PCM_IOCTL_PREPARE, &[], &[]),
+    spec("SNDRV_PCM_IOCTL_START", pcm::PCM_IOCTL_START, &[], &[]),
+    spec("SNDRV_PCM_IOCTL_DROP", pcm::PCM_IOCTL_DROP, &[], &[]),
     // devlife-model's testdrv (argument sizes are the driver's, not _IOC_SIZE)
     IoctlSpec {
         name: "TESTDRV_PING",

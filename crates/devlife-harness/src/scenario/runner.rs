@@ -345,10 +345,21 @@ fn exec(sh: &Shared, op: &Op) -> Done {
             StepResult::plain(m.write(*offset, &[*value]).map(|()| 0))
         }
         Op::Bind { driver, device } | Op::Unbind { driver, device } => {
-            let drv = driver.clone().unwrap_or_else(|| sh.target.driver());
+            let role = sh.target.role(driver.as_deref());
+            let drv = match (&role, driver) {
+                (Some(r), _) => r.driver.clone(),
+                (None, Some(d)) => d.clone(),
+                (None, None) => return problem("the driver has no default role; name a driver"),
+            };
+            let fallback = sh.target.role(None);
             let d = match device {
                 Some(d) => d.clone(),
-                None => dev(&None)?.name().to_owned(),
+                None => role
+                    .as_ref()
+                    .or(fallback.as_ref())
+                    .and_then(|r| r.device.as_ref())
+                    .map(|d| d.name().to_owned())
+                    .ok_or_else(|| "the driver's device is gone (replug it first)".to_owned())?,
             };
             let r = if matches!(op, Op::Bind { .. }) {
                 k.sysfs_bind(&drv, &d)
@@ -363,10 +374,11 @@ fn exec(sh: &Shared, op: &Op) -> Done {
         }
         Op::Replug => StepResult::plain(sh.target.replug(k).map(|()| 0)),
         Op::Unload { module } => {
-            let m = module
-                .clone()
-                .or_else(|| sh.target.module())
-                .ok_or_else(|| "the driver has no module; name one".to_owned())?;
+            let m = match sh.target.role(module.as_deref()) {
+                Some(r) => r.module,
+                None => module.clone(),
+            }
+            .ok_or_else(|| "the driver has no module; name one".to_owned())?;
             StepResult::plain(k.unload_module(&m).map(|()| 0))
         }
         Op::Stall { thread } => {

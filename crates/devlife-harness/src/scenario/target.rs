@@ -1,27 +1,39 @@
 //! The drivers a scenario can name (`driver testdrv`), and how each one is
 //! set up in a fresh kernel for one run.
 //!
-//! A [`Target`] is what the kernel-side steps act on by default: the
-//! driver's name for sysfs `bind`/`unbind`, the device for `unbind`,
-//! `hot-unplug` and the hardware steps (`stall`, `irq`), its module for
-//! `unload`, how to `replug` it, and driver-specific actions.
+//! A [`Target`] is what the kernel-side steps act on by default: its
+//! *roles* (a driver bound to a device, with its module: `bind`, `unbind`,
+//! `unload` take a role name or a literal driver/module name), its physical
+//! device (`hot-unplug`, `stall`, `irq`), how to `replug` it, and
+//! driver-specific actions.
 
 use devlife_drivers::Style;
+use devlife_drivers::usb_av;
 use devlife_model::testdrv;
 use devlife_model::{Device, Errno, KResult, Kernel};
 use parking_lot::Mutex;
+
+/// A driver bound to a device: what `unbind ROLE` and `unload ROLE` act on.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Driver name (as sysfs knows it).
+    pub driver: String,
+    /// The device it binds to (`None` if it is gone).
+    pub device: Option<Device>,
+    /// Its module.
+    pub module: Option<String>,
+}
 
 /// One driver set up in one kernel for one run.
 ///
 /// Implementations use interior mutability: steps run on several threads.
 pub trait Target: Send + Sync {
-    /// The driver name sysfs `bind`/`unbind` use by default.
-    fn driver(&self) -> String;
-    /// The device `bind`/`unbind`/`hot-unplug`, `stall` and `irq` act on by
+    /// The role called `name` (`None`: the default role). `None` if there is
+    /// no such role (the name is then used literally).
+    fn role(&self, name: Option<&str>) -> Option<Role>;
+    /// The physical device: what `hot-unplug`, `stall` and `irq` act on by
     /// default (`None` once it was unplugged and not replugged).
     fn device(&self) -> Option<Device>;
-    /// The module `unload` removes by default.
-    fn module(&self) -> Option<String>;
     /// Brings the device back after a hot-unplug (a new device of the same name).
     fn replug(&self, kernel: &Kernel) -> KResult<()>;
     /// Runs a driver-specific action (one of [`TargetInfo::actions`]).
@@ -39,6 +51,8 @@ pub struct TargetInfo {
     pub name: &'static str,
     /// One line about it.
     pub about: &'static str,
+    /// Role names (the first is the default).
+    pub roles: &'static [&'static str],
     /// Driver-specific kernel actions: (name, help).
     pub actions: &'static [(&'static str, &'static str)],
     /// Breakpoint names the driver reaches besides the runner's.
@@ -62,13 +76,24 @@ pub fn names() -> Vec<&'static str> {
     TARGETS.iter().map(|t| t.name).collect()
 }
 
-static TARGETS: &[TargetInfo] = &[TargetInfo {
-    name: "testdrv",
-    about: "devlife-model's misc test driver (node testdrv0: blocking read, ioctls, poll, mmap, IRQ)",
-    actions: &[],
-    points: &[],
-    setup: setup_testdrv,
-}];
+static TARGETS: &[TargetInfo] = &[
+    TargetInfo {
+        name: "testdrv",
+        about: "devlife-model's misc test driver (node testdrv0: blocking read, ioctls, poll, mmap, IRQ)",
+        roles: &["testdrv"],
+        actions: &[],
+        points: &[],
+        setup: setup_testdrv,
+    },
+    TargetInfo {
+        name: "usb-av",
+        about: "USB audio/video device on port 1-1: video driver (interface 1-1:1.0) and audio driver (1-1:1.1) sharing /dev/media0 through the Media Device Allocator",
+        roles: &["video", "audio"],
+        actions: &[],
+        points: &[],
+        setup: setup_usb_av,
+    },
+];
 
 // ----- testdrv ----------------------------------------------------------------
 
@@ -90,22 +115,81 @@ fn setup_testdrv(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
 }
 
 impl Target for TestdrvTarget {
-    fn driver(&self) -> String {
-        testdrv::driver_name(self.style).to_owned()
+    fn role(&self, name: Option<&str>) -> Option<Role> {
+        if name.is_some_and(|n| n != "testdrv") {
+            return None;
+        }
+        let s = self.setup.lock();
+        Some(Role {
+            driver: testdrv::driver_name(self.style).to_owned(),
+            device: s.as_ref().map(|s| s.device.clone()),
+            module: s.as_ref().map(|s| s.module.name().to_owned()),
+        })
     }
     fn device(&self) -> Option<Device> {
         self.setup.lock().as_ref().map(|s| s.device.clone())
-    }
-    fn module(&self) -> Option<String> {
-        self.setup
-            .lock()
-            .as_ref()
-            .map(|s| s.module.name().to_owned())
     }
     fn replug(&self, _kernel: &Kernel) -> KResult<()> {
         self.setup.lock().as_mut().ok_or(Errno::ENODEV)?.replug()
     }
     fn teardown(&self) {
         self.setup.lock().take();
+    }
+}
+
+// ----- usb-av -----------------------------------------------------------------
+
+/// The USB port the scenario's device is plugged on.
+pub const USB_AV_PORT: &str = "1-1";
+
+struct UsbAvTarget {
+    av: Mutex<Option<usb_av::UsbAv>>,
+    udev: Mutex<Option<Device>>,
+}
+
+fn setup_usb_av(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
+    let av = usb_av::register(k, style)?;
+    let udev = av.plug(USB_AV_PORT)?;
+    Ok(Box::new(UsbAvTarget {
+        av: Mutex::new(Some(av)),
+        udev: Mutex::new(Some(udev)),
+    }))
+}
+
+impl Target for UsbAvTarget {
+    fn role(&self, name: Option<&str>) -> Option<Role> {
+        let av = self.av.lock();
+        let av = av.as_ref()?;
+        let udev = self.udev.lock().clone();
+        let (driver, device) = match name.unwrap_or("video") {
+            "video" => (
+                av.video_driver(),
+                udev.as_ref().and_then(|u| av.video_interface(u)),
+            ),
+            "audio" => (
+                av.audio_driver(),
+                udev.as_ref().and_then(|u| av.audio_interface(u)),
+            ),
+            _ => return None,
+        };
+        Some(Role {
+            driver: driver.to_owned(),
+            device,
+            // The modules are named like the drivers.
+            module: Some(driver.to_owned()),
+        })
+    }
+    fn device(&self) -> Option<Device> {
+        self.udev.lock().clone()
+    }
+    fn replug(&self, _kernel: &Kernel) -> KResult<()> {
+        let av = self.av.lock();
+        let d = av.as_ref().ok_or(Errno::ENODEV)?.plug(USB_AV_PORT)?;
+        *self.udev.lock() = Some(d);
+        Ok(())
+    }
+    fn teardown(&self) {
+        self.udev.lock().take();
+        self.av.lock().take();
     }
 }
