@@ -359,3 +359,20 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn waiting_for_a_report_made_by_another_thread() {
+    // The interrupt handler thread makes the report.
+    go(
+        "driver testdrv\nstyle legacy\nthread udev\nbreak udev at unbind:devm\nudev: unbind &\n\
+        wait udev at unbind:devm\nirq\nwait report irq-after-release on testdrv\nresume udev\n\
+        join udev -> ok\n",
+    )
+    .unwrap();
+    let e = go("driver testdrv\ntimeout 100ms\nwait report double-free\n").unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(
+        matches!(&e.kind, RunErrorKind::Hang { message, .. } if message.contains("no double-free report")),
+        "{e}"
+    );
+}

@@ -104,6 +104,15 @@ pub enum Command {
         /// Operation label or breakpoint name.
         op: Option<String>,
     },
+    /// `wait report KIND [on NAME]`: until a checker of `kind` has fired (for
+    /// reports made by threads the scenario does not drive: a timer, an
+    /// interrupt handler, a URB completion thread).
+    WaitReport {
+        /// Checker.
+        kind: ReportKind,
+        /// Object name filter.
+        on: Option<String>,
+    },
     /// `break T at POINT [after N]`: the thread stops the `N+1`th time it
     /// reaches `point`, until `resume T`.
     Break {

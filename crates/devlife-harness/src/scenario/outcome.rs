@@ -137,7 +137,7 @@ impl std::fmt::Display for Outcome {
 }
 
 /// Why a run failed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 pub enum RunErrorKind {
     /// The driver could not be set up.
     #[error("setting up driver `{driver}` failed: {errno}")]
@@ -165,7 +165,7 @@ pub enum RunErrorKind {
 }
 
 /// The first failure of a run, with where it happened.
-#[derive(Debug, Clone, thiserror::Error)]
+#[derive(Debug, Clone, Serialize, thiserror::Error)]
 #[error("{file}:{line}: [{style}] {kind}")]
 pub struct RunError {
     /// The scenario's file.

@@ -184,7 +184,7 @@ pub enum ParseErrorKind {
 
 const KEYWORDS: &[&str] = &[
     "kernel", "scenario", "driver", "style", "timeout", "thread", "threads", "wait", "break",
-    "resume", "join", "expect", "or", "at", "blocked",
+    "resume", "join", "expect", "or", "at", "blocked", "report",
 ];
 
 fn is_name(s: &str) -> bool {
@@ -558,6 +558,26 @@ impl Parser {
             return Err(ParseErrorKind::DirectiveWithActor(name.to_owned()));
         }
         match name {
+            "wait" if w.get(1).is_some_and(|x| x == "report") => {
+                let k = arg(w, 2, "wait report", "a checker name")?;
+                let kind =
+                    parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker(k.to_owned()))?;
+                let on = match w.get(3).map(String::as_str) {
+                    None => None,
+                    Some("on") => {
+                        let n = arg(w, 4, "wait report", "an object name after `on`")?;
+                        no_more(w, 5, "wait report")?;
+                        Some(n.to_owned())
+                    }
+                    Some(x) => {
+                        return Err(ParseErrorKind::ExtraArgument {
+                            command: "wait report".into(),
+                            arg: x.to_owned(),
+                        });
+                    }
+                };
+                Ok(Command::WaitReport { kind, on })
+            }
             "wait" => {
                 let t = arg(w, 1, "wait", "a thread")?;
                 self.thread(t)?;
@@ -1246,7 +1266,7 @@ fn check(sc: &Scenario) -> Result<(), ParseError> {
                         }
                     }
                 }
-                Command::Break { .. } => {}
+                Command::Break { .. } | Command::WaitReport { .. } => {}
                 Command::Expect(x) => {
                     if x.is_teardown() {
                         torn_down = true;

@@ -859,6 +859,36 @@ impl<'a> Run<'a> {
                     }
                 }
             }
+            Command::WaitReport { kind, on } => {
+                // The monitor has no notification: poll it (each check is
+                // cheap; the step proceeds as soon as the report exists).
+                let deadline = Instant::now() + self.timeout;
+                let monitor = self.shared.kernel.monitor().clone();
+                loop {
+                    let hit = monitor.reports().all().into_iter().find(|r| {
+                        r.kind == *kind
+                            && on
+                                .as_ref()
+                                .is_none_or(|o| r.object_name.contains(o.as_str()))
+                    });
+                    if let Some(r) = hit {
+                        let text = format!("{} in {}", r.kind.title(), r.object_name);
+                        self.note(st, "runner", text);
+                        return Ok(());
+                    }
+                    if Instant::now() >= deadline {
+                        let what = format!(
+                            "no {} report{} appeared",
+                            kind.title(),
+                            on.as_ref()
+                                .map(|o| format!(" on `{o}`"))
+                                .unwrap_or_default()
+                        );
+                        return Err(self.hang(st.line, "runner", what));
+                    }
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
             Command::Break {
                 thread,
                 point,
