@@ -380,6 +380,15 @@ pub enum Expect {
         /// Operation label.
         op: Option<String>,
     },
+    /// `expect freed NAME` / `expect not freed NAME`: the journal has (has
+    /// no) `Free` or `Release` event of an object whose name contains `NAME`
+    /// (memory freed at unbind, or released on its last reference).
+    Freed {
+        /// Object name filter.
+        name: String,
+        /// Whether it must have been freed.
+        freed: bool,
+    },
     /// `expect node PATH present|absent`.
     Node {
         /// Node name.

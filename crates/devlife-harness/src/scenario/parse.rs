@@ -820,6 +820,14 @@ impl Parser {
                     op: rest.first().map(|s| (*s).to_owned()),
                 })
             }
+            ["freed", n] => Ok(Expect::Freed {
+                name: (*n).to_owned(),
+                freed: true,
+            }),
+            ["not", "freed", n] => Ok(Expect::Freed {
+                name: (*n).to_owned(),
+                freed: false,
+            }),
             ["node", p, st] => Ok(Expect::Node {
                 path: (*p).to_owned(),
                 present: match *st {
@@ -829,7 +837,7 @@ impl Parser {
                 },
             }),
             _ => Err(bad(&format!(
-                "unknown check `{}` (no reports, report KIND, no report KIND, leaks none, leak TYPE, live TYPE N, blocked T [OP], node PATH present|absent)",
+                "unknown check `{}` (no reports, report KIND, no report KIND, leaks none, leak TYPE, live TYPE N, [not] freed NAME, blocked T [OP], node PATH present|absent)",
                 w.join(" ")
             ))),
         }

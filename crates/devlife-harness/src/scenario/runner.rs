@@ -18,6 +18,7 @@ use super::ioctls::IoctlCall;
 use super::outcome::{ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 use super::target::{self, Target};
 use super::{errno_name, style_name};
+use devlife::check::EventKind;
 use devlife_drivers::Style;
 use devlife_media::mc::preempt;
 use devlife_media::uapi::ioctl::{AddressSpace, with_current_mm};
@@ -1067,6 +1068,38 @@ impl<'a> Run<'a> {
                             .unwrap_or_default(),
                         self.activity()
                     )),
+                }
+            }
+            Expect::Freed { name, freed } => {
+                let ev: Vec<_> = self
+                    .shared
+                    .kernel
+                    .monitor()
+                    .journal()
+                    .events()
+                    .into_iter()
+                    .filter(|e| {
+                        matches!(e.kind, EventKind::Free | EventKind::Release)
+                            && e.name.contains(name.as_str())
+                    })
+                    .collect();
+                match (ev.first(), *freed) {
+                    (Some(e), true) => Ok(format!(
+                        "{} {:?} by `{}`{}",
+                        e.name,
+                        e.kind,
+                        e.thread,
+                        e.site.map(|s| format!(" at {s}")).unwrap_or_default()
+                    )),
+                    (None, false) => Ok(format!("`{name}` not freed")),
+                    (Some(e), false) => Err(format!(
+                        "`{}` was freed ({:?} by `{}`{})",
+                        e.name,
+                        e.kind,
+                        e.thread,
+                        e.site.map(|s| format!(" at {s}")).unwrap_or_default()
+                    )),
+                    (None, true) => Err(format!("no object named like `{name}` was freed")),
                 }
             }
             Expect::Node { path, present } => {
