@@ -376,3 +376,32 @@ fn waiting_for_a_report_made_by_another_thread() {
         "{e}"
     );
 }
+
+#[test]
+fn a_deadlocked_kernel_step_is_a_hang_not_a_hung_runner() {
+    // A synchronous unbind waits for a call the scenario keeps stalled.
+    let e = go(
+        "driver testdrv\ntimeout 200ms\nthread a\na: open f testdrv0\nstall a\n\
+                a: ioctl f TESTDRV_HWOP &\nwait a blocked TESTDRV_HWOP\nunbind\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 8);
+    match &e.kind {
+        RunErrorKind::Hang { thread, message } => {
+            assert_eq!(thread, "kernel");
+            assert!(
+                message.contains("`kernel` did not finish `unbind`"),
+                "{message}"
+            );
+            assert!(
+                message.contains("thread `kernel` blocked (Kernel) in `unplug`"),
+                "{message}"
+            );
+            assert!(
+                message.contains("thread `a` blocked (Hardware) in `TESTDRV_HWOP`"),
+                "{message}"
+            );
+        }
+        k => panic!("{k:?}"),
+    }
+}
