@@ -405,3 +405,15 @@ fn a_deadlocked_kernel_step_is_a_hang_not_a_hung_runner() {
         k => panic!("{k:?}"),
     }
 }
+
+#[test]
+fn a_hand_built_scenario_is_validated_before_running() {
+    let mut sc = parse_str("t.scn", "driver testdrv\nthread a\na: open f testdrv0\n").unwrap();
+    sc.threads.clear();
+    let e = run(&sc, &RunOptions::default()).unwrap_err();
+    assert_eq!(e.line, 3);
+    assert!(
+        matches!(&e.kind, RunErrorKind::Step(m) if m.contains("unknown thread `a`")),
+        "{e}"
+    );
+}

@@ -1142,6 +1142,51 @@ fn no_more(w: &[String], n: usize, command: &str) -> R<()> {
     }
 }
 
+/// Checks a scenario that may not come from the parser (its fields are
+/// public): every named thread is declared, and the static pass holds.
+pub(crate) fn validate(sc: &Scenario) -> Result<(), ParseError> {
+    let e = |line, kind| ParseError {
+        file: sc.file.clone(),
+        line,
+        kind,
+    };
+    if sc.styles.is_empty() {
+        return Err(e(0, ParseErrorKind::UnknownStyle(String::new())));
+    }
+    for t in &sc.threads {
+        if !is_name(t) {
+            return Err(e(0, ParseErrorKind::BadName(t.clone())));
+        }
+    }
+    let known = |t: &str| sc.threads.iter().any(|x| x == t);
+    for st in &sc.steps {
+        let named: Vec<&str> = match &st.cmd {
+            Command::Op { actor, op, .. } => {
+                let mut v = Vec::new();
+                if let Actor::Thread(t) = actor {
+                    v.push(t.as_str());
+                }
+                if let Op::Stall { thread } | Op::Unstall { thread } | Op::Signal { thread } = op {
+                    v.push(thread);
+                }
+                v
+            }
+            Command::Wait { thread, .. }
+            | Command::Break { thread, .. }
+            | Command::Resume { thread }
+            | Command::Join { thread, .. } => vec![thread.as_str()],
+            Command::Expect(Expect::Blocked { thread, .. }) => vec![thread.as_str()],
+            _ => Vec::new(),
+        };
+        for t in named {
+            if !known(t) {
+                return Err(e(st.line, ParseErrorKind::UnknownThread(t.to_owned())));
+            }
+        }
+    }
+    check(sc)
+}
+
 /// The static pass: walks the steps of each style in order.
 fn check(sc: &Scenario) -> Result<(), ParseError> {
     for st in &sc.steps {

@@ -573,7 +573,7 @@ impl<'a> Run<'a> {
             .workers
             .iter()
             .position(|w| w.name == t)
-            .expect("threads are checked by the parser");
+            .expect("run() validated the threads");
         &mut self.workers[i]
     }
 
@@ -757,7 +757,10 @@ impl<'a> Run<'a> {
     ) -> Result<String, Fail> {
         let timeout = self.timeout;
         let w = self.worker(t);
-        let p = w.pending.take().expect("checked by the parser");
+        let p = w
+            .pending
+            .take()
+            .expect("run() validated: join names a busy thread");
         let line = if line == 0 { p.line } else { line };
         let Some(done) = w.recv(timeout) else {
             let what = format!("thread `{t}` did not finish line {} (`{}`)", p.line, p.text);
@@ -796,7 +799,7 @@ impl<'a> Run<'a> {
                             .workers
                             .iter()
                             .position(|w| &w.name == t)
-                            .expect("threads are checked by the parser");
+                            .expect("run() validated the threads");
                         &mut self.workers[i]
                     }
                 };
@@ -1139,6 +1142,18 @@ impl<'a> Run<'a> {
 /// assert_eq!(out.runs.len(), 2);
 /// ```
 pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<super::Outcome, RunError> {
+    // A scenario built by hand gets the parser's checks too.
+    super::parse::validate(sc).map_err(|e| RunError {
+        file: e.file.clone(),
+        line: e.line,
+        style: sc
+            .styles
+            .first()
+            .map_or("framework", |s| style_name(*s))
+            .to_owned(),
+        kind: RunErrorKind::Step(format!("invalid scenario: {}", e.kind)),
+        log: Box::new(RunLog::new("")),
+    })?;
     let mut runs = Vec::new();
     for &style in &sc.styles {
         if opts.style.is_some_and(|s| s != style) {
