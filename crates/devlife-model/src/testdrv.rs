@@ -11,7 +11,8 @@
 //! * ioctls: [`IOC_PING`] (memory only), [`IOC_HWOP`] (N register reads that
 //!   may sleep in the hardware: latency/stall), [`IOC_TRIGGER`] (start the
 //!   device), [`IOC_WAIT`] (sleep until N words were produced, like DQBUF),
-//!   [`IOC_STATS`];
+//!   [`IOC_STATS`], [`IOC_DEFER`] (queue a work item that touches the
+//!   hardware and the state);
 //! * `poll` (IN when the FIFO is not empty) and `mmap` of a 4 KiB buffer.
 //!
 //! [`Style::Framework`] is written the way the seeds say: state released on
@@ -33,6 +34,7 @@ use crate::hw::{BusKind, Hardware, Registers};
 use crate::irq::{IrqDevId, IrqHandle, IrqReturn};
 use crate::kernel::Kernel;
 use crate::module::Module;
+use crate::work::Work;
 use devlife::Devres;
 use devlife::check::Shadow;
 use parking_lot::Mutex;
@@ -64,8 +66,13 @@ pub const IOC_HWOP: u32 = 0x7402;
 pub const IOC_TRIGGER: u32 = 0x7403;
 /// `ioctl`: `arg` = u32 LE N; sleeps until N words were produced in total.
 pub const IOC_WAIT: u32 = 0x7404;
-/// `ioctl`: fills `arg` (>= 16 bytes) with u64 LE opens and words produced.
+/// `ioctl`: fills `arg` (>= 16 bytes) with u64 LE opens and words produced,
+/// and deferred-work runs if `arg` has 24 bytes or more.
 pub const IOC_STATS: u32 = 0x7405;
+
+/// `ioctl`: queues the driver's work item (returns 1 if queued, 0 if it was
+/// already pending). The work reads `COUNT` and bumps a counter in the state.
+pub const IOC_DEFER: u32 = 0x7406;
 
 /// Size of the mmap-able buffer.
 pub const MEM_SIZE: usize = 4096;
@@ -108,6 +115,7 @@ pub struct State {
     consumed: AtomicU32,
     opens: AtomicU64,
     written: AtomicU64,
+    deferred: AtomicU64,
     disconnected: AtomicBool,
     mem: SharedMemory,
     regs: RegsAccess,
@@ -121,6 +129,10 @@ impl State {
     /// Words written through `write`.
     pub fn written(&self) -> u64 {
         self.written.load(Ordering::Relaxed)
+    }
+    /// Runs of the deferred work so far.
+    pub fn deferred(&self) -> u64 {
+        self.deferred.load(Ordering::Acquire)
     }
     /// Open files right now (maintained by open/release).
     pub fn opens(&self) -> u64 {
@@ -152,6 +164,8 @@ pub struct FilePriv {
 struct Ops {
     state: Shadow<State>,
     style: Style,
+    // Held by the ops, not the state: the work's function holds the state.
+    work: Work,
 }
 
 fn word_arg(arg: &[u8]) -> KResult<u32> {
@@ -277,11 +291,15 @@ impl FileOps for Ops {
                 })??;
                 Ok(0)
             }
+            IOC_DEFER => Ok(i64::from(self.work.schedule())),
             IOC_STATS => {
-                let out = arg.get_mut(..16).ok_or(Errno::EFAULT)?;
                 let st = self.state.get();
+                let out = arg.get_mut(..16).ok_or(Errno::EFAULT)?;
                 out[..8].copy_from_slice(&st.opens().to_le_bytes());
                 out[8..].copy_from_slice(&st.produced().to_le_bytes());
+                if let Some(d) = arg.get_mut(16..24) {
+                    d.copy_from_slice(&st.deferred().to_le_bytes());
+                }
                 Ok(0)
             }
             _ => Err(Errno::ENOTTY),
@@ -295,6 +313,7 @@ impl FileOps for Ops {
             IOC_TRIGGER => "TESTDRV_TRIGGER",
             IOC_WAIT => "TESTDRV_WAIT",
             IOC_STATS => "TESTDRV_STATS",
+            IOC_DEFER => "TESTDRV_DEFER",
             _ => "ioctl",
         }
     }
@@ -406,6 +425,7 @@ impl Driver for TestDriver {
             consumed: AtomicU32::new(0),
             opens: AtomicU64::new(0),
             written: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
             disconnected: AtomicBool::new(false),
             mem: SharedMemory::zeroed(MEM_SIZE),
             regs,
@@ -454,9 +474,36 @@ impl Driver for TestDriver {
                 (state, irq, Some(regs))
             }
         };
+        let work = {
+            let st = state.clone();
+            match self.style {
+                // Gated by the binding and disabled by the framework at unbind.
+                Style::Framework => ctx.work("testdrv-work", move |wc| {
+                    if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs) {
+                        if let Ok(r) = d.access(&b) {
+                            let _ = r.read(REG_COUNT);
+                            st.get().deferred.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
+                }),
+                // INIT_WORK on the system workqueue, never cancelled.
+                Style::Legacy => {
+                    let r = raw.clone();
+                    ctx.kernel()
+                        .system_wq()
+                        .work("testdrv-legacy-work", None, move |_| {
+                            if let Some(r) = &r {
+                                let _ = r.read(REG_COUNT);
+                            }
+                            st.get().deferred.fetch_add(1, Ordering::AcqRel);
+                        })
+                }
+            }
+        };
         let ops = Arc::new(Ops {
             state: state.clone(),
             style: self.style,
+            work,
         });
         let spec = NodeSpec::new(NodeKind::Misc)
             .name(name)

@@ -312,3 +312,53 @@ fn unbind_from_inside_own_call_is_refused() {
     drop(dev);
     assert!(k.leaks().is_empty(), "{:?}", k.leaks());
 }
+
+/// A work item queued before the unbind runs after it: the framework
+/// cancels the binding's work at unbind; the legacy driver never does, and
+/// its late run touches removed hardware and freed state.
+#[test]
+fn deferred_work_across_unbind() {
+    for style in [Style::Framework, Style::Legacy] {
+        let (k, t) = setup(style);
+        let f = k.open(&t.node_name(), OpenFlags::RDWR).unwrap();
+        // While bound, the work runs.
+        assert_eq!(f.ioctl(testdrv::IOC_DEFER, &mut []), Ok(1));
+        let sentinel = k.system_wq().work("sentinel", None, |_| ());
+        assert!(sentinel.schedule());
+        sentinel.flush();
+        let mut st = [0u8; 24];
+        f.ioctl(testdrv::IOC_STATS, &mut st).unwrap();
+        assert_eq!(u64::from_le_bytes(st[16..].try_into().unwrap()), 1);
+        // Keep the worker busy so that the driver's work stays queued.
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = Mutex::new(go_rx);
+        let blocker = k.system_wq().work("blocker", None, move |_| {
+            let _ = started_tx.send(());
+            let _ = go_rx.lock().recv();
+        });
+        assert!(blocker.schedule());
+        started_rx.recv().unwrap();
+        assert_eq!(f.ioctl(testdrv::IOC_DEFER, &mut []), Ok(1));
+        assert_eq!(
+            f.ioctl(testdrv::IOC_DEFER, &mut []),
+            Ok(0),
+            "already pending"
+        );
+        k.sysfs_unbind(t.driver(), t.device.name()).unwrap();
+        go_tx.send(()).unwrap();
+        // Work items run in order: once this one ran, the driver's did (or
+        // was cancelled).
+        assert!(sentinel.schedule());
+        sentinel.flush();
+        match style {
+            Style::Framework => assert_silent(&k),
+            Style::Legacy => {
+                assert!(count(&k, ReportKind::HwAfterRemove) >= 1);
+                assert!(count(&k, ReportKind::UseAfterFree) >= 1);
+            }
+        }
+        drop(f);
+        finish(k, t);
+    }
+}
