@@ -479,11 +479,11 @@ impl Driver for TestDriver {
             match self.style {
                 // Gated by the binding and disabled by the framework at unbind.
                 Style::Framework => ctx.work("testdrv-work", move |wc| {
-                    if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs) {
-                        if let Ok(r) = d.access(&b) {
-                            let _ = r.read(REG_COUNT);
-                            st.get().deferred.fetch_add(1, Ordering::AcqRel);
-                        }
+                    if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs)
+                        && let Ok(r) = d.access(&b)
+                    {
+                        let _ = r.read(REG_COUNT);
+                        st.get().deferred.fetch_add(1, Ordering::AcqRel);
                     }
                 }),
                 // INIT_WORK on the system workqueue, never cancelled.
