@@ -18,8 +18,7 @@
 //! # The drivers
 //!
 //! * the **video** driver (`usbav-video`, au0828-like): a decoder subdev
-//!   (`USB-AV Decoder`, `/dev/v4l-subdevN`), an input connector entity
-//!   (`Composite`), and a capture video node (`USB-AV Video`,
+//!   (`USB-AV Decoder`, `/dev/v4l-subdevN`) and a capture video node (`USB-AV Video`,
 //!   `/dev/videoN`, YUYV 720x480 or 320x240) fed by a URB completion thread
 //!   (`usbav-vurb-<port>`). It installs the media device's
 //!   `enable_source`/`disable_source` hooks (the shared decoder is the
@@ -116,13 +115,8 @@ pub const AUDIO_INTERFACE: UsbInterfaceSpec = UsbInterfaceSpec {
 pub const DECODER_NAME: &str = "USB-AV Decoder";
 /// Entity name of the capture video node.
 pub const VIDEO_NAME: &str = "USB-AV Video";
-/// Entity name of the input connector.
-pub const CONNECTOR_NAME: &str = "Composite";
 /// Entity name of the audio capture entity.
 pub const AUDIO_NAME: &str = "USB-AV Audio Capture";
-
-/// `MEDIA_ENT_F_CONN_COMPOSITE` (`MEDIA_ENT_F_BASE + 0x30003`).
-pub const MEDIA_ENT_F_CONN_COMPOSITE: u32 = 0x0003_0003;
 
 /// Decoder pad: analog input.
 pub const DECODER_PAD_INPUT: u16 = 0;

@@ -1,22 +1,21 @@
-//! The usb-av video driver (au0828-like): decoder subdev, connector, capture
-//! node, URB completion thread, and the source and entity-notify hooks it
+//! The usb-av video driver (au0828-like): decoder subdev, capture node, URB completion thread, and the source and entity-notify hooks it
 //! installs on the shared media device.
 
 use super::hw::{self, CTRL_STREAM, REG_V_AUDIO_ROUTE, REG_V_CTRL, REG_V_FMT, REQUEST_LEN};
 use super::io::{HwAccess, Pump, PumpCtl, Unwind};
 use super::{
-    CONNECTOR_NAME, Counters, DECODER_NAME, DECODER_PAD_AUDIO, MEDIA_ENT_F_CONN_COMPOSITE, PRODUCT,
-    Shared, VIDEO_NAME, parent_info, video_driver_name, video_urb_thread,
+    Counters, DECODER_NAME, DECODER_PAD_AUDIO, PRODUCT, Shared, VIDEO_NAME, parent_info,
+    video_driver_name, video_urb_thread,
 };
 use crate::Style;
 use devlife::check::Shadow;
 use devlife_media::mc::{
-    Entity, EntityDesc, EntityNotifyFn, EntityType, Graph, HookToken, MediaDevice, NoOps, PadKey,
-    Pipeline, RegisterOptions, SourceHooks, WeakEntity, WeakMediaDevice,
+    Entity, EntityNotifyFn, Graph, HookToken, MediaDevice, PadKey, Pipeline, RegisterOptions,
+    SourceHooks, WeakEntity, WeakMediaDevice,
 };
 use devlife_media::uapi::media::{
-    MEDIA_ENT_F_ATV_DECODER, MEDIA_ENT_F_AUDIO_CAPTURE, MEDIA_ENT_FL_CONNECTOR,
-    MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE,
+    MEDIA_ENT_F_ATV_DECODER, MEDIA_ENT_F_AUDIO_CAPTURE, MEDIA_LNK_FL_ENABLED,
+    MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE,
 };
 use devlife_media::uapi::subdev::{
     MEDIA_BUS_FMT_FIXED, V4l2MbusFramefmt, V4l2SubdevFormat, V4l2SubdevFrameSizeEnum,
@@ -446,7 +445,6 @@ pub(crate) struct VideoData {
     v4l2: V4l2Device,
     vdev: VideoDevice<Cap>,
     _decoder: Subdev<Decoder>,
-    connector: Entity,
     source_hooks: Option<HookToken>,
     notify: HookToken,
 }
@@ -565,27 +563,6 @@ impl Driver for VideoDriver {
             .decoder_id
             .store(decoder.entity().id().unwrap_or(0), Ordering::Release);
 
-        // Input connector.
-        let connector = Entity::new(
-            ctx.monitor(),
-            EntityDesc::new(CONNECTOR_NAME, MEDIA_ENT_F_CONN_COMPOSITE, EntityType::Base)
-                .pads(&[MEDIA_PAD_FL_SOURCE])
-                .flags(MEDIA_ENT_FL_CONNECTOR),
-            NoOps,
-        )?;
-        mdev.register_entity(&connector)?;
-        {
-            let (m, e) = (mdev.clone(), connector.clone());
-            unwind.push(move || m.unregister_entity(&e));
-        }
-        mdev.create_pad_link(
-            &connector,
-            0,
-            decoder.entity(),
-            0,
-            MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE,
-        )?;
-
         // Capture node.
         let mut vcfg = VideoDeviceConfig::capture(VIDEO_NAME, pix(720, 480));
         vcfg.legacy = legacy;
@@ -666,7 +643,6 @@ impl Driver for VideoDriver {
             v4l2,
             vdev,
             _decoder: decoder,
-            connector,
             source_hooks,
             notify,
         })
@@ -703,7 +679,6 @@ impl Driver for VideoDriver {
         }
         let _ = data.vdev.unregister();
         data.v4l2.unregister();
-        data.mdev.unregister_entity(&data.connector);
         // `media_device_delete`: the last driver unregisters (legacy: frees).
         let _ = self
             .shared
