@@ -108,10 +108,8 @@ pub enum Command {
     /// reports made by threads the scenario does not drive: a timer, an
     /// interrupt handler, a URB completion thread).
     WaitReport {
-        /// Checker.
-        kind: ReportKind,
-        /// Object name filter.
-        on: Option<String>,
+        /// Which reports.
+        filter: ReportFilter,
     },
     /// `break T at POINT [after N]`: the thread stops the `N+1`th time it
     /// reaches `point`, until `resume T`.
@@ -326,6 +324,46 @@ impl std::fmt::Display for Expected {
     }
 }
 
+/// Which checker reports an `expect report` / `wait report` is about.
+#[derive(Debug, Clone)]
+pub struct ReportFilter {
+    /// Checker.
+    pub kind: ReportKind,
+    /// `on NAME`: the object's name contains `NAME`.
+    pub on: Option<String>,
+    /// `by THREAD`: the access was made by thread `THREAD` (a scenario
+    /// thread or a driver's own: `irq/32`, `usbav-vurb-1-1`, ...).
+    pub by: Option<String>,
+}
+
+impl ReportFilter {
+    /// Whether `r` matches.
+    pub fn matches(&self, r: &devlife::check::Report) -> bool {
+        r.kind == self.kind
+            && self
+                .on
+                .as_ref()
+                .is_none_or(|o| r.object_name.contains(o.as_str()))
+            && self
+                .by
+                .as_ref()
+                .is_none_or(|t| r.message.contains(&format!("(thread `{t}`)")))
+    }
+}
+
+impl std::fmt::Display for ReportFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.kind.title())?;
+        if let Some(o) = &self.on {
+            write!(f, " on `{o}`")?;
+        }
+        if let Some(t) = &self.by {
+            write!(f, " by `{t}`")?;
+        }
+        Ok(())
+    }
+}
+
 /// `-> A [or B ...] [field=value ...]`.
 #[derive(Debug, Clone)]
 pub struct ResultExpect {
@@ -342,13 +380,11 @@ pub struct ResultExpect {
 pub enum Expect {
     /// `expect no reports`: no checker fired so far.
     NoReports,
-    /// `expect report KIND [on NAME] [count N]`: at least one (or exactly
-    /// `N`) report of `kind` (on an object whose name contains `NAME`).
+    /// `expect report KIND [on NAME] [by THREAD] [count N]`: at least one
+    /// (or exactly `N`) report matching the filter.
     Report {
-        /// Checker.
-        kind: ReportKind,
-        /// Object name filter.
-        on: Option<String>,
+        /// Which reports.
+        filter: ReportFilter,
         /// Exact count.
         count: Option<usize>,
     },

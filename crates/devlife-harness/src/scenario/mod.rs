@@ -47,7 +47,8 @@ pub mod runner;
 pub mod target;
 
 pub use ast::{
-    Actor, Command, DEFAULT_TIMEOUT, Expect, Expected, Op, ResultExpect, Scenario, Step,
+    Actor, Command, DEFAULT_TIMEOUT, Expect, Expected, Op, ReportFilter, ResultExpect, Scenario,
+    Step,
 };
 pub use outcome::{Outcome, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 pub use parse::{ParseError, ParseErrorKind, parse_str};

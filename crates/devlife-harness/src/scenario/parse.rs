@@ -559,24 +559,14 @@ impl Parser {
         }
         match name {
             "wait" if w.get(1).is_some_and(|x| x == "report") => {
-                let k = arg(w, 2, "wait report", "a checker name")?;
-                let kind =
-                    parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker(k.to_owned()))?;
-                let on = match w.get(3).map(String::as_str) {
-                    None => None,
-                    Some("on") => {
-                        let n = arg(w, 4, "wait report", "an object name after `on`")?;
-                        no_more(w, 5, "wait report")?;
-                        Some(n.to_owned())
-                    }
-                    Some(x) => {
-                        return Err(ParseErrorKind::ExtraArgument {
-                            command: "wait report".into(),
-                            arg: x.to_owned(),
-                        });
-                    }
-                };
-                Ok(Command::WaitReport { kind, on })
+                let (filter, count) = report_filter("wait report", &w[2..])?;
+                if count.is_some() {
+                    return Err(ParseErrorKind::ExtraArgument {
+                        command: "wait report".into(),
+                        arg: "count".into(),
+                    });
+                }
+                Ok(Command::WaitReport { filter })
             }
             "wait" => {
                 let t = arg(w, 1, "wait", "a thread")?;
@@ -776,29 +766,9 @@ impl Parser {
                 kind: parse_checker(k)
                     .ok_or_else(|| ParseErrorKind::UnknownChecker((*k).into()))?,
             }),
-            ["report", k, rest @ ..] => {
-                let kind =
-                    parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker((*k).into()))?;
-                let mut on = None;
-                let mut count = None;
-                let mut it = rest.iter();
-                while let Some(x) = it.next() {
-                    match *x {
-                        "on" => {
-                            on = Some(
-                                it.next()
-                                    .ok_or_else(|| bad("`on` needs an object name"))?
-                                    .to_string(),
-                            );
-                        }
-                        "count" => {
-                            let n = it.next().ok_or_else(|| bad("`count` needs a number"))?;
-                            count = Some(parse_usize(n)?);
-                        }
-                        other => return Err(bad(&format!("unexpected `{other}`"))),
-                    }
-                }
-                Ok(Expect::Report { kind, on, count })
+            ["report", ..] => {
+                let (filter, count) = report_filter("expect report", &w[1..])?;
+                Ok(Expect::Report { filter, count })
             }
             ["leaks", "none"] | ["no", "leaks"] => Ok(Expect::LeaksNone),
             ["leak", t] => Ok(Expect::Leak {
@@ -1086,6 +1056,43 @@ impl Parser {
             }
         })
     }
+}
+
+/// `KIND [on NAME] [by THREAD] [count N]`.
+fn report_filter(command: &str, w: &[String]) -> R<(ReportFilter, Option<usize>)> {
+    let k = w.first().ok_or_else(|| ParseErrorKind::MissingArgument {
+        command: command.to_owned(),
+        what: "a checker name",
+    })?;
+    let kind = parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker(k.clone()))?;
+    let mut f = ReportFilter {
+        kind,
+        on: None,
+        by: None,
+    };
+    let mut count = None;
+    let mut i = 1;
+    while let Some(x) = w.get(i) {
+        let v = w
+            .get(i + 1)
+            .ok_or_else(|| ParseErrorKind::MissingArgument {
+                command: format!("{command} ... {x}"),
+                what: "a value",
+            })?;
+        match x.as_str() {
+            "on" => f.on = Some(v.clone()),
+            "by" => f.by = Some(v.clone()),
+            "count" => count = Some(parse_usize(v)?),
+            _ => {
+                return Err(ParseErrorKind::ExtraArgument {
+                    command: command.to_owned(),
+                    arg: x.clone(),
+                });
+            }
+        }
+        i += 2;
+    }
+    Ok((f, count))
 }
 
 fn parse_expected(t: &str) -> R<Expected> {

@@ -863,31 +863,25 @@ impl<'a> Run<'a> {
                     }
                 }
             }
-            Command::WaitReport { kind, on } => {
+            Command::WaitReport { filter } => {
                 // The monitor has no notification: poll it (each check is
                 // cheap; the step proceeds as soon as the report exists).
                 let deadline = Instant::now() + self.timeout;
                 let monitor = self.shared.kernel.monitor().clone();
                 loop {
-                    let hit = monitor.reports().all().into_iter().find(|r| {
-                        r.kind == *kind
-                            && on
-                                .as_ref()
-                                .is_none_or(|o| r.object_name.contains(o.as_str()))
-                    });
+                    let hit = monitor
+                        .reports()
+                        .all()
+                        .into_iter()
+                        .find(|r| filter.matches(r));
                     if let Some(r) = hit {
-                        let text = format!("{} in {}", r.kind.title(), r.object_name);
+                        let text =
+                            format!("{} in {}: {}", r.kind.title(), r.object_name, r.message);
                         self.note(st, "runner", text);
                         return Ok(());
                     }
                     if Instant::now() >= deadline {
-                        let what = format!(
-                            "no {} report{} appeared",
-                            kind.title(),
-                            on.as_ref()
-                                .map(|o| format!(" on `{o}`"))
-                                .unwrap_or_default()
-                        );
+                        let what = format!("no {filter} report appeared");
                         return Err(self.hang(st.line, "runner", what));
                     }
                     std::thread::sleep(Duration::from_millis(1));
@@ -965,35 +959,19 @@ impl<'a> Run<'a> {
                     ))
                 }
             }
-            Expect::Report { kind, on, count } => {
-                let hits: Vec<_> = reports
-                    .iter()
-                    .filter(|r| r.kind == *kind)
-                    .filter(|r| {
-                        on.as_ref()
-                            .is_none_or(|o| r.object_name.contains(o.as_str()))
-                    })
-                    .collect();
+            Expect::Report { filter, count } => {
+                let hits: Vec<_> = reports.iter().filter(|r| filter.matches(r)).collect();
                 let ok = match count {
                     Some(n) => hits.len() == *n,
                     None => !hits.is_empty(),
                 };
                 if ok {
-                    Ok(format!(
-                        "{} {} report(s): {}",
-                        hits.len(),
-                        kind.title(),
-                        list(&hits)
-                    ))
+                    Ok(format!("{} report(s): {}", hits.len(), list(&hits)))
                 } else {
                     let all: Vec<_> = reports.iter().collect();
                     Err(format!(
-                        "expected {} {} report(s){}, found {}; all reports: {}",
+                        "expected {} {filter} report(s), found {}; all reports: {}",
                         count.map_or("some".to_owned(), |n| n.to_string()),
-                        kind.title(),
-                        on.as_ref()
-                            .map(|o| format!(" on `{o}`"))
-                            .unwrap_or_default(),
                         hits.len(),
                         if all.is_empty() {
                             "none".to_owned()
