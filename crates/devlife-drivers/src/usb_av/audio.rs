@@ -376,8 +376,11 @@ impl FileOps for PcmOps {
         if !st.ring.lock().is_empty() {
             m |= PollMask::IN | PollMask::RDNORM;
         }
-        if st.xfer_error().is_some() {
-            m |= PollMask::ERR;
+        match st.xfer_error() {
+            // The device went away under the stream: a hang-up.
+            Some(Errno::ENODEV) => m |= PollMask::ERR | PollMask::HUP,
+            Some(_) => m |= PollMask::ERR,
+            None => {}
         }
         m
     }
