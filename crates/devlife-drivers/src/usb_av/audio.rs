@@ -206,7 +206,12 @@ fn audio_pump(st: Shadow<AudioState>, ctl: Arc<PumpCtl>, period: usize, cap: usi
     let mut chunk = vec![0u8; period];
     let mut pos: u32 = 0;
     loop {
+        // The legacy driver checks its state here, in memory that an unbind
+        // may have freed under it.
         let s = st.get();
+        if s.style == Style::Legacy && s.disconnected.load(Ordering::Acquire) {
+            break;
+        }
         let room =
             ctl.wait_for(|| (cap.saturating_sub(s.ring.lock().len()) >= period).then_some(()));
         if room.is_none() {
@@ -552,11 +557,8 @@ impl Driver for AudioDriver {
                 st.hw.write_bound(&ctx.bound(), REG_A_CTRL, 0);
             }
             Style::Legacy => {
-                // Kill the URBs and stop the device; sleepers are not woken
-                // and the substream is left as it is.
-                if let Some(p) = st.pcm.lock().pump.take() {
-                    p.stop();
-                }
+                // Stop the device and mark it gone; the URB in flight, the
+                // sleepers and the substream are left as they are.
                 st.hw.write_bound(&ctx.bound(), REG_A_CTRL, 0);
                 st.disconnected.store(true, Ordering::Release);
             }

@@ -59,7 +59,8 @@
 //! devm state freed at unbind ([`devlife::check::Shadow::free`]), raw
 //! hardware handles, nodes with the registered flag checked at entry only
 //! (sleepers are not woken: a blocked `read`/`DQBUF` sleeps through the
-//! unbind), the video URB thread left running at unbind, hooks and
+//! unbind), URB threads left running at unbind (a transfer in flight
+//! completes after `remove()`, into freed memory), hooks and
 //! entity-notify left installed pointing into the departed video driver, and
 //! the mainline allocator that frees the media device with the last driver
 //! whatever still uses it (R6). The checkers report each of these.

@@ -372,15 +372,27 @@ impl SourceHooks for AvSource {
         if s.users.contains(&id) {
             return Ok(());
         }
+        let audio = entity.function() == MEDIA_ENT_F_AUDIO_CAPTURE;
+        if audio {
+            // Route the decoder's audio to the audio function.
+            st.hw.write(REG_V_AUDIO_ROUTE, 1)?;
+        }
         if s.users.is_empty() {
-            let origin = entity.pad_key(0).ok_or(Errno::EINVAL)?;
-            graph.pipeline_start(origin, &st.source_pipe)?;
-            s.origin = Some(origin);
+            let started = entity
+                .pad_key(0)
+                .ok_or(Errno::EINVAL)
+                .and_then(|o| graph.pipeline_start(o, &st.source_pipe).map(|_| o));
+            match started {
+                Ok(origin) => s.origin = Some(origin),
+                Err(e) => {
+                    if audio {
+                        let _ = st.hw.write(REG_V_AUDIO_ROUTE, 0);
+                    }
+                    return Err(e);
+                }
+            }
         }
         s.users.push(id);
-        if entity.function() == MEDIA_ENT_F_AUDIO_CAPTURE {
-            let _ = st.hw.write(REG_V_AUDIO_ROUTE, 1);
-        }
         Ok(())
     }
 
