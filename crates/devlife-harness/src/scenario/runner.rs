@@ -53,6 +53,8 @@ pub(crate) struct StepResult {
     ret: Result<i64, Errno>,
     mask: Option<PollMask>,
     out: Option<Vec<u8>>,
+    /// The value is a quantity (bytes, a loaded byte), shown as a number.
+    numeric: bool,
 }
 
 impl StepResult {
@@ -61,6 +63,13 @@ impl StepResult {
             ret,
             mask: None,
             out: None,
+            numeric: false,
+        }
+    }
+    fn number(ret: Result<i64, Errno>) -> Self {
+        Self {
+            numeric: true,
+            ..Self::plain(ret)
         }
     }
 }
@@ -270,17 +279,18 @@ fn exec(sh: &Shared, op: &Op) -> Done {
                 out: r.is_ok().then_some(arg),
                 ret: r,
                 mask: None,
+                numeric: false,
             }
         }
         Op::Read { fd, len } => {
             let f = file_of(sh, fd)?;
             let mut buf = vec![0u8; *len];
-            StepResult::plain(f.read(&mut buf).map(|n| n as i64))
+            StepResult::number(f.read(&mut buf).map(|n| n as i64))
         }
         Op::Write { fd, len } => {
             let f = file_of(sh, fd)?;
             let buf: Vec<u8> = (0..*len).map(|i| i as u8).collect();
-            StepResult::plain(f.write(&buf).map(|n| n as i64))
+            StepResult::number(f.write(&buf).map(|n| n as i64))
         }
         Op::Poll {
             fd,
@@ -293,6 +303,7 @@ fn exec(sh: &Shared, op: &Op) -> Done {
                     ret: Ok(i64::from(m.0)),
                     mask: Some(m),
                     out: None,
+                    numeric: false,
                 },
                 Err(e) => StepResult::plain(Err(e)),
             }
@@ -336,7 +347,7 @@ fn exec(sh: &Shared, op: &Op) -> Done {
                 .get(map)
                 .ok_or_else(|| format!("mapping `{map}` does not exist (did its mmap fail?)"))?;
             let mut b = [0u8; 1];
-            StepResult::plain(m.read(*offset, &mut b).map(|()| i64::from(b[0])))
+            StepResult::number(m.read(*offset, &mut b).map(|()| i64::from(b[0])))
         }
         Op::Store { map, offset, value } => {
             let maps = sh.maps.lock();
@@ -432,7 +443,7 @@ fn show(r: &StepResult, call: Option<&IoctlCall>) -> String {
             if let Some(m) = r.mask {
                 return format!("{m:?}");
             }
-            let mut s = if *v == 0 {
+            let mut s = if *v == 0 && !r.numeric {
                 "ok".to_owned()
             } else {
                 v.to_string()
