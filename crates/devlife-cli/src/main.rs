@@ -1,2 +1,69 @@
 //! The `devlife` command.
-fn main() {}
+//!
+//! * `devlife stress`: racing userspace calls against unbind, hot-unplug and
+//!   module unload on every driver, with every checker on; a summary table
+//!   (or `--json`) at the end.
+//! * `devlife topology <driver>`: the media graph of a freshly bound
+//!   instance, as `media-ctl -p` (or `--dot`: `media-ctl --print-dot`).
+//! * `devlife run <scenario>...`: scenario files, step by step.
+//! * `devlife list`: the drivers `stress` and `topology` know.
+//!
+//! Exit codes: 0 success; 1 the run found a problem (a checker report, leak
+//! or hang in the framework style, a failed scenario); 2 bad usage (clap's
+//! errors, an unknown driver); 3 the command could not run.
+
+mod args;
+mod run;
+mod stress;
+mod topology;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code: the run found a problem.
+pub const EXIT_FOUND: u8 = 1;
+/// Exit code: bad usage.
+pub const EXIT_USAGE: u8 = 2;
+/// Exit code: the command could not run.
+pub const EXIT_ERROR: u8 = 3;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "devlife",
+    version,
+    about = "Device-object lifetimes in user space: stress drivers, replay races, print media graphs",
+    after_help = "Exit codes: 0 success; 1 a problem was found (checker report, leak or hang in \
+                  the framework style, failed scenario); 2 bad usage; 3 the command could not run."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Hammer the drivers with racing userspace calls and unbinds, and report.
+    Stress(stress::StressArgs),
+    /// Print a driver's media graph as `media-ctl -p` (or `--print-dot`).
+    Topology(topology::TopologyArgs),
+    /// Run scenario files (a race written step by step) deterministically.
+    Run(run::RunArgs),
+    /// List the drivers known to `stress` and `topology`.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Stress(a) => stress::main(a),
+        Command::Topology(a) => topology::main(a),
+        Command::Run(a) => run::main(a),
+        Command::List => {
+            for t in devlife_harness::stress::all_targets() {
+                println!("{:<10} {}", t.name(), t.description());
+            }
+            0
+        }
+    };
+    ExitCode::from(code)
+}

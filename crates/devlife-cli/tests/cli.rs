@@ -1,0 +1,203 @@
+//! The `devlife` binary: flags, JSON output, exit codes and bad input.
+
+use std::process::{Command, Output};
+
+fn devlife(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_devlife"))
+        .args(args)
+        .output()
+        .expect("run devlife")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+#[test]
+fn help_lists_the_commands() {
+    let o = devlife(&["--help"]);
+    assert!(o.status.success());
+    let s = stdout(&o);
+    for c in ["stress", "topology", "run", "list", "Exit codes"] {
+        assert!(s.contains(c), "{c} missing from:\n{s}");
+    }
+    let o = devlife(&["stress", "--help"]);
+    assert!(o.status.success());
+    for f in [
+        "--driver",
+        "--threads",
+        "--duration",
+        "--seed",
+        "--legacy",
+        "--json",
+        "--inject-faults",
+    ] {
+        assert!(stdout(&o).contains(f), "{f} missing");
+    }
+}
+
+#[test]
+fn list_names_every_driver() {
+    let o = devlife(&["list"]);
+    assert!(o.status.success());
+    assert!(stdout(&o).contains("testdrv"), "{}", stdout(&o));
+}
+
+#[test]
+fn framework_run_is_clean_and_json_has_the_documented_shape() {
+    let o = devlife(&[
+        "stress",
+        "--driver",
+        "testdrv",
+        "--duration",
+        "700ms",
+        "--threads",
+        "3",
+        "--seed",
+        "0x2a",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(0), "{v}");
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["style"], "framework");
+    assert_eq!(v["drivers"], serde_json::json!(["testdrv"]));
+    assert_eq!(v["user_threads"], 3);
+    assert_eq!(v["duration_ms"], 700);
+    assert_eq!(v["clean"], true);
+    assert_eq!(v["report_count"], 0);
+    assert_eq!(v["leaks"], serde_json::json!([]));
+    assert_eq!(v["hangs"], serde_json::json!([]));
+    assert!(v["ops"]["open"]["count"].as_u64().unwrap() > 0, "{v}");
+    assert!(v["ops"]["open"]["results"].is_object());
+    assert!(v["results"]["OK"].as_u64().unwrap() > 0);
+    assert!(v["unplugs"]["count"].is_u64());
+    // --json prints nothing else on stdout, and no banner on stderr.
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+}
+
+#[test]
+fn human_output_has_the_summary_table_and_the_seed() {
+    let o = devlife(&[
+        "stress",
+        "-d",
+        "testdrv",
+        "--duration",
+        "300ms",
+        "--seed",
+        "7",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let s = stdout(&o);
+    for want in [
+        "operation",
+        "results by errno",
+        "unplugs",
+        "unplug latency",
+        "checker reports",
+        "leaked objects",
+        "hangs",
+        "result: PASS",
+        "seed 7",
+    ] {
+        assert!(s.contains(want), "{want} missing from:\n{s}");
+    }
+    assert!(stderr(&o).contains("--seed 7"), "{}", stderr(&o));
+}
+
+#[test]
+fn legacy_run_prints_each_report_with_its_site_and_history() {
+    let o = devlife(&[
+        "stress",
+        "--driver",
+        "testdrv",
+        "--legacy",
+        "--duration",
+        "1s",
+        "--seed",
+        "3",
+    ]);
+    // Reports are what a legacy run is for: not a failure of the command.
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let s = stdout(&o);
+    assert!(s.contains("BUG: devlife: use-after-free"), "{s}");
+    assert!(s.contains("access at "), "{s}");
+    assert!(s.contains("history of the object:"), "{s}");
+    assert!(s.contains("the checkers caught"), "{s}");
+}
+
+#[test]
+fn a_hang_in_the_framework_style_fails_the_run() {
+    // No kernel thread unplugs anything and no signal comes: a thread that
+    // sleeps in TESTDRV_WAIT stays there far longer than the hang timeout.
+    let o = devlife(&[
+        "stress",
+        "--driver",
+        "testdrv",
+        "--kernel-threads",
+        "0",
+        "--signal-after",
+        "1h",
+        "--hang-timeout",
+        "100ms",
+        "--duration",
+        "1s",
+        "--seed",
+        "9",
+        "--json",
+    ]);
+    let v = json(&o);
+    assert_eq!(o.status.code(), Some(1), "{v}");
+    assert_eq!(v["clean"], false);
+    let hangs = v["hangs"].as_array().unwrap();
+    assert!(!hangs.is_empty(), "{v}");
+    let h = &hangs[0];
+    assert!(
+        h["thread"].as_str().unwrap().starts_with("stress-user-"),
+        "{h}"
+    );
+    assert!(h["op"].is_string() && h["object"].is_string(), "{h}");
+    assert!(h["stuck_ms"].as_u64().unwrap() >= 100, "{h}");
+}
+
+#[test]
+fn bad_flags_get_clear_errors() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["stress", "--driver", "nope"], "invalid value 'nope'"),
+        (&["stress", "--threads", "0"], "--threads"),
+        (&["stress", "--duration", "ten"], "is not a duration"),
+        (&["stress", "--duration", "5d"], "unknown unit"),
+        (&["stress", "--seed", "abc"], "is not a seed"),
+        (&["stress", "--bogus"], "unexpected argument '--bogus'"),
+        (&["topology"], "DRIVER"),
+    ];
+    for (args, want) in cases {
+        let o = devlife(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(want), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    // The valid driver names are listed.
+    assert!(stderr(&devlife(&["stress", "--driver", "nope"])).contains("testdrv"));
+}
+
+#[test]
+fn topology_of_a_driver_without_media_graph_is_a_usage_error() {
+    let o = devlife(&["topology", "testdrv"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("no media device"), "{}", stderr(&o));
+}

@@ -1,0 +1,133 @@
+//! Short stress runs of every target, in both styles.
+//!
+//! Framework style: no checker report, no leak, no hang. Legacy style: the
+//! checkers fire. Runs are short (about a second) with fixed seeds; nothing
+//! here depends on how fast the machine is, only on what the checkers saw.
+
+use devlife_harness::stress::{self, StressConfig, Style, Summary};
+use std::time::Duration;
+
+fn run(driver: &str, style: Style, seed: u64, inject_faults: bool) -> Summary {
+    stress::run(&StressConfig {
+        drivers: vec![driver.to_owned()],
+        style,
+        user_threads: 4,
+        kernel_threads: 2,
+        duration: Duration::from_millis(1200),
+        seed,
+        inject_faults,
+        ..StressConfig::default()
+    })
+    .unwrap()
+}
+
+fn assert_clean(s: &Summary) {
+    assert!(
+        s.clean && s.report_count == 0 && s.leaks.is_empty() && s.hangs.is_empty(),
+        "{}\n{}",
+        s.table(),
+        s.details()
+    );
+    // The run did race: calls were made, devices went away under them and
+    // came back.
+    assert!(
+        s.ops["open"].results.get("OK").copied().unwrap_or(0) > 0,
+        "{}",
+        s.table()
+    );
+    assert!(s.unplugs.count > 0, "{}", s.table());
+    assert!(s.unplugs.latency.is_some());
+}
+
+fn assert_fires(s: &Summary) {
+    assert!(s.checkers_fired(), "{}", s.table());
+    assert!(!s.clean);
+    // Each report names the access site and carries the object's history.
+    let g = &s.reports[0];
+    assert!(g.count >= 1);
+    assert!(g.text.starts_with("BUG: devlife: "), "{}", g.text);
+}
+
+#[test]
+fn every_target_is_listed() {
+    let names = stress::target_names();
+    assert!(names.contains(&"testdrv"), "{names:?}");
+    for n in &names {
+        assert_eq!(stress::target(n).unwrap().name(), *n);
+    }
+    assert!(stress::target("nonexistent").is_none());
+}
+
+#[test]
+fn unknown_driver_is_an_error() {
+    let e = stress::run(&StressConfig {
+        drivers: vec!["nope".into()],
+        duration: Duration::from_millis(10),
+        ..StressConfig::default()
+    })
+    .unwrap_err();
+    assert!(e.to_string().contains("unknown driver `nope`"), "{e}");
+    let e = stress::run(&StressConfig {
+        user_threads: 0,
+        ..StressConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(e, stress::StressError::NoThreads);
+}
+
+#[test]
+fn testdrv_framework_is_clean() {
+    let s = run("testdrv", Style::Framework, 1, false);
+    assert_clean(&s);
+    // Userspace saw the unplugs the way Linux reports them.
+    assert!(s.results.contains_key("ENODEV"), "{}", s.table());
+}
+
+#[test]
+fn testdrv_framework_with_faults_is_clean() {
+    let s = run("testdrv", Style::Framework, 2, true);
+    assert_clean(&s);
+    assert!(s.faults_injected > 0, "{}", s.table());
+}
+
+#[test]
+fn testdrv_legacy_fires_the_checkers() {
+    let s = run("testdrv", Style::Legacy, 3, false);
+    assert_fires(&s);
+    assert!(
+        s.reports_of(devlife::check::ReportKind::UseAfterFree) > 0,
+        "{}",
+        s.table()
+    );
+    let uaf = s
+        .reports
+        .iter()
+        .find(|g| g.kind == "use-after-free")
+        .unwrap();
+    assert!(uaf.text.contains("access at"), "{}", uaf.text);
+    assert!(uaf.text.contains("history of the object"), "{}", uaf.text);
+}
+
+#[test]
+fn summary_json_has_the_documented_shape() {
+    let s = run("testdrv", Style::Framework, 4, false);
+    let v = serde_json::to_value(&s).unwrap();
+    for key in [
+        "seed",
+        "style",
+        "drivers",
+        "ops",
+        "results",
+        "unplugs",
+        "report_count",
+        "reports",
+        "leaks",
+        "hangs",
+        "clean",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}: {v}");
+    }
+    assert_eq!(v["seed"], 4);
+    assert_eq!(v["style"], "framework");
+    assert!(v["unplugs"]["latency"]["p99_us"].is_number(), "{v}");
+}
