@@ -717,7 +717,9 @@ impl GateCore {
             return Err(UnplugError::InsideAccess(self.name.clone()));
         }
         stats.in_flight = self.drain();
-        self.state.store(DEAD, Ordering::Release);
+        // An RMW (not a store) because the state is also CASed (see the note
+        // in `Signal::take` about loom); `max` keeps the state monotonic.
+        self.state.fetch_max(DEAD, Ordering::AcqRel);
         if first {
             self.journal(EventKind::UnplugEnd, None);
         }

@@ -143,7 +143,9 @@ impl Drop for Releaser {
         // destructor registers afresh instead of sharing a record that another
         // thread may claim.
         let _ = CURRENT.try_with(|c| c.set(None));
-        self.0.owned.store(false, Ordering::Release);
+        // A swap, not a store: `owned` is claimed with a CAS, and every write
+        // being an RMW keeps loom's model exact (tokio-rs/loom#254).
+        self.0.owned.swap(false, Ordering::Release);
     }
 }
 

@@ -249,7 +249,7 @@ impl Signal {
     pub fn raise(&self) {
         let q = {
             let w = lock(&self.state.waiting_on);
-            self.state.raised.store(true, Ordering::SeqCst);
+            self.state.raised.swap(true, Ordering::SeqCst);
             w.clone()
         };
         if let Some(q) = q {
@@ -268,7 +268,13 @@ impl Signal {
     }
 
     fn take(&self) -> bool {
-        self.state.raised.swap(false, Ordering::SeqCst)
+        // A CAS, like `raise`'s swap: every write of `raised` is a
+        // read-modify-write, which also keeps loom's model exact (loom mixes up
+        // plain stores racing with RMWs, tokio-rs/loom#254).
+        self.state
+            .raised
+            .compare_exchange(true, false, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 }
 
