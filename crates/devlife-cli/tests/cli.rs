@@ -201,3 +201,56 @@ fn topology_of_a_driver_without_media_graph_is_a_usage_error() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("no media device"), "{}", stderr(&o));
 }
+
+fn write_scenario(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("devlife-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[test]
+fn run_plays_scenarios_and_reports_failures_and_parse_errors() {
+    let pass = write_scenario(
+        "pass.scn",
+        "driver testdrv\nthread a\na: open f testdrv0\na: ioctl f TESTDRV_PING -> ok\n\
+         unbind\na: ioctl f TESTDRV_PING -> ENODEV\na: close f\nexpect no reports\n",
+    );
+    let o = devlife(&["run", "--style", "framework", pass.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("PASS"), "{}", stdout(&o));
+
+    // A wrong expectation: exit 1, the file and line in the error.
+    let fail = write_scenario(
+        "fail.scn",
+        "driver testdrv\nthread a\na: open f testdrv0\nunbind\na: ioctl f TESTDRV_PING -> ok\n",
+    );
+    let o = devlife(&["run", fail.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}{}", stdout(&o), stderr(&o));
+    assert!(stderr(&o).contains("fail.scn:5"), "{}", stderr(&o));
+
+    // A parse error: exit 2, file and line.
+    let bad = write_scenario("bad.scn", "driver testdrv\nfrobnicate\n");
+    let o = devlife(&["run", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("bad.scn:2"), "{}", stderr(&o));
+
+    // JSON: one entry per file, with its status.
+    let o = devlife(&[
+        "run",
+        "--json",
+        pass.to_str().unwrap(),
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let v = json(&o);
+    assert_eq!(v[0]["status"], "pass");
+    assert_eq!(v[1]["status"], "error");
+    assert!(v[0]["outcome"]["runs"].is_array(), "{v}");
+
+    // A missing file is an error naming it.
+    let o = devlife(&["run", "/nonexistent/x.scn"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("/nonexistent/x.scn"), "{}", stderr(&o));
+}
