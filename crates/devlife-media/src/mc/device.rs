@@ -135,6 +135,7 @@ struct GraphLock {
     mutex: Mutex<GraphData>,
     waiters: AtomicUsize,
     pending: Mutex<Vec<Reap>>,
+    npending: AtomicUsize,
 }
 
 /// The graph lock held (`mutex_lock(&mdev->graph_mutex)`).
@@ -159,16 +160,31 @@ impl std::ops::DerefMut for GraphGuard<'_> {
 
 impl GraphLock {
     fn lock(&self) -> GraphGuard<'_> {
-        self.waiters.fetch_add(1, Ordering::SeqCst);
-        let g = self.mutex.lock();
-        self.waiters.fetch_sub(1, Ordering::SeqCst);
+        let g = match self.mutex.try_lock() {
+            Some(g) => g,
+            None => {
+                self.waiters.fetch_add(1, Ordering::SeqCst);
+                let g = self.mutex.lock();
+                self.waiters.fetch_sub(1, Ordering::SeqCst);
+                g
+            }
+        };
         let mut g = GraphGuard { g };
         self.drain(&mut g);
         g
     }
 
     fn drain(&self, g: &mut GraphGuard<'_>) {
-        let pending = std::mem::take(&mut *self.pending.lock());
+        // Fast path: nothing queued (a reaper increments before it tries the
+        // lock, so a holder that happens after it sees the count).
+        if self.npending.load(Ordering::Acquire) == 0 {
+            return;
+        }
+        let pending = {
+            let mut p = self.pending.lock();
+            self.npending.store(0, Ordering::Release);
+            std::mem::take(&mut *p)
+        };
         for r in pending {
             match r {
                 Reap::Entity(id) => {
@@ -182,7 +198,11 @@ impl GraphLock {
     }
 
     fn reap(&self, r: Reap) {
-        self.pending.lock().push(r);
+        {
+            let mut p = self.pending.lock();
+            p.push(r);
+            self.npending.store(p.len(), Ordering::Release);
+        }
         if let Some(g) = self.mutex.try_lock() {
             let mut g = GraphGuard { g };
             self.drain(&mut g);
@@ -312,6 +332,7 @@ impl MediaDevice {
                     }),
                     waiters: AtomicUsize::new(0),
                     pending: Mutex::new(Vec::new()),
+                    npending: AtomicUsize::new(0),
                 },
             },
         );
@@ -393,7 +414,7 @@ impl MediaDevice {
     /// `media_device_get_info`: the reply of `MEDIA_IOC_DEVICE_INFO`.
     #[track_caller]
     pub fn device_info(&self) -> MediaDeviceInfo {
-        let info = self.core().info.lock().clone();
+        let info = self.core().info.lock();
         let mut d = MediaDeviceInfo::default();
         let driver = if info.driver_name.is_empty() {
             &info.parent_driver

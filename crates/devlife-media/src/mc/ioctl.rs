@@ -19,7 +19,7 @@
 
 use super::device::MediaDevice;
 use super::graph::PadKey;
-use crate::uapi::ioctl::{IoctlCmd, UserMemory, Wire};
+use crate::uapi::ioctl::{ArgBuf, IoctlCmd, UserMemory, Wire};
 use crate::uapi::media::*;
 use devlife_model::{Errno, KResult};
 
@@ -35,7 +35,8 @@ pub fn media_ioctl(
     let c = IoctlCmd(cmd);
     let size = c.size();
     let user = arg.get_mut(..size).ok_or(Errno::EFAULT)?;
-    let mut karg = vec![0u8; size];
+    let mut buf = ArgBuf::zeroed(size);
+    let karg = buf.bytes_mut();
     if c.is_write() {
         karg.copy_from_slice(user);
     }
@@ -43,33 +44,33 @@ pub fn media_ioctl(
         MediaIoctl::DeviceInfo => {
             let _g = mdev.graph();
             let info = mdev.device_info();
-            info.encode(&mut karg);
+            info.encode(karg);
         }
         MediaIoctl::EnumEntities => {
-            let mut d = MediaEntityDesc::decode(&karg);
+            let mut d = MediaEntityDesc::decode(karg);
             mdev.graph().enum_entities(&mut d)?;
-            d.encode(&mut karg);
+            d.encode(karg);
         }
         MediaIoctl::EnumLinks => {
-            let mut le = MediaLinksEnum::decode(&karg);
+            let mut le = MediaLinksEnum::decode(karg);
             mdev.graph().enum_links(&mut le, mm)?;
-            le.encode(&mut karg);
+            le.encode(karg);
         }
         MediaIoctl::SetupLink => {
-            let mut d = MediaLinkDesc::decode(&karg);
+            let mut d = MediaLinkDesc::decode(karg);
             setup_link(mdev, &mut d)?;
-            d.encode(&mut karg);
+            d.encode(karg);
         }
         MediaIoctl::GTopology => {
-            let mut t = MediaV2Topology::decode(&karg);
+            let mut t = MediaV2Topology::decode(karg);
             mdev.graph().g_topology(&mut t, mm)?;
-            t.encode(&mut karg);
+            t.encode(karg);
         }
         // No request support (`mdev->ops->req_queue` is NULL).
         MediaIoctl::RequestAlloc => return Err(Errno::ENOTTY),
     }
     if c.is_read() {
-        user.copy_from_slice(&karg);
+        user.copy_from_slice(karg);
     }
     Ok(0)
 }

@@ -490,6 +490,23 @@ pub trait Wire: Sized + Copy {
     /// Encodes into the first [`Self::SIZE`] bytes of `b` (ignored past its end).
     fn encode(&self, b: &mut [u8]);
 
+    /// Decodes `out.len()` consecutive values (arrays); shorter input
+    /// decodes as if zero-extended. Byte arrays override it with a copy.
+    fn decode_slice(b: &[u8], out: &mut [Self]) {
+        for (i, o) in out.iter_mut().enumerate() {
+            *o = Self::decode(b.get(i * Self::SIZE..).unwrap_or(&[]));
+        }
+    }
+
+    /// Encodes consecutive values (arrays), ignoring what does not fit.
+    fn encode_slice(v: &[Self], b: &mut [u8]) {
+        for (i, x) in v.iter().enumerate() {
+            if let Some(dst) = b.get_mut(i * Self::SIZE..) {
+                x.encode(dst);
+            }
+        }
+    }
+
     /// Decodes a value if `b` holds at least [`Self::SIZE`] bytes.
     fn from_bytes(b: &[u8]) -> Option<Self> {
         (b.len() >= Self::SIZE).then(|| Self::decode(b))
@@ -533,26 +550,42 @@ macro_rules! wire_int {
         }
     )*};
 }
-wire_int!(u8, u16, u32, u64, i32, i64);
+wire_int!(u16, u32, u64, i32, i64);
+
+impl Wire for u8 {
+    const SIZE: usize = 1;
+    const ZERO: Self = 0;
+    #[inline]
+    fn decode(b: &[u8]) -> Self {
+        b.first().copied().unwrap_or(0)
+    }
+    #[inline]
+    fn encode(&self, b: &mut [u8]) {
+        if let Some(d) = b.first_mut() {
+            *d = *self;
+        }
+    }
+    fn decode_slice(b: &[u8], out: &mut [Self]) {
+        let n = out.len().min(b.len());
+        out[..n].copy_from_slice(&b[..n]);
+        out[n..].fill(0);
+    }
+    fn encode_slice(v: &[Self], b: &mut [u8]) {
+        let n = v.len().min(b.len());
+        b[..n].copy_from_slice(&v[..n]);
+    }
+}
 
 impl<T: Wire, const N: usize> Wire for [T; N] {
     const SIZE: usize = T::SIZE * N;
     const ZERO: Self = [T::ZERO; N];
     fn decode(b: &[u8]) -> Self {
         let mut out = [T::ZERO; N];
-        for (i, o) in out.iter_mut().enumerate() {
-            let start = i * T::SIZE;
-            *o = T::decode(b.get(start..).unwrap_or(&[]));
-        }
+        T::decode_slice(b, &mut out);
         out
     }
     fn encode(&self, b: &mut [u8]) {
-        for (i, v) in self.iter().enumerate() {
-            let start = i * T::SIZE;
-            if let Some(dst) = b.get_mut(start..) {
-                v.encode(dst);
-            }
-        }
+        T::encode_slice(self, b);
     }
 }
 
