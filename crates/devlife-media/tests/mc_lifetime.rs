@@ -444,3 +444,21 @@ fn r5_entity_release_after_the_media_device_was_freed() {
     assert_eq!(r5(Lifetime::Framework), 0);
     assert_eq!(r5(Lifetime::Legacy), 1);
 }
+
+/// R7 (the media layer's part): `v4l2_release` of a driver with requests
+/// takes `mdev->req_queue_mutex`. Legacy: after the driver freed the media
+/// device, that is a use after free. Framework: a holder of a media device
+/// reference (the video device) can always take it.
+#[test]
+fn r7_req_queue_mutex_after_the_media_device_went() {
+    for (lifetime, want) in [(Lifetime::Framework, 0), (Lifetime::Legacy, 1)] {
+        let m = Monitor::new();
+        let mdev = MediaDevice::new(&m, DeviceInfo::default(), lifetime);
+        let video_ref = mdev.clone(); // what the video device keeps
+        mdev.unregister();
+        mdev.legacy_free(); // the driver's release (legacy: kfree now)
+        drop(mdev);
+        drop(video_ref.lock_req_queue()); // the last close of the video node
+        assert_eq!(m.reports().count(ReportKind::UseAfterFree), want);
+    }
+}

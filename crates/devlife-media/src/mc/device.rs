@@ -140,7 +140,11 @@ struct GraphLock {
 
 /// The graph lock held (`mutex_lock(&mdev->graph_mutex)`).
 ///
-/// Derefs to the [`Graph`]. Dropping it unlocks.
+/// Derefs to the [`Graph`]. Dropping it unlocks. The lock is not recursive:
+/// while holding a guard, do not call the [`MediaDevice`] methods documented
+/// as taking the graph lock (use the [`Graph`] methods instead). Dropping
+/// the last reference of an entity or interface while holding it is fine
+/// (the removal is deferred to the next holder).
 pub struct GraphGuard<'a> {
     g: MutexGuard<'a, GraphData>,
 }
@@ -220,6 +224,8 @@ struct MdevCore {
     info: Mutex<DeviceInfo>,
     reg: AtomicU8,
     graph: GraphLock,
+    /// `req_queue_mutex`: serialises request queueing with streaming.
+    req_queue: Mutex<()>,
 }
 
 /// Lifecycle of a media device (seed 003: Shuah Khan's five states).
@@ -260,6 +266,13 @@ pub struct MdevInner {
 /// A reference to a media device. Cloning takes a reference
 /// (`media_device_get`), dropping puts it; the last put runs the release
 /// callback.
+///
+/// # Invariants
+///
+/// While a `MediaDevice` exists the media device's memory (graph lock, graph
+/// records, info, node) is valid; in the legacy style it may have been
+/// *marked* freed by its owner, and every access through the handle is then
+/// reported by the checker.
 ///
 /// ```
 /// use devlife::Monitor;
@@ -334,6 +347,7 @@ impl MediaDevice {
                     pending: Mutex::new(Vec::new()),
                     npending: AtomicUsize::new(0),
                 },
+                req_queue: Mutex::new(()),
             },
         );
         MediaDevice(Ref::new(
@@ -441,6 +455,14 @@ impl MediaDevice {
     #[track_caller]
     pub fn graph_lock_waiters(&self) -> usize {
         self.core().graph.waiters.load(Ordering::SeqCst)
+    }
+
+    /// `mutex_lock(&mdev->req_queue_mutex)`: what `v4l2_release` takes for
+    /// drivers that support requests (race R7: in the legacy style, after
+    /// the media device was freed, this access is reported).
+    #[track_caller]
+    pub fn lock_req_queue(&self) -> parking_lot::MutexGuard<'_, ()> {
+        self.core().req_queue.lock()
     }
 
     /// `topology_version` now.

@@ -245,6 +245,12 @@ impl Drop for EntityInner {
 /// A reference to a media entity. Cloning takes a reference
 /// (`media_entity_get`); dropping puts it.
 ///
+/// # Invariants
+///
+/// The entity's memory (name, pads, operations object, media device
+/// reference) is valid while a handle exists; whether it is still in the
+/// graph is a separate question ([`Entity::is_registered`]).
+///
 /// ```
 /// use devlife::Monitor;
 /// use devlife_media::mc::{Entity, EntityDesc, EntityType, NoOps};
