@@ -324,3 +324,66 @@ fn registration_once_and_failure_unwinds() {
     assert_eq!(other.node().unwrap().name(), "media0");
     other.unregister();
 }
+
+/// Plug/unplug cycles with readers racing the unregistration: every call
+/// either succeeds or gets the media policy's errno, nothing is reported, and
+/// every object is released at the end of each cycle (memory stays flat).
+#[test]
+fn cycles_of_ioctls_racing_unregistration() {
+    let (k, m) = kernel();
+    for cycle in 0..40 {
+        let v = registered_vimc(&k, &m, Lifetime::Framework);
+        let (started_tx, started_rx) = mpsc::channel();
+        let readers: Vec<_> = (0..2)
+            .map(|_| {
+                let (k, tx) = (k.clone(), started_tx.clone());
+                std::thread::spawn(move || {
+                    let f = k.open("media0", OpenFlags::RDWR).unwrap();
+                    let mm = Arc::new(AddressSpace::new());
+                    let ents = mm.map(11 * MediaV2Entity::SIZE);
+                    let mut n = 0u32;
+                    loop {
+                        let mut t = MediaV2Topology {
+                            num_entities: 11,
+                            ptr_entities: ents,
+                            ..MediaV2Topology::ZERO
+                        };
+                        let mut b = t.to_vec();
+                        let r =
+                            with_current_mm(mm.clone(), || f.ioctl(MEDIA_IOC_G_TOPOLOGY, &mut b));
+                        match r {
+                            Ok(_) => {
+                                t = MediaV2Topology::decode(&b);
+                                assert!({ t.num_entities } <= 11);
+                            }
+                            Err(e) => {
+                                assert_eq!(e, Errno::EIO);
+                                break;
+                            }
+                        }
+                        n += 1;
+                        if n == 1 {
+                            tx.send(()).unwrap();
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        started_rx.recv().unwrap();
+        started_rx.recv().unwrap();
+        if cycle % 2 == 1 {
+            v.mdev.unregister_entity(v.entity("Scaler"));
+        }
+        v.mdev.unregister();
+        for r in readers {
+            assert!(r.join().unwrap() >= 1);
+        }
+        drop(v);
+        assert_eq!(m.ledger().live("media_device"), 0, "cycle {cycle}");
+        assert_eq!(m.ledger().live("media_entity"), 0);
+        assert_eq!(m.ledger().live("media_interface"), 0);
+    }
+    assert_eq!(m.ledger().live("node"), 0);
+    assert!(m.reports().is_empty());
+}
