@@ -17,7 +17,7 @@
 //! (`devnode->media_dev`) cleared at unregistration. An ioctl that read the
 //! pointer before the driver freed the media device uses freed memory: the
 //! instrumented media device reports it (race R1; with the allocator, R6).
-//! [`preempt::MEDIA_IOCTL`](super::preempt::MEDIA_IOCTL) sits between the
+//! [`preempt::MEDIA_IOCTL`] sits between the
 //! pointer read and the use so tests can force the interleaving.
 
 use super::device::{Lifetime, MediaDevice, WeakMediaDevice};

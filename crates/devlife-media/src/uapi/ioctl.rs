@@ -473,7 +473,7 @@ pub fn with_arg<R, E: From<Fault>>(
 
 /// A fixed-size little-endian wire encoding of a uapi type (x86_64 layout).
 ///
-/// Every `#[repr(C)]` mirror implements it through [`uapi_struct!`]
+/// Every `#[repr(C)]` mirror implements it through `uapi_struct!`
 /// (crate-internal macro): fields are encoded at their `offset_of!` offsets
 /// and every other byte (padding) is written as zero, so an encoded reply
 /// never carries a byte nobody set.
