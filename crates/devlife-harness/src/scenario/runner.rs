@@ -431,7 +431,7 @@ fn exec(sh: &Shared, op: &Op) -> Done {
             }
             StepResult::plain(Ok(0))
         }
-        Op::Custom { name, args } => StepResult::plain(sh.target.action(k, name, args)),
+        Op::Custom { name, args } => StepResult::number(sh.target.action(k, name, args)),
     })
 }
 

@@ -8,7 +8,7 @@
 //! driver-specific actions.
 
 use devlife_drivers::Style;
-use devlife_drivers::usb_av;
+use devlife_drivers::{isp, usb_av};
 use devlife_model::testdrv;
 use devlife_model::{Device, Errno, KResult, Kernel};
 use parking_lot::Mutex;
@@ -92,6 +92,17 @@ static TARGETS: &[TargetInfo] = &[
         actions: &[],
         points: &[],
         setup: setup_usb_av,
+    },
+    TargetInfo {
+        name: "isp",
+        about: "platform ISP devlife-isp.0 (sensor, CSI2, CCDC, resizer subdevs and a capture node, IRQ-driven DMA); frames only on `vsync`",
+        roles: &["isp"],
+        actions: &[(
+            "vsync",
+            "one frame tick: a started engine writes the frame by DMA and raises FRAME_DONE; the step ends when the interrupt was handled (returns 1 if the engine ran)",
+        )],
+        points: &[],
+        setup: setup_isp,
     },
 ];
 
@@ -191,5 +202,64 @@ impl Target for UsbAvTarget {
     fn teardown(&self) {
         self.udev.lock().take();
         self.av.lock().take();
+    }
+}
+
+// ----- isp --------------------------------------------------------------------
+
+struct IspTarget {
+    isp: Mutex<Option<isp::Isp>>,
+    dev: Mutex<Option<Device>>,
+    timeout: std::time::Duration,
+}
+
+fn setup_isp(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
+    let i = isp::register_with(k, style, isp::IspOptions::manual())?;
+    let dev = i.plug(0)?;
+    Ok(Box::new(IspTarget {
+        isp: Mutex::new(Some(i)),
+        dev: Mutex::new(Some(dev)),
+        timeout: super::DEFAULT_TIMEOUT,
+    }))
+}
+
+impl Target for IspTarget {
+    fn role(&self, name: Option<&str>) -> Option<Role> {
+        if name.is_some_and(|n| n != "isp") {
+            return None;
+        }
+        let i = self.isp.lock();
+        let driver = i.as_ref()?.driver();
+        Some(Role {
+            driver: driver.to_owned(),
+            device: self.dev.lock().clone(),
+            module: Some(driver.to_owned()),
+        })
+    }
+    fn device(&self) -> Option<Device> {
+        self.dev.lock().clone()
+    }
+    fn replug(&self, _kernel: &Kernel) -> KResult<()> {
+        let i = self.isp.lock();
+        let d = i.as_ref().ok_or(Errno::ENODEV)?.plug(0)?;
+        *self.dev.lock() = Some(d);
+        Ok(())
+    }
+    fn action(&self, _kernel: &Kernel, name: &str, args: &[i64]) -> KResult<i64> {
+        if name != "vsync" || !args.is_empty() {
+            return Err(Errno::EINVAL);
+        }
+        let i = self.isp.lock();
+        let i = i.as_ref().ok_or(Errno::ENODEV)?;
+        let dev = self.dev.lock().clone().ok_or(Errno::ENODEV)?;
+        let ran = i.vsync(&dev);
+        if !i.wait_irq_idle(&dev, self.timeout) {
+            return Err(Errno::ETIMEDOUT);
+        }
+        Ok(i64::from(ran))
+    }
+    fn teardown(&self) {
+        self.dev.lock().take();
+        self.isp.lock().take();
     }
 }
