@@ -479,45 +479,39 @@ impl Gate {
 
 impl GateCore {
     /// The fast path: the calling thread holds no other access (the common
-    /// case), so the slot is slot 0 and the new mask is a constant.
+    /// case), so slot 0 is free and is the one used.
     ///
-    /// Every store on this path writes a value that does not depend on a load
-    /// (the loads only feed predicted branches), so consecutive enter/exit pairs
-    /// do not form a store-to-load dependency chain through the record.
+    /// The only loads are of the thread's record pointer, of slot 0 (to see it
+    /// is free), and of the gate; they feed predicted branches and addresses, and
+    /// the stores write values that depend on no load, so back-to-back
+    /// enter/exit pairs form no store-to-load dependency chain.
     #[inline(always)]
     fn enter_raw(&self) -> Result<Access<'_>, Gone> {
         let record = registry::current();
-        let used = record.used.load(Ordering::Relaxed);
-        if used != 0 {
-            return self.enter_nested(record, used);
+        if record.slots[0].load(Ordering::Relaxed) != 0 {
+            return self.enter_nested(record);
         }
-        self.publish(record, 0, 1)
+        self.publish(record, 0)
     }
 
-    /// Enter while the thread already holds accesses (nesting, several gates).
+    /// Enter while the thread already holds accesses (nesting, several gates):
+    /// the lowest free slot, or the overflow counter when all are taken.
     #[inline(never)]
-    fn enter_nested(&self, record: &'static ThreadRecord, used: u32) -> Result<Access<'_>, Gone> {
-        let free = !used & ((1u32 << SLOTS) - 1);
-        if free == 0 {
-            return self.enter_overflow(record);
+    fn enter_nested(&self, record: &'static ThreadRecord) -> Result<Access<'_>, Gone> {
+        // Only this thread writes its slots, so a relaxed read is exact.
+        match (1..SLOTS).find(|i| record.slots[*i].load(Ordering::Relaxed) == 0) {
+            Some(slot) => self.publish(record, slot),
+            None => self.enter_overflow(record),
         }
-        let slot = free.trailing_zeros() as usize;
-        self.publish(record, slot, used | (1 << slot))
     }
 
-    /// "Publish, then check" (module docs) in `slot`, whose bit is set in `used`.
+    /// "Publish, then check" (module docs) in the free `slot`.
     #[inline(always)]
-    fn publish(
-        &self,
-        record: &'static ThreadRecord,
-        slot: usize,
-        used: u32,
-    ) -> Result<Access<'_>, Gone> {
+    fn publish(&self, record: &'static ThreadRecord, slot: usize) -> Result<Access<'_>, Gone> {
         // Release (a plain `mov` on x86): a drainer whose scan reads this value
         // synchronises with everything this thread did before, including the
         // sections of earlier accesses that used this slot (see module docs).
         record.slots[slot].store(self.id, Ordering::Release);
-        record.used.store(used, Ordering::Relaxed);
         barrier::light(record.fence);
         // A relaxed load is enough: the light/heavy barrier pair orders it after
         // the slot store as seen by the unplugger (module docs).
@@ -552,32 +546,12 @@ impl GateCore {
         ))
     }
 
-    /// "Clear, then check" (module docs). When this is the thread's only
-    /// access the new mask is the constant 0 (no store-to-load chain).
+    /// "Clear, then check" (module docs).
     #[inline(always)]
     fn exit_slot(&self, record: &ThreadRecord, slot: usize) {
         debug_assert!(slot < SLOTS);
         // The mask (SLOTS is a power of two) spares a bounds check.
-        let slot = slot & (SLOTS - 1);
-        let used = record.used.load(Ordering::Relaxed);
-        if used != 1 << slot {
-            return self.exit_nested(record, slot, used);
-        }
-        record.slots[slot].store(0, Ordering::Release);
-        record.used.store(0, Ordering::Relaxed);
-        self.after_exit(record);
-    }
-
-    /// Exit while the thread holds other accesses.
-    #[inline(never)]
-    fn exit_nested(&self, record: &ThreadRecord, slot: usize, used: u32) {
-        record.slots[slot].store(0, Ordering::Release);
-        record.used.store(used & !(1 << slot), Ordering::Relaxed);
-        self.after_exit(record);
-    }
-
-    #[inline(always)]
-    fn after_exit(&self, record: &ThreadRecord) {
+        record.slots[slot & (SLOTS - 1)].store(0, Ordering::Release);
         barrier::light(record.fence);
         if self.state.load(Ordering::Relaxed) != OPEN {
             self.notify_drainers();
@@ -969,15 +943,17 @@ mod tests {
         let g2 = g.clone();
         let d2 = done.clone();
         let t = std::thread::spawn(move || {
-            let _a = g2.enter().unwrap();
+            let a = g2.enter().unwrap();
             tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(50));
+            // Stay inside until the unplug has begun, then finish the work.
+            while !a.is_unplugging() {
+                std::thread::yield_now();
+            }
             d2.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         rx.recv().unwrap();
-        let st = g.unplug().unwrap();
+        g.unplug().unwrap();
         assert!(done.load(std::sync::atomic::Ordering::SeqCst));
-        assert_eq!(st.in_flight, 1);
         t.join().unwrap();
     }
 
@@ -1165,9 +1141,11 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let (g2, d2) = (g.clone(), done.clone());
         let holder = std::thread::spawn(move || {
-            let _a = g2.enter().unwrap();
+            let a = g2.enter().unwrap();
             tx.send(()).unwrap();
-            std::thread::sleep(Duration::from_millis(40));
+            while !a.is_unplugging() {
+                std::thread::yield_now();
+            }
             d2.store(true, std::sync::atomic::Ordering::SeqCst);
         });
         rx.recv().unwrap();

@@ -14,26 +14,25 @@
 //! Other thread-local destructors of the same thread may run after it and may
 //! still hold, or create, accesses. Two rules keep a record single-owner:
 //!
-//! * a record with a live access (a `used` bit or an overflow entry) is never
+//! * a record with a live access (a non-zero slot or an overflow entry) is never
 //!   handed back: the exiting thread keeps it for good (a leaked `Access` would
 //!   keep its gate from draining anyway);
 //! * an access created after the hand-back registers a fresh record, which stays
 //!   owned forever because the thread can no longer arrange its release.
 //!
 //! Handing back is a release store of `owned`; claiming is an acquire CAS, so the
-//! new owner sees the final `used` mask and slot values of the previous one.
+//! new owner sees the final slot values of the previous one.
 //!
 //! # Invariants
 //!
 //! * `slots[i]` is written only by the thread that currently owns the record.
-//! * `used` mirrors which slots are non-zero; it is written only by the owner.
 //! * `overflow_held` lists the gates this thread entered through their overflow
 //!   counters; it is written only by the owner (under its mutex).
 //! * A record is owned by at most one live thread (`owned` is set under the
 //!   registry lock when a thread claims it and cleared when that thread exits
 //!   with no access held).
 
-use crate::sync::{AtomicBool, AtomicU32, AtomicU64, Mutex, Ordering, lock};
+use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, lock};
 use std::time::Instant;
 
 /// Slots per thread: how many gate accesses one thread may hold at once before
@@ -64,8 +63,6 @@ pub(crate) struct SlotInfo {
 pub(crate) struct ThreadRecord {
     /// Gate ids, 0 when free.
     pub slots: [AtomicU64; SLOTS],
-    /// Bit i set when slot i is in use. Owner-only; relaxed load/store, never RMW.
-    pub used: AtomicU32,
     /// Readers of this process use a full fence as their light barrier (no
     /// `membarrier`); a copy of [`crate::barrier::readers_need_fence`].
     pub fence: bool,
@@ -83,7 +80,6 @@ impl ThreadRecord {
     fn new() -> Self {
         Self {
             slots: std::array::from_fn(|_| AtomicU64::new(0)),
-            used: AtomicU32::new(0),
             fence: crate::barrier::readers_need_fence(),
             owned: AtomicBool::new(false),
             overflow_held: Mutex::new(Vec::new()),
@@ -100,7 +96,8 @@ impl ThreadRecord {
 
     /// Whether the owner holds any access at all (owner-only query).
     fn holds_any(&self) -> bool {
-        self.used.load(Ordering::Relaxed) != 0 || !lock(&self.overflow_held).is_empty()
+        self.slots.iter().any(|s| s.load(Ordering::Relaxed) != 0)
+            || !lock(&self.overflow_held).is_empty()
     }
 }
 
@@ -229,7 +226,7 @@ mod tests {
         let t = std::thread::spawn(move || {
             HOLD.with(|h| {
                 let a = gate.enter().unwrap();
-                tx.send(current() as *const ThreadRecord as usize).unwrap();
+                tx.send((current() as *const ThreadRecord).addr()).unwrap();
                 *h.borrow_mut() = Some(a);
             });
         });
@@ -239,10 +236,10 @@ mod tests {
         assert_eq!(gate.in_flight(), 0);
         let rec = snapshot()
             .into_iter()
-            .find(|r| std::ptr::eq(*r, addr as *const ThreadRecord))
+            .find(|r| (*r as *const ThreadRecord).addr() == addr)
             .unwrap();
         assert!(rec.owned.load(Ordering::Acquire));
-        assert_eq!(rec.used.load(Ordering::Relaxed), 0);
+        assert!(rec.slots.iter().all(|s| s.load(Ordering::Relaxed) == 0));
         gate.unplug().unwrap();
     }
 
@@ -253,12 +250,12 @@ mod tests {
         let g2 = gate.clone();
         let t = std::thread::spawn(move || {
             drop(g2.enter().unwrap());
-            current() as *const ThreadRecord as usize
+            (current() as *const ThreadRecord).addr()
         });
         let addr = t.join().unwrap();
         let rec = snapshot()
             .into_iter()
-            .find(|r| std::ptr::eq(*r, addr as *const ThreadRecord))
+            .find(|r| (*r as *const ThreadRecord).addr() == addr)
             .unwrap();
         // Either still free, or already claimed by a thread of another test;
         // in both cases no slot holds our gate.

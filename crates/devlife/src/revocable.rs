@@ -502,7 +502,10 @@ mod tests {
         let t = std::thread::spawn(move || {
             let g = r2.try_access().unwrap();
             tx.send(()).unwrap();
-            std::thread::sleep(std::time::Duration::from_millis(30));
+            // Held across a sleep, until the revoke has begun.
+            while !g.access().is_unplugging() {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
             assert_eq!(d2.load(O::SeqCst), 0);
             drop(g);
         });

@@ -252,6 +252,25 @@ fn nested_accesses_vs_concurrent_unplugs() {
     });
 }
 
+/// An access that goes straight to the overflow counter (both model slots are
+/// held by another gate) against the unplug of its gate: the overflow path's
+/// own "publish, then check" must hold without help from any slot.
+#[test]
+fn overflow_access_vs_unplug() {
+    model(|| {
+        let a = Guarded::new("a");
+        let b = Gate::named("b");
+        let a2 = a.clone();
+        let reader = thread::spawn(move || {
+            let _y1 = b.enter().unwrap();
+            let _y2 = b.enter().unwrap();
+            a2.fop();
+        });
+        a.unbind();
+        reader.join().unwrap();
+    });
+}
+
 /// Concurrent unplugs of one gate: exactly one is first, both wait for the
 /// reader (the reader writes inside its access, both unpluggers read after).
 #[test]
