@@ -84,7 +84,7 @@ pub fn audio_request(buf: &mut [u8], pos: u32) {
 pub fn video_byte(frame: u32, offset: usize) -> u8 {
     if offset < 4 {
         frame.to_le_bytes()[offset]
-    } else if offset % 2 == 0 {
+    } else if offset.is_multiple_of(2) {
         ((offset / 2) as u32).wrapping_add(frame) as u8
     } else {
         0x80

@@ -90,7 +90,7 @@ impl PcmHwParams {
         if self.period_bytes == 0 {
             self.period_bytes = Self::DEFAULT.period_bytes;
         }
-        if !(64..=16384).contains(&self.period_bytes) || self.period_bytes % 4 != 0 {
+        if !(64..=16384).contains(&self.period_bytes) || !self.period_bytes.is_multiple_of(4) {
             return Err(Errno::EINVAL);
         }
         Ok(self)
