@@ -482,3 +482,35 @@ fn memory_is_flat_across_plug_cycles() {
     drop(av);
     no_leaks(&k);
 }
+
+#[test]
+fn video_read_in_flight_and_urb_in_flight_during_unbind() {
+    let rig = Rig::new(Style::Framework);
+    let stall = rig.udev.hardware().stall_thread(&rig.video_urb());
+    let v = rig.open_video();
+    let v2 = v.dup();
+    let reader = spawn("vreader", move || v2.read(&mut [0u8; 4096]));
+    wait_blocked(&rig.k, "vreader", "read");
+    assert!(rig.udev.hardware().wait_stalled(1, PATIENCE));
+    let (k2, iface, drv) = (
+        rig.k.clone(),
+        rig.video_iface(),
+        rig.av.video_driver().to_owned(),
+    );
+    let unbind = spawn("unbind", move || k2.sysfs_unbind(&drv, &iface));
+    // The reader is woken at once; the unbind waits for the URB thread,
+    // whose transfer is still in the hardware.
+    assert_eq!(reader.join().unwrap(), Err(Errno::ENODEV));
+    assert!(!unbind.is_finished());
+    drop(stall);
+    unbind.join().unwrap().unwrap();
+    let c = rig.av.counters();
+    assert_eq!(
+        (c.video_stops, c.video_stops_after_remove, c.urb_exits),
+        (1, 0, 1)
+    );
+    assert_eq!(v.read(&mut [0u8; 16]), Err(Errno::ENODEV));
+    drop(v);
+    no_reports(&rig.k);
+    rig.finish();
+}
