@@ -271,10 +271,14 @@ pub fn parse_duration(s: &str) -> Result<Option<Duration>, ParseErrorKind> {
     Ok(Some(Duration::from_nanos(ns)))
 }
 
+/// The largest length, offset or count a scenario may write (64 MiB): a
+/// buffer of that size is allocated by the step.
+pub const MAX_LEN: usize = 1 << 26;
+
 fn parse_usize(s: &str) -> Result<usize, ParseErrorKind> {
     parse_int(s)
         .and_then(|v| usize::try_from(v).ok())
-        .filter(|&v| v <= 1 << 30)
+        .filter(|&v| v <= MAX_LEN)
         .ok_or_else(|| ParseErrorKind::BadNumber(s.to_owned()))
 }
 
