@@ -23,7 +23,7 @@
 use super::device::{Lifetime, MediaDevice, WeakMediaDevice};
 use super::ioctl::media_ioctl;
 use super::preempt;
-use crate::uapi::ioctl::current_mm;
+use crate::uapi::ioctl::with_user_memory;
 use crate::uapi::media::MEDIA_IOCTLS;
 use devlife_model::{
     Device, Errno, FileOps, KResult, Kernel, Module, NodeKind, NodeSpec, OpCtx, ReleaseCtx,
@@ -104,16 +104,19 @@ impl FileOps for MediaNodeOps {
         cmd: u32,
         arg: &mut [u8],
     ) -> KResult<i64> {
+        let legacy;
         let mdev = match self {
-            MediaNodeOps::Framework { .. } => private.mdev.clone(),
+            MediaNodeOps::Framework { .. } => &private.mdev,
             // `media_device_ioctl` reads `devnode->media_dev` without a lock
             // or a reference (NULL after unregistration: the kernel oopses;
             // we answer EIO).
-            MediaNodeOps::Legacy { media_dev } => media_dev.lock().clone().ok_or(Errno::EIO)?,
+            MediaNodeOps::Legacy { media_dev } => {
+                legacy = media_dev.lock().clone().ok_or(Errno::EIO)?;
+                &legacy
+            }
         };
         preempt::point(preempt::MEDIA_IOCTL);
-        let mm = current_mm();
-        media_ioctl(&mdev, cmd, arg, &*mm)
+        with_user_memory(|mm| media_ioctl(mdev, cmd, arg, mm))
     }
 
     fn ioctl_name(&self, cmd: u32) -> &'static str {

@@ -47,7 +47,11 @@ pub fn media_ioctl(
             info.encode(karg);
         }
         MediaIoctl::EnumEntities => {
-            let mut d = MediaEntityDesc::decode(karg);
+            // Only the id is input; the reply is rebuilt from zero.
+            let mut d = MediaEntityDesc {
+                id: u32::decode(karg),
+                ..MediaEntityDesc::ZERO
+            };
             mdev.graph().enum_entities(&mut d)?;
             d.encode(karg);
         }

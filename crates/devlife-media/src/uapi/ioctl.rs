@@ -402,6 +402,16 @@ pub fn with_current_mm<R>(mm: SharedUserMemory, f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f` with the calling thread's user memory ([`NoMemory`] if none was
+/// set), without taking a reference to it.
+pub fn with_user_memory<R>(f: impl FnOnce(&dyn UserMemory) -> R) -> R {
+    let mm = CURRENT_MM.with(|c| c.borrow().clone());
+    match mm {
+        Some(mm) => f(&*mm),
+        None => f(&NoMemory),
+    }
+}
+
 /// The calling thread's user memory ([`NoMemory`] if none was set).
 pub fn current_mm() -> SharedUserMemory {
     CURRENT_MM
