@@ -60,10 +60,22 @@ fn main() -> ExitCode {
         Command::Run(a) => run::main(a),
         Command::List => {
             for t in devlife_harness::stress::all_targets() {
-                println!("{:<10} {}", t.name(), t.description());
+                crate::outln(format!("{:<10} {}", t.name(), t.description()));
             }
             0
         }
     };
     ExitCode::from(code)
+}
+
+/// Writes `s` to stdout. A closed pipe (`devlife stress | head`) is not an
+/// error worth a panic: the output is simply cut.
+pub fn out(s: impl AsRef<str>) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(s.as_ref().as_bytes());
+}
+
+/// [`out`] and a newline.
+pub fn outln(s: impl AsRef<str>) {
+    out(format!("{}\n", s.as_ref()));
 }

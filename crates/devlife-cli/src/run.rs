@@ -75,9 +75,9 @@ pub fn main(a: RunArgs) -> u8 {
             continue;
         }
         match r {
-            Ok(o) => print!("{o}"),
+            Ok(o) => crate::out(o.to_string()),
             Err(ScenarioError::Run(e)) => {
-                println!("{}: FAIL", f.display());
+                crate::outln(format!("{}: FAIL", f.display()));
                 eprintln!("{}", e.report());
             }
             Err(e) => eprintln!("error: {e}"),
@@ -85,14 +85,14 @@ pub fn main(a: RunArgs) -> u8 {
     }
     if a.json {
         match serde_json::to_string_pretty(&results) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => crate::outln(j),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_ERROR;
             }
         }
     } else if a.files.len() > 1 {
-        println!("{passed} of {} scenario(s) passed", a.files.len());
+        crate::outln(format!("{passed} of {} scenario(s) passed", a.files.len()));
     }
     code
 }

@@ -42,6 +42,10 @@ pub struct StressArgs {
     /// Send a signal (EINTR) to a userspace thread sleeping in one call longer than this.
     #[arg(long, value_name = "DURATION", default_value = "20ms", value_parser = parse_duration)]
     signal_after: Duration,
+    /// Stop each userspace thread after N calls (with --kernel-threads 0, a
+    /// thread's calls are then a pure function of the seed).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    ops_per_thread: Option<u64>,
     /// Print the summary as JSON on stdout (nothing else is printed there).
     #[arg(long)]
     json: bool,
@@ -67,6 +71,7 @@ pub fn main(a: StressArgs) -> u8 {
         inject_faults: a.inject_faults,
         hang_timeout: a.hang_timeout,
         signal_after: a.signal_after,
+        ops_per_thread: a.ops_per_thread,
     };
     if !a.json {
         eprintln!(
@@ -111,21 +116,21 @@ pub fn main(a: StressArgs) -> u8 {
     };
     if a.json {
         match serde_json::to_string_pretty(&s) {
-            Ok(j) => println!("{j}"),
+            Ok(j) => crate::outln(j),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_ERROR;
             }
         }
     } else {
-        print!("{}", s.table());
+        crate::out(s.table());
         let details = s.details();
         if !details.is_empty() {
-            println!();
-            print!("{details}");
+            crate::out(String::from("\n"));
+            crate::out(details);
         }
-        println!();
-        println!("{}", verdict(&s, a.legacy));
+        crate::out(String::from("\n"));
+        crate::outln(verdict(&s, a.legacy));
     }
     if !a.legacy && !s.clean { EXIT_FOUND } else { 0 }
 }

@@ -59,7 +59,7 @@ pub fn main(a: TopologyArgs) -> u8 {
     k.shutdown();
     match r {
         Ok(text) => {
-            print!("{text}");
+            crate::out(text);
             0
         }
         Err(e) => {

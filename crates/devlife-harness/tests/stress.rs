@@ -109,6 +109,73 @@ fn testdrv_legacy_fires_the_checkers() {
 }
 
 #[test]
+fn usb_av_framework_is_clean() {
+    let s = run("usb-av", Style::Framework, 5, false);
+    assert_clean(&s);
+    // The media node answers EIO/ENXIO after unplug, the others ENODEV.
+    assert!(s.results.contains_key("ENODEV"), "{}", s.table());
+}
+
+#[test]
+fn usb_av_framework_with_faults_is_clean() {
+    let s = run("usb-av", Style::Framework, 6, true);
+    assert_clean(&s);
+    assert!(s.faults_injected > 0, "{}", s.table());
+}
+
+#[test]
+fn usb_av_legacy_fires_the_checkers() {
+    let s = run("usb-av", Style::Legacy, 7, false);
+    assert_fires(&s);
+}
+
+#[test]
+fn every_driver_at_once_is_clean() {
+    let s = stress::run(&StressConfig {
+        user_threads: 4,
+        kernel_threads: 2,
+        duration: Duration::from_millis(1500),
+        seed: 8,
+        ..StressConfig::default()
+    })
+    .unwrap();
+    assert_eq!(s.drivers, stress::target_names());
+    assert_clean(&s);
+}
+
+#[test]
+fn a_seed_replays_each_threads_calls() {
+    // No kernel thread: nothing goes away, so which call each thread makes
+    // depends only on its random generator (results may still depend on
+    // timing, e.g. a read that finds data or is interrupted).
+    let cfg = |seed| StressConfig {
+        drivers: vec!["testdrv".to_owned()],
+        user_threads: 2,
+        kernel_threads: 0,
+        duration: Duration::from_secs(60),
+        ops_per_thread: Some(1000),
+        signal_after: Duration::from_millis(1),
+        seed,
+        ..StressConfig::default()
+    };
+    let calls = |s: &Summary| -> Vec<(String, u64)> {
+        s.ops.iter().map(|(k, v)| (k.clone(), v.count)).collect()
+    };
+    let a = stress::run(&cfg(11)).unwrap();
+    let b = stress::run(&cfg(11)).unwrap();
+    let c = stress::run(&cfg(12)).unwrap();
+    assert_clean_no_unplug(&a);
+    assert_eq!(a.total_ops, 2000, "{}", a.table());
+    assert_eq!(calls(&a), calls(&b), "{}\n{}", a.table(), b.table());
+    assert_ne!(calls(&a), calls(&c));
+}
+
+fn assert_clean_no_unplug(s: &Summary) {
+    assert!(s.clean, "{}\n{}", s.table(), s.details());
+    assert_eq!(s.unplugs.count, 0);
+}
+
+#[test]
 fn summary_json_has_the_documented_shape() {
     let s = run("testdrv", Style::Framework, 4, false);
     let v = serde_json::to_value(&s).unwrap();

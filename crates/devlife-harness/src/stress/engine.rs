@@ -41,6 +41,10 @@ pub struct StressConfig {
     /// A userspace thread sleeping in one call longer than this is sent a
     /// signal (`EINTR`), as an impatient program would be.
     pub signal_after: Duration,
+    /// Each userspace thread stops after this many calls (the run ends when
+    /// all did, or at `duration`). With no kernel thread, the sequence of
+    /// calls of each thread is then a pure function of the seed.
+    pub ops_per_thread: Option<u64>,
 }
 
 impl Default for StressConfig {
@@ -55,6 +59,7 @@ impl Default for StressConfig {
             inject_faults: false,
             hang_timeout: None,
             signal_after: Duration::from_millis(20),
+            ops_per_thread: None,
         }
     }
 }
@@ -193,6 +198,7 @@ struct Ctx {
     instances: Vec<(&'static str, Box<dyn Instance>)>,
     stop: AtomicBool,
     inject_faults: bool,
+    ops_per_thread: u64,
     /// Per target: a module unload is waiting for its users to close their
     /// files (userspace closes them; new opens still race with the unload).
     draining: Vec<AtomicBool>,
@@ -227,7 +233,7 @@ pub fn run_with_progress(
     let kernel = Kernel::with_config(KernelConfig {
         name: "stress".to_owned(),
         watchdog: Some(hang_timeout),
-        hw_latency: Duration::ZERO,
+        ..KernelConfig::default()
     });
     let mut instances = Vec::new();
     for t in &targets {
@@ -248,6 +254,7 @@ pub fn run_with_progress(
         instances,
         stop: AtomicBool::new(false),
         inject_faults: cfg.inject_faults,
+        ops_per_thread: cfg.ops_per_thread.unwrap_or(u64::MAX),
         draining: targets.iter().map(|_| AtomicBool::new(false)).collect(),
     });
     let t0 = Instant::now();
@@ -304,7 +311,7 @@ pub fn run_with_progress(
     // The race.
     while spawn_err.is_none() {
         let elapsed = t0.elapsed();
-        if elapsed >= cfg.duration {
+        if elapsed >= cfg.duration || users.iter().all(|(_, h)| h.is_finished()) {
             break;
         }
         std::thread::sleep((cfg.duration - elapsed).min(Duration::from_millis(10)));
@@ -617,7 +624,9 @@ fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
     let mut files: Vec<OpenFile> = Vec::new();
     let mut maps: Vec<(usize, Mapping)> = Vec::new();
     let k = &ctx.kernel;
-    while !ctx.stop.load(Ordering::Acquire) {
+    let mut calls = 0u64;
+    while !ctx.stop.load(Ordering::Acquire) && calls < ctx.ops_per_thread {
+        calls += 1;
         for (ti, d) in ctx.draining.iter().enumerate() {
             if d.load(Ordering::Acquire) {
                 // `rmmod` is waiting: let go of this driver's files.

@@ -20,7 +20,7 @@ impl Outcome {
     pub(crate) fn name(self) -> String {
         match self {
             Outcome::Ok => "OK".to_owned(),
-            Outcome::Err(e) => e.name().to_owned(),
+            Outcome::Err(e) => crate::scenario::errno_name(e),
             Outcome::PollHup => "POLLHUP".to_owned(),
         }
     }
