@@ -8,7 +8,7 @@
 //! driver-specific actions.
 
 use devlife_drivers::Style;
-use devlife_drivers::{isp, usb_av};
+use devlife_drivers::{isp, usb_av, vimc};
 use devlife_model::testdrv;
 use devlife_model::{Device, Errno, KResult, Kernel};
 use parking_lot::Mutex;
@@ -77,6 +77,17 @@ pub fn names() -> Vec<&'static str> {
 }
 
 static TARGETS: &[TargetInfo] = &[
+    TargetInfo {
+        name: "vimc",
+        about: "the virtual media controller vimc.0 (spec 1: eleven entities, media0, video0..2, v4l-subdev0..7); streamer period 10 ms",
+        roles: &["vimc"],
+        actions: &[(
+            "configure",
+            "`configure [W H]`: the streaming setup of spec 1.8 (SBGGR8 sensors and debayers, BA81 raw captures) through the nodes, at WxH everywhere (default: the spec's 640x480 and 1920x1440)",
+        )],
+        points: &[],
+        setup: setup_vimc,
+    },
     TargetInfo {
         name: "testdrv",
         about: "devlife-model's misc test driver (node testdrv0: blocking read, ioctls, poll, mmap, IRQ)",
@@ -261,5 +272,70 @@ impl Target for IspTarget {
     fn teardown(&self) {
         self.dev.lock().take();
         self.isp.lock().take();
+    }
+}
+
+// ----- vimc -------------------------------------------------------------------
+
+/// The streamer period of the scenario's vimc: frames come quickly, and a
+/// DQBUF on an empty queue still sleeps until something wakes it.
+pub const VIMC_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
+
+struct VimcTarget {
+    h: Mutex<Option<vimc::VimcHandle>>,
+}
+
+fn setup_vimc(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
+    let cfg = vimc::VimcConfig::new(style).frame_interval(VIMC_FRAME_INTERVAL);
+    let h = vimc::register_with(k, cfg)?;
+    if !h.is_bound() {
+        return Err(Errno::ENODEV);
+    }
+    Ok(Box::new(VimcTarget {
+        h: Mutex::new(Some(h)),
+    }))
+}
+
+impl Target for VimcTarget {
+    fn role(&self, name: Option<&str>) -> Option<Role> {
+        if name.is_some_and(|n| n != "vimc") {
+            return None;
+        }
+        let h = self.h.lock();
+        let h = h.as_ref()?;
+        Some(Role {
+            driver: h.driver_name().to_owned(),
+            device: Some(h.device()),
+            module: Some(h.module().name().to_owned()),
+        })
+    }
+    fn device(&self) -> Option<Device> {
+        self.h.lock().as_ref().map(vimc::VimcHandle::device)
+    }
+    fn replug(&self, _kernel: &Kernel) -> KResult<()> {
+        self.h.lock().as_ref().ok_or(Errno::ENODEV)?.replug()
+    }
+    fn action(&self, kernel: &Kernel, name: &str, args: &[i64]) -> KResult<i64> {
+        if name != "configure" {
+            return Err(Errno::EINVAL);
+        }
+        let setup = match args {
+            [] => vimc::setup::StreamSetup::spec(),
+            [w, h] => vimc::setup::StreamSetup::small(
+                u32::try_from(*w).map_err(|_| Errno::EINVAL)?,
+                u32::try_from(*h).map_err(|_| Errno::EINVAL)?,
+            ),
+            _ => return Err(Errno::EINVAL),
+        };
+        let nodes = self
+            .h
+            .lock()
+            .as_ref()
+            .and_then(vimc::VimcHandle::nodes)
+            .ok_or(Errno::ENODEV)?;
+        vimc::setup::configure(kernel, &nodes, &setup).map(|()| 0)
+    }
+    fn teardown(&self) {
+        self.h.lock().take();
     }
 }
