@@ -393,27 +393,20 @@ impl Gate {
     /// It is not `Send`: it belongs to the calling thread's slot.
     #[inline]
     pub fn enter(&self) -> Result<Access<'_>, Gone> {
-        let a = self.core.enter_raw()?;
-        if self.core.trace {
-            self.core.journal(EventKind::Enter, None);
-        }
-        Ok(a)
+        self.core.enter_raw(None)
     }
 
     /// Enters the gate and labels the access for the watchdog (e.g. `"VIDIOC_DQBUF"`).
     ///
     /// Slightly slower than [`enter`](Self::enter): it records the label and the time.
     pub fn enter_as(&self, label: &'static str) -> Result<Access<'_>, Gone> {
-        let mut a = self.core.enter_raw()?;
+        let mut a = self.core.enter_raw(Some(label))?;
         if a.meta() & M_OVERFLOW == 0 {
             lock(&a.record().info)[a.meta() & M_SLOT] = Some(SlotInfo {
                 label,
                 since: Instant::now(),
             });
             a.add_flag(M_LABELLED);
-        }
-        if self.core.trace {
-            self.core.journal(EventKind::Enter, Some(label));
         }
         Ok(a)
     }
@@ -486,28 +479,37 @@ impl GateCore {
     /// the stores write values that depend on no load, so back-to-back
     /// enter/exit pairs form no store-to-load dependency chain.
     #[inline(always)]
-    fn enter_raw(&self) -> Result<Access<'_>, Gone> {
+    fn enter_raw(&self, label: Option<&'static str>) -> Result<Access<'_>, Gone> {
         let record = registry::current();
         if record.slots[0].load(Ordering::Relaxed) != 0 {
-            return self.enter_nested(record);
+            return self.enter_nested(record, label);
         }
-        self.publish(record, 0)
+        self.publish(record, 0, label)
     }
 
     /// Enter while the thread already holds accesses (nesting, several gates):
     /// the lowest free slot, or the overflow counter when all are taken.
     #[inline(never)]
-    fn enter_nested(&self, record: &'static ThreadRecord) -> Result<Access<'_>, Gone> {
+    fn enter_nested(
+        &self,
+        record: &'static ThreadRecord,
+        label: Option<&'static str>,
+    ) -> Result<Access<'_>, Gone> {
         // Only this thread writes its slots, so a relaxed read is exact.
         match (1..SLOTS).find(|i| record.slots[*i].load(Ordering::Relaxed) == 0) {
-            Some(slot) => self.publish(record, slot),
-            None => self.enter_overflow(record),
+            Some(slot) => self.publish(record, slot, label),
+            None => self.enter_overflow(record, label),
         }
     }
 
     /// "Publish, then check" (module docs) in the free `slot`.
     #[inline(always)]
-    fn publish(&self, record: &'static ThreadRecord, slot: usize) -> Result<Access<'_>, Gone> {
+    fn publish(
+        &self,
+        record: &'static ThreadRecord,
+        slot: usize,
+        label: Option<&'static str>,
+    ) -> Result<Access<'_>, Gone> {
         // Release (a plain `mov` on x86): a drainer whose scan reads this value
         // synchronises with everything this thread did before, including the
         // sections of earlier accesses that used this slot (see module docs).
@@ -519,16 +521,21 @@ impl GateCore {
             self.exit_slot(record, slot);
             return Err(Gone);
         }
-        Ok(Access::new(
-            self,
-            record,
-            slot | if self.trace { M_TRACE } else { 0 },
-        ))
+        let flags = if self.trace {
+            self.journal_enter(label)
+        } else {
+            0
+        };
+        Ok(Access::new(self, record, slot | flags))
     }
 
     #[cold]
     #[inline(never)]
-    fn enter_overflow(&self, record: &'static ThreadRecord) -> Result<Access<'_>, Gone> {
+    fn enter_overflow(
+        &self,
+        record: &'static ThreadRecord,
+        label: Option<&'static str>,
+    ) -> Result<Access<'_>, Gone> {
         lock(&record.overflow_held).push(self.id);
         self.cold.overflow.fetch_add(1, Ordering::SeqCst);
         // The same "publish, then check" as the slots, with a full fence in
@@ -539,11 +546,12 @@ impl GateCore {
             self.exit_overflow(record);
             return Err(Gone);
         }
-        Ok(Access::new(
-            self,
-            record,
-            M_OVERFLOW | if self.trace { M_TRACE } else { 0 },
-        ))
+        let flags = if self.trace {
+            self.journal_enter(label)
+        } else {
+            0
+        };
+        Ok(Access::new(self, record, M_OVERFLOW | flags))
     }
 
     /// "Clear, then check" (module docs).
@@ -572,6 +580,14 @@ impl GateCore {
         if self.state.load(Ordering::SeqCst) != OPEN {
             self.notify_drainers();
         }
+    }
+
+    /// Journals an enter of a traced gate; returns the flag to set.
+    #[cold]
+    #[inline(never)]
+    fn journal_enter(&self, label: Option<&'static str>) -> usize {
+        self.journal(EventKind::Enter, label);
+        M_TRACE
     }
 
     #[cold]
@@ -1042,19 +1058,21 @@ mod tests {
     /// The stall callback runs without the gate lock held: it may query the gate.
     #[test]
     fn stall_callback_may_use_the_gate() {
-        let cell: StdArc<std::sync::OnceLock<Gate>> = StdArc::new(std::sync::OnceLock::new());
+        // The callback reaches the gate through this cell; it is emptied at the
+        // end to break the cycle (gate -> callback -> cell -> gate).
+        let cell: StdArc<Mutex<Option<Gate>>> = StdArc::new(Mutex::new(None));
         let (stall_tx, stall_rx) = std::sync::mpsc::channel::<usize>();
         let stall_tx = Mutex::new(stall_tx);
         let c2 = cell.clone();
         let g = Gate::builder()
             .watchdog(Duration::from_millis(1))
             .on_stall(move |_| {
-                let g = c2.get().unwrap();
+                let g = lock(&c2).clone().unwrap();
                 let n = g.stalls().len() + g.blockers().len();
                 let _ = lock(&stall_tx).send(n);
             })
             .build();
-        cell.set(g.clone()).unwrap();
+        *lock(&cell) = Some(g.clone());
         let g2 = g.clone();
         let (tx, rx) = std::sync::mpsc::channel();
         let t = std::thread::spawn(move || {
@@ -1065,6 +1083,7 @@ mod tests {
         rx.recv().unwrap();
         g.unplug().unwrap();
         assert!(t.join().unwrap() >= 1);
+        lock(&cell).take();
     }
 
     /// A thread that holds more accesses than it has slots, then unplugs a gate

@@ -221,7 +221,8 @@ mod tests {
     /// access it holds is still live (a new owner would share its slots).
     #[test]
     fn record_with_an_access_held_by_a_later_tls_destructor_is_kept() {
-        let gate: &'static Gate = Box::leak(Box::new(Gate::named("tls")));
+        static GATE: std::sync::OnceLock<Gate> = std::sync::OnceLock::new();
+        let gate: &'static Gate = GATE.get_or_init(|| Gate::named("tls"));
         let (tx, rx) = std::sync::mpsc::channel();
         let t = std::thread::spawn(move || {
             HOLD.with(|h| {

@@ -37,6 +37,7 @@ use crate::sync::{AtomicBool, Mutex, Ordering, lock};
 use std::cell::UnsafeCell;
 use std::marker::PhantomData;
 use std::mem::MaybeUninit;
+use std::ptr::NonNull;
 
 /// Typestate proof that a device (a gate and its resource scope) is bound for
 /// the lifetime `'a`, in the spirit of Rust-for-Linux's `&Device<Bound>`.
@@ -165,22 +166,46 @@ pub struct Revocable<T> {
 
 /// Guard returned by `try_access`: an access of the resource's gate plus a
 /// reference to the value. Not `Send`.
+///
+/// # Invariants
+///
+/// `value` points to the live value of a slot of the gate that `access` is
+/// inside, so it stays valid until the guard is dropped.
 pub struct RevocableGuard<'a, T> {
-    value: &'a T,
-    _access: Access<'a>,
+    /// A raw pointer, not `&'a T`: a reference field would be asserted valid
+    /// for the whole of any call the guard is moved into (`drop(guard)`
+    /// included), past the point where the access ends and a revoker on
+    /// another thread may drop the value (Miri flags exactly that). Same
+    /// reason as Rust-for-Linux's `RevocableGuard::data_ref` and std's
+    /// `RwLockReadGuard::data`.
+    value: NonNull<T>,
+    access: Access<'a>,
+    _value: PhantomData<&'a T>,
+}
+
+impl<'a, T> RevocableGuard<'a, T> {
+    fn new(value: &'a T, access: Access<'a>) -> Self {
+        Self {
+            value: NonNull::from(value),
+            access,
+            _value: PhantomData,
+        }
+    }
 }
 
 impl<T> std::ops::Deref for RevocableGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.value
+        // SAFETY: by the type invariant the value is alive while the guard
+        // (and so its access) is; the returned borrow ends before the guard.
+        unsafe { self.value.as_ref() }
     }
 }
 
 impl<'a, T> RevocableGuard<'a, T> {
     /// The gate access held by this guard.
     pub fn access(&self) -> &Access<'a> {
-        &self._access
+        &self.access
     }
 }
 
@@ -204,10 +229,7 @@ impl<T: Send + Sync> Revocable<T> {
         // SAFETY: `access` keeps the gate from draining, and the slot is revoked
         // only after the drain; the reference lives no longer than `access`.
         let value = unsafe { self.slot.get() };
-        Ok(RevocableGuard {
-            value,
-            _access: access,
-        })
+        Ok(RevocableGuard::new(value, access))
     }
 
     /// Runs `f` on the value if it is still available.
@@ -290,10 +312,7 @@ impl<T: Send + Sync> Devres<T> {
         // SAFETY: `access` keeps the gate from draining; the scope drops slots
         // only after the drain.
         let value = unsafe { self.slot.get() };
-        Ok(RevocableGuard {
-            value,
-            _access: access,
-        })
+        Ok(RevocableGuard::new(value, access))
     }
 
     /// Whether the value has been dropped.
