@@ -27,7 +27,16 @@
 //!   driven step by step ([`runner`]), and returns an [`Outcome`] (a
 //!   transcript per style, printable) or the first [`RunError`], again with
 //!   file and line.
-//! * [`target`] lists the drivers a scenario can name.
+//! * [`target`] lists the drivers a scenario can name (`vimc`, `usb-av`,
+//!   `isp`, `testdrv`) and what the kernel steps act on by default.
+//! * [`ioctls`] is the catalogue of ioctls a scenario can name, encoded
+//!   field by field at the offsets of devlife-media's uapi mirrors.
+//! * [`breaks`] holds the breakpoints (`break T at media_ioctl`,
+//!   `unbind:removed`, `open:lookup`, ...).
+//!
+//! The library of scenarios (every race class R1-R7 of the media spec and
+//! its section 6) is in `scenarios/` at the repository root, run by
+//! `cargo test -p devlife-harness --test scenarios` and `devlife run`.
 //!
 //! ```
 //! use devlife_harness::scenario::{parse_str, run, RunOptions};
