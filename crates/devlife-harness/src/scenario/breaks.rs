@@ -67,7 +67,8 @@ struct State {
 ///
 /// # Invariants
 ///
-/// `stopped` is `Some` exactly while the owning thread waits in [`Breaks::hit`].
+/// `stopped` is `Some` exactly while the owning thread waits at a point
+/// (see [`point`]).
 pub struct Breaks {
     kernel: Kernel,
     state: Mutex<State>,
