@@ -25,8 +25,9 @@ use std::time::{Duration, Instant};
 pub(crate) struct Frame {
     /// Kernel instance id.
     pub kernel: u64,
-    /// Node name (or another object name, e.g. an IRQ line).
-    pub object: Arc<str>,
+    /// Id of the node (or other object, e.g. an IRQ line) whose name the
+    /// kernel's [`Activity`] knows (no shared write on the fast path).
+    pub object: u64,
     /// Operation label (`"read"`, `"ioctl"`, `"VIDIOC_DQBUF"`, `"irq"`).
     pub op: &'static str,
     /// Device whose binding the node belongs to (0 when none).
@@ -138,6 +139,7 @@ struct Table {
 pub struct Activity {
     table: Mutex<Table>,
     cv: Condvar,
+    names: Mutex<std::collections::HashMap<u64, Arc<str>>>,
 }
 
 impl std::fmt::Debug for Activity {
@@ -183,7 +185,13 @@ impl Activity {
     /// operation (or on `object` if it is in none).
     pub fn block(&self, kind: BlockKind, object: &str) -> BlockGuard<'_> {
         let (obj, op) = match top_frame() {
-            Some(f) => (f.object.to_string(), f.op),
+            Some(f) => (
+                self.names
+                    .lock()
+                    .get(&f.object)
+                    .map_or_else(|| object.to_owned(), |n| n.to_string()),
+                f.op,
+            ),
             None => (object.to_owned(), "-"),
         };
         self.publish(kind, obj, op)
@@ -258,6 +266,16 @@ impl Activity {
         self.cv.notify_all();
     }
 
+    /// Names object `id` in blocked-thread reports.
+    pub(crate) fn name_object(&self, id: u64, name: Arc<str>) {
+        self.names.lock().insert(id, name);
+    }
+
+    /// Forgets the name of object `id`.
+    pub(crate) fn forget_object(&self, id: u64) {
+        self.names.lock().remove(&id);
+    }
+
     /// The threads blocked right now.
     pub fn blocked(&self) -> Vec<Blocked> {
         self.table.lock().blocked.clone()
@@ -318,9 +336,10 @@ mod tests {
         let t = std::thread::Builder::new()
             .name("sleeper".into())
             .spawn(move || {
+                a2.name_object(42, "misc0".into());
                 let _f = push_frame(Frame {
                     kernel: 1,
-                    object: "misc0".into(),
+                    object: 42,
                     op: "read",
                     device: 7,
                 });

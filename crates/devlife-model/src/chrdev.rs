@@ -267,6 +267,7 @@ impl Drop for NodeInner {
             .monitor
             .journal()
             .record_named(self.id, &self.name, EventKind::Release, None);
+        self.shared.activity.forget_object(self.id);
     }
 }
 
@@ -475,7 +476,7 @@ impl Node {
         let gone = self.inner.policy.errno_for(op);
         let _frame = activity::push_frame(Frame {
             kernel: self.inner.shared.id,
-            object: self.inner.name.clone(),
+            object: self.inner.id,
             op,
             device: self.inner.device_id,
         });
@@ -489,7 +490,14 @@ impl Node {
             }
             None => &self.inner.gate,
         };
-        let access = gate.enter_as(op).map_err(|_| gone)?;
+        // Labels (for the watchdog and `Gate::blockers`) cost a clock read;
+        // they are on when the kernel asks for them.
+        let access = if self.inner.shared.label_ops {
+            gate.enter_as(op)
+        } else {
+            gate.enter()
+        }
+        .map_err(|_| gone)?;
         let ctx = OpCtx {
             access: &access,
             node: self,
@@ -713,6 +721,7 @@ impl ChrdevRegistry {
         s.numbers.entry(spec.kind).or_default().insert(number);
         s.by_name.insert(name.clone(), node.clone());
         drop(s);
+        shared.activity.name_object(id, node.inner.name.clone());
         shared
             .monitor
             .journal()

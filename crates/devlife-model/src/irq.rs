@@ -237,7 +237,7 @@ impl IrqLine {
         }
         let _f = activity::push_frame(Frame {
             kernel: self.kernel,
-            object: format!("irq/{}-{}", self.number, a.name).into(),
+            object: self.monitor_id(),
             op: "irq",
             device: 0,
         });
@@ -279,6 +279,10 @@ impl IrqLine {
         if st.action.is_some() {
             return Err(Errno::EBUSY);
         }
+        self.activity.name_object(
+            self.monitor_id(),
+            format!("irq/{}-{}", self.number, action.name).into(),
+        );
         st.action = Some(action);
         if st.thread.is_none() {
             let me = self.clone();

@@ -32,12 +32,17 @@ pub struct KernelConfig {
     pub watchdog: Option<Duration>,
     /// Default access latency of new hardware.
     pub hw_latency: Duration,
+    /// Label every gate access with its operation (`"VIDIOC_DQBUF"`), so
+    /// that [`devlife::Gate::blockers`] and the watchdog can name it. Costs a
+    /// clock read per call; always on when `watchdog` is set.
+    pub label_ops: bool,
 }
 
 /// Services shared by every object of one kernel. Holds no device, node or
 /// driver, so holding it makes no cycle.
 pub(crate) struct Shared {
     pub id: u64,
+    pub label_ops: bool,
     pub monitor: Monitor,
     pub activity: Arc<Activity>,
     pub faults: Faults,
@@ -120,6 +125,7 @@ impl Kernel {
         let activity = Arc::new(Activity::default());
         let shared = Arc::new(Shared {
             id,
+            label_ops: config.label_ops || config.watchdog.is_some(),
             irq: IrqController::new(&monitor, activity.clone(), id),
             wq: Workqueue::new(&format!("events-{id}"), activity.clone()),
             timers: TimerBase::new(activity.clone()),

@@ -22,8 +22,8 @@ use std::time::Duration;
 
 const DEVICES: u32 = 3;
 const USERS: usize = 4;
-const USER_OPS: usize = 300;
-const KERNEL_OPS: usize = 120;
+const USER_OPS: usize = 150;
+const KERNEL_OPS: usize = 80;
 
 /// Results a user call may legitimately see while devices come and go.
 fn allowed(e: Errno) -> bool {
