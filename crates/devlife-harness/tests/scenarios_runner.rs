@@ -330,6 +330,12 @@ proptest! {
         }
     }
 
+}
+
+proptest! {
+    // Each case builds a kernel and runs threads: fewer cases.
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
     /// Valid programs built from a small grammar parse, and running them
     /// never panics or hangs the runner (results may be anything).
     #[test]
