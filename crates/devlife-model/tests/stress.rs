@@ -183,7 +183,7 @@ fn kernel_side(
         )
     };
     for _ in 0..KERNEL_OPS {
-        pace(&progress, &mut last, 4);
+        pace(&progress, &mut last, 2);
         let n = rng.random_range(0..DEVICES);
         let dev = format!("devlife-testdrv.{n}");
         // Keep at least one device bound so the users have work; otherwise
@@ -228,9 +228,17 @@ fn kernel_side(
     stats
 }
 
-fn irqs(k: Kernel, stop: Arc<AtomicBool>) -> u64 {
+fn irqs(k: Kernel, stop: Arc<AtomicBool>, progress: Arc<AtomicU64>) -> u64 {
     let mut n = 0;
+    let mut last = 0;
     while !stop.load(Ordering::Acquire) {
+        // One round of interrupts per unit of user progress.
+        let p = progress.load(Ordering::Acquire);
+        if p == last {
+            std::thread::yield_now();
+            continue;
+        }
+        last = p;
         for d in k.devices() {
             let hw = d.hardware();
             hw.poke(
@@ -266,9 +274,10 @@ fn run(style: Style, seed: u64) -> Kernel {
         })
         .collect();
     let irq = {
-        let (k, s) = (k.clone(), stop.clone());
-        spawn("hw", move || irqs(k, s))
+        let (k, s, p) = (k.clone(), stop.clone(), progress.clone());
+        spawn("hw", move || irqs(k, s, p))
     };
+    let t0 = std::time::Instant::now();
     let kst = {
         let k = k.clone();
         let p = progress.clone();
@@ -278,6 +287,7 @@ fn run(style: Style, seed: u64) -> Kernel {
     .unwrap();
     // Let the users finish their quota against bound devices, then tear down:
     // shutdown unplugs everything, which wakes every sleeper.
+    let t_kernel = t0.elapsed();
     let mut ust = BTreeMap::new();
     k.shutdown();
     stop.store(true, Ordering::Release);
@@ -290,6 +300,7 @@ fn run(style: Style, seed: u64) -> Kernel {
     let nirq = irq.join().unwrap();
     if std::env::var_os("DEVLIFE_STRESS_VERBOSE").is_some() {
         eprintln!("{style:?} seed {seed}: kernel {kst:?}\nusers {ust:?}\nirqs {nirq}");
+        eprintln!("kernel side {t_kernel:?}, total {:?}", t0.elapsed());
         eprintln!(
             "reports: {:?}",
             k.monitor()
