@@ -166,7 +166,7 @@ pub enum RunErrorKind {
 
 /// The first failure of a run, with where it happened.
 #[derive(Debug, Clone, Serialize, thiserror::Error)]
-#[error("{file}:{line}: [{style}] {kind}")]
+#[error("{}: [{style}] {kind}", super::parse::at(file, *line))]
 pub struct RunError {
     /// The scenario's file.
     pub file: String,

@@ -17,9 +17,10 @@ use devlife_model::{Errno, OpenFlags, PollMask};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-/// A parse error: where and what.
+/// A parse error: where and what (`file:line: what`, or `file: what` for
+/// the file as a whole).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {kind}")]
+#[error("{}: {kind}", at(file, *line))]
 pub struct ParseError {
     /// The scenario's file (or name).
     pub file: String,
@@ -180,6 +181,15 @@ pub enum ParseErrorKind {
     /// Unbalanced quotes.
     #[error("unterminated quoted string")]
     Unterminated,
+}
+
+/// `file:line`, or `file` when `line` is 0 (the file as a whole).
+pub(crate) fn at(file: &str, line: usize) -> String {
+    if line == 0 {
+        file.to_owned()
+    } else {
+        format!("{file}:{line}")
+    }
 }
 
 const KEYWORDS: &[&str] = &[
@@ -1397,6 +1407,10 @@ mod tests {
         );
         let e = err("thread a\na: open f x\n");
         assert_eq!(e.kind, ParseErrorKind::MissingDriver);
+        assert_eq!(
+            e.to_string(),
+            "t.scn: no `driver` header (e.g. `driver testdrv`)"
+        );
         let e = err("driver testdrv\nb: open f x\n");
         assert_eq!(e.kind, ParseErrorKind::UnknownThread("b".into()));
         let e = err("driver testdrv\nthread a\na: open f x\na: ioctl f VIDIOC_REQBUFS cont=1\n");
