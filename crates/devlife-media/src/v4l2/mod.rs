@@ -108,10 +108,22 @@ pub(crate) fn usercopy<T: Wire>(
     debug_assert_eq!(size, T::SIZE, "ioctl size and struct size differ");
     let arg = arg.get_mut(..size).ok_or(Errno::EFAULT)?;
     let mut v = if c.is_write() {
-        let n = input.unwrap_or(size).min(size);
-        let mut tmp = vec![0u8; size];
-        tmp[..n].copy_from_slice(&arg[..n]);
-        T::decode(&tmp)
+        match input {
+            Some(n) if n < size => {
+                // Only the first `n` bytes are input; the rest reads as zero.
+                let mut tmp = [0u8; 256];
+                let mut heap = Vec::new();
+                let tmp: &mut [u8] = if size <= tmp.len() {
+                    &mut tmp[..size]
+                } else {
+                    heap.resize(size, 0);
+                    &mut heap
+                };
+                tmp[..n].copy_from_slice(&arg[..n]);
+                T::decode(tmp)
+            }
+            _ => T::decode(arg),
+        }
     } else {
         T::ZERO
     };
