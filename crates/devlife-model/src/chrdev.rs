@@ -376,6 +376,13 @@ impl Node {
     pub fn parent(&self) -> Option<Device> {
         self.inner.device.as_ref().and_then(WeakDevice::upgrade)
     }
+    /// The kernel the node belongs to, if it still exists.
+    pub fn kernel(&self) -> Option<crate::Kernel> {
+        self.inner
+            .kernel
+            .upgrade()
+            .map(|inner| crate::Kernel { inner })
+    }
     /// A weak reference.
     pub fn downgrade(&self) -> WeakNode {
         WeakNode {
@@ -681,7 +688,10 @@ impl ChrdevRegistry {
         shared.faults.check(FaultPoint::NodeRegister)?;
         let id = shared.monitor.next_id();
         let gate = {
-            let mut b = Gate::builder().name(name.clone()).monitor(&shared.monitor);
+            let mut b = Gate::builder()
+                .name(name.clone())
+                .monitor(&shared.monitor)
+                .trace(shared.config.trace_gates);
             if let Some(w) = spec.watchdog.or(shared.config.watchdog) {
                 b = b.watchdog(w);
             }

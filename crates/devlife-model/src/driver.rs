@@ -489,7 +489,8 @@ pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult
     let gate = {
         let mut b = Gate::builder()
             .name(format!("{}:{}", dev.name(), drv.name))
-            .monitor(m);
+            .monitor(m)
+            .trace(k.config().trace_gates);
         if let Some(w) = k.config().watchdog {
             b = b.watchdog(w);
         }

@@ -351,6 +351,11 @@ impl<'a> OpCtx<'a> {
         self.node
     }
 
+    /// The kernel (absent only while the kernel itself is being dropped).
+    pub fn kernel(&self) -> Option<crate::Kernel> {
+        self.node.kernel()
+    }
+
     /// The flags the file was opened with.
     pub fn flags(&self) -> OpenFlags {
         self.flags

@@ -36,6 +36,9 @@ pub struct KernelConfig {
     /// that [`devlife::Gate::blockers`] and the watchdog can name it. Costs a
     /// clock read per call; always on when `watchdog` is set.
     pub label_ops: bool,
+    /// Journal every enter and exit of node and binding gates (slow; for
+    /// scenario replay and debugging).
+    pub trace_gates: bool,
 }
 
 /// Services shared by every object of one kernel. Holds no device, node or
@@ -326,6 +329,15 @@ impl Kernel {
     /// Hot-unplug (or logical removal): the hardware disappears, the device
     /// and its children are unbound (the seven steps) and deleted. Idempotent.
     pub fn hot_unplug(&self, dev: &Device) -> KResult<()> {
+        if crate::activity::inside_device(self.id(), dev.id())
+            || dev
+                .children()
+                .iter()
+                .any(|c| crate::activity::inside_device(self.id(), c.id()))
+        {
+            // The unbind would wait for the calling thread itself.
+            return Err(Errno::EDEADLK);
+        }
         if dev.inner.owns_hw {
             dev.hardware().set_present(false);
         }

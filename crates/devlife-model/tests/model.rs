@@ -411,3 +411,41 @@ fn device_release_callback_runs_on_last_reference() {
     k.shutdown();
     assert!(k.leaks().is_empty(), "{:?}", k.leaks());
 }
+
+/// With `trace_gates`, every call is in the journal; with `label_ops`, the
+/// gate names the operation a blocked thread is in.
+#[test]
+fn traced_and_labelled_calls() {
+    use devlife_model::KernelConfig;
+    use devlife_model::devlife::check::EventKind;
+    let k = Kernel::with_config(KernelConfig {
+        trace_gates: true,
+        label_ops: true,
+        ..Default::default()
+    });
+    let t = testdrv::setup(&k, Style::Framework).unwrap();
+    let node = t.node().unwrap();
+    let f = k.open(&t.node_name(), OpenFlags::RDWR).unwrap();
+    f.ioctl(testdrv::IOC_PING, &mut []).unwrap();
+    let kinds = k.monitor().journal().kinds(node.gate().id());
+    assert!(
+        kinds.iter().filter(|e| **e == EventKind::Enter).count() >= 2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|e| **e == EventKind::Enter).count(),
+        kinds.iter().filter(|e| **e == EventKind::Exit).count()
+    );
+    let f2 = f.dup();
+    let reader = spawn("labelled-reader", move || f2.read(&mut [0; 4]));
+    assert!(k.wait_blocked("labelled-reader", "read", T));
+    let b = node.gate().blockers();
+    assert_eq!(b.len(), 1);
+    assert_eq!(b[0].thread, "labelled-reader");
+    assert_eq!(b[0].label, Some("read"));
+    k.hot_unplug(&t.device).unwrap();
+    assert_eq!(reader.join().unwrap(), Err(Errno::ENODEV));
+    drop((f, node));
+    assert_silent(&k);
+    finish(k, t);
+}
