@@ -19,6 +19,39 @@
 //! | [`Errno`] (`errno`) | error numbers of every layer |
 //! | [`testdrv`] | a misc-like test driver in the framework and the legacy style |
 //!
+//! ## Two driver styles, one set of checkers
+//!
+//! * **Framework**: state released on the last reference ([`ProbeCtx::alloc`],
+//!   [`ProbeCtx::alloc_shadow`]), registers and bus handles as revocable
+//!   resources ([`ProbeCtx::ioremap`], [`ProbeCtx::bus_channel`]), IRQs, work
+//!   and timers gated by the binding ([`ProbeCtx::request_irq`],
+//!   [`ProbeCtx::work`], [`ProbeCtx::timer`]), every file operation gated.
+//! * **Legacy** (the pre-fix kernel): `devm` state freed at unbind
+//!   ([`ProbeCtx::devm_alloc`]), raw register pointers
+//!   ([`ProbeCtx::ioremap_unmanaged`]), devm IRQs freed after `remove`
+//!   ([`ProbeCtx::devm_request_irq`]), nodes whose `registered` flag is only
+//!   checked at call entry ([`NodeSpec::legacy_entry_check`]).
+//!
+//! The checkers (use-after-free through [`devlife::check::Shadow`],
+//! hardware-after-remove, interrupt-after-release, leaks through the
+//! ledger, drain stalls through the watchdog) are silent for the first and
+//! fire for the second; [`testdrv`] has one driver written both ways.
+//!
+//! ## Observing and steering a run
+//!
+//! * [`Activity`] ([`Kernel::activity`]): which thread is blocked in which
+//!   operation of which node ([`Kernel::wait_blocked`]`("reader", "read", ..)`),
+//!   and per-thread signals ([`Activity::signal`] gives `EINTR`).
+//! * [`Kernel::set_unbind_hook`]: a callback at each [`UnbindPhase`], to act
+//!   (raise an IRQ, pause) at a precise step of an unbind.
+//! * [`Hardware::stall_thread`] / [`Hardware::stall`]: hold hardware accesses
+//!   so that a call is really in flight during an unbind.
+//! * [`Faults`] ([`Kernel::faults`]): fail the Nth allocation, minor
+//!   allocation, node registration, IRQ request, ioremap or an upper layer's
+//!   named point.
+//! * [`KernelConfig`]: watchdog, hardware latency, operation labels, gate
+//!   tracing into the journal.
+//!
 //! ## Which DESIGN rule lives where
 //!
 //! * Rule 1 (memory lives until the last reference): [`File`] and [`Mapping`]
