@@ -108,6 +108,9 @@ pub struct Blocked {
     pub kind: BlockKind,
     /// Since when.
     pub since: Instant,
+    /// Journal id of the node (or other object) the operation runs on, 0
+    /// outside any operation.
+    pub object_id: u64,
     id: u64,
     signal: Signal,
 }
@@ -184,26 +187,33 @@ impl Activity {
     /// Publishes the calling thread as blocked for `kind`, inside its innermost
     /// operation (or on `object` if it is in none).
     pub fn block(&self, kind: BlockKind, object: &str) -> BlockGuard<'_> {
-        let (obj, op) = match top_frame() {
+        let (obj, op, oid) = match top_frame() {
             Some(f) => (
                 self.names
                     .lock()
                     .get(&f.object)
                     .map_or_else(|| object.to_owned(), |n| n.to_string()),
                 f.op,
+                f.object,
             ),
-            None => (object.to_owned(), "-"),
+            None => (object.to_owned(), "-", 0),
         };
-        self.publish(kind, obj, op)
+        self.publish(kind, obj, op, oid)
     }
 
     /// Publishes the calling thread as blocked in operation `op` on `object`
     /// (used by kernel-side waits: `"unplug"`, `"unbind"`, `"free_irq"`, ...).
     pub fn block_as(&self, kind: BlockKind, object: &str, op: &'static str) -> BlockGuard<'_> {
-        self.publish(kind, object.to_owned(), op)
+        self.publish(kind, object.to_owned(), op, 0)
     }
 
-    fn publish(&self, kind: BlockKind, obj: String, op: &'static str) -> BlockGuard<'_> {
+    fn publish(
+        &self,
+        kind: BlockKind,
+        obj: String,
+        op: &'static str,
+        object_id: u64,
+    ) -> BlockGuard<'_> {
         let mut t = self.table.lock();
         t.next += 1;
         let id = t.next;
@@ -213,6 +223,7 @@ impl Activity {
             op,
             kind,
             since: Instant::now(),
+            object_id,
             id,
             signal: current_signal(),
         });
@@ -229,7 +240,7 @@ impl Activity {
         object: &str,
         op: &'static str,
     ) -> OwnedBlockGuard {
-        let g = self.publish(kind, object.to_owned(), op);
+        let g = self.publish(kind, object.to_owned(), op, 0);
         let id = g.id;
         std::mem::forget(g);
         OwnedBlockGuard {

@@ -268,6 +268,9 @@ impl Drop for NodeInner {
             .journal()
             .record_named(self.id, &self.name, EventKind::Release, None);
         self.shared.activity.forget_object(self.id);
+        if let Some(k) = self.kernel.upgrade() {
+            k.nodes_by_id.lock().remove(&self.id);
+        }
     }
 }
 
@@ -732,6 +735,9 @@ impl ChrdevRegistry {
         s.by_name.insert(name.clone(), node.clone());
         drop(s);
         shared.activity.name_object(id, node.inner.name.clone());
+        if let Some(k) = node.inner.kernel.upgrade() {
+            k.nodes_by_id.lock().insert(id, node.downgrade());
+        }
         shared
             .monitor
             .journal()

@@ -71,6 +71,8 @@ pub(crate) struct KernelInner {
     drivers: Mutex<Vec<Arc<DriverEntry>>>,
     modules: Mutex<BTreeMap<String, Module>>,
     hook: Mutex<Option<UnbindHook>>,
+    /// Every node of this kernel, registered or not, until released.
+    pub(crate) nodes_by_id: Mutex<std::collections::HashMap<u64, crate::chrdev::WeakNode>>,
 }
 
 /// One model instance. Cloning gives another handle to the same kernel.
@@ -145,6 +147,7 @@ impl Kernel {
                 drivers: Mutex::new(Vec::new()),
                 modules: Mutex::new(BTreeMap::new()),
                 hook: Mutex::new(None),
+                nodes_by_id: Mutex::new(std::collections::HashMap::new()),
             }),
         }
     }
@@ -606,6 +609,47 @@ impl Kernel {
         for m in mods {
             let _ = self.unload_module(&m);
         }
+    }
+
+    /// The hang checker: every thread still asleep (in a wait queue) inside
+    /// a call on a node that was unplugged is reported as a
+    /// [`ReportKind::Hang`](devlife::check::ReportKind::Hang) — unplug did
+    /// not wake it (the pre-fix bug of drivers that only clear a
+    /// `registered` flag). Call it when the system should be quiescent
+    /// (after the unbinds returned). Returns the number of hung threads.
+    pub fn check_hangs(&self) -> usize {
+        use devlife::check::{Report, ReportKind};
+        let nodes: std::collections::HashMap<u64, Node> = self
+            .inner
+            .nodes_by_id
+            .lock()
+            .iter()
+            .filter_map(|(id, w)| w.upgrade().map(|n| (*id, n)))
+            .collect();
+        let mut n = 0;
+        for b in self.activity().blocked() {
+            if b.kind != BlockKind::Wait {
+                continue;
+            }
+            if let Some(node) = nodes.get(&b.object_id) {
+                if node.is_unplugged() {
+                    n += 1;
+                    self.monitor().report(Report::new(
+                        ReportKind::Hang,
+                        node.id(),
+                        node.name(),
+                        format!(
+                            "thread `{}` still sleeps in `{}` of `{}` after the node was unplugged",
+                            b.thread,
+                            b.op,
+                            node.name()
+                        ),
+                        None,
+                    ));
+                }
+            }
+        }
+        n
     }
 
     /// Object types with live objects (devices, nodes, files, mappings,

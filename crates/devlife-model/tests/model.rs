@@ -449,3 +449,44 @@ fn traced_and_labelled_calls() {
     assert_silent(&k);
     finish(k, t);
 }
+
+/// The hang checker: a legacy node's sleeper is not woken by unplug (only
+/// the driver could wake it); a framework node's sleeper always is.
+#[test]
+fn hang_checker() {
+    use devlife_model::devlife::check::ReportKind;
+    for legacy in [false, true] {
+        let k = Kernel::new();
+        let ops = Arc::new(Nop::default());
+        let reg = k
+            .register_node(
+                NodeSpec::new(NodeKind::Misc)
+                    .name("sleepy")
+                    .legacy_if(legacy),
+                ops.clone(),
+            )
+            .unwrap();
+        let f = k.open("sleepy", OpenFlags::RDWR).unwrap();
+        let f2 = f.dup();
+        let reader = spawn("sleeper", move || f2.read(&mut [0; 4]));
+        assert!(k.wait_blocked("sleeper", "read", T));
+        reg.unregister().unwrap();
+        if legacy {
+            assert_eq!(k.check_hangs(), 1);
+            let r = &k.monitor().reports().all()[0];
+            assert_eq!(r.kind, ReportKind::Hang);
+            assert!(r.message.contains("sleeper"), "{}", r.message);
+            // Only the driver can end it.
+            ops.ready.store(true, Ordering::Release);
+            ops.q.wake_all();
+            assert_eq!(reader.join().unwrap(), Ok(0));
+        } else {
+            assert_eq!(reader.join().unwrap(), Err(Errno::ENODEV));
+            assert_eq!(k.check_hangs(), 0);
+            assert_silent(&k);
+        }
+        drop(f);
+        assert_eq!(k.check_hangs(), 0);
+        assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+    }
+}
