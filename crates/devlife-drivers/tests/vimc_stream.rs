@@ -47,8 +47,9 @@ fn check_rgb_bars(frame: &[u8], w: u32, h: u32, sw: u32, seq: u32) {
     assert!(checked >= 24, "too few sample points ({checked})");
 }
 
-/// Dequeues `n` frames (requeueing each), checking sequence and payload, and
-/// returns each frame's bytes.
+/// Dequeues `n` frames (requeueing a buffer only while more frames are
+/// needed, so that the streamer renders no frame nobody reads), checking
+/// sequence and payload, and returns each frame's bytes.
 fn capture_frames(f: &File, maps: &[devlife_model::Mapping], size: u32, n: u32) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut last_ts = (0i64, 0i64);
@@ -64,7 +65,9 @@ fn capture_frames(f: &File, maps: &[devlife_model::Mapping], size: u32, n: u32) 
         assert!(ts >= last_ts, "timestamps go backwards");
         last_ts = ts;
         out.push(read_map(&maps[b.index as usize], size as usize));
-        qbuf(f, b.index).unwrap();
+        if seq + (maps.len() as u32) < n {
+            qbuf(f, b.index).unwrap();
+        }
     }
     out
 }
@@ -78,7 +81,7 @@ fn spec_configuration_streams_every_capture_through_mmap() {
         let f = rig.open(cap);
         let p = g_fmt(&f).unwrap();
         assert_eq!((p.width, p.height, p.pixelformat), (640, 480, pix::SBGGR8));
-        let n = start_stream(&f, 3).unwrap();
+        let n = start_stream(&f, 2).unwrap();
         let maps: Vec<_> = (0..n).map(|i| map(&f, i, p.sizeimage as usize)).collect();
         let frames = capture_frames(&f, &maps, p.sizeimage, 3);
         for (seq, fr) in frames.iter().enumerate() {
@@ -102,7 +105,8 @@ fn spec_configuration_streams_every_capture_through_mmap() {
     drop((maps, f));
     let st = rig.v.stats();
     assert_eq!((st.stream_starts, st.stream_stops), (3, 3));
-    assert!(st.irqs > 0 && st.frames >= 8);
+    assert!(st.irqs > 0);
+    assert_eq!(st.frames, 3 + 3 + 2, "every rendered frame was read");
     rig.assert_silent();
     rig.finish();
 }

@@ -21,7 +21,7 @@
 //! crops its sink frame and scales the crop to its source size by nearest
 //! neighbour; the capture copies the frame into the buffer.
 
-use super::formats::{Cfa, Layout, pix_map_by_code};
+use super::formats::{Layout, pix_map_by_code};
 use devlife_media::uapi::videodev2::V4l2Rect;
 
 /// The bar colours, left to right (R, G, B).
@@ -140,33 +140,53 @@ pub fn debayer(input: &[u8], sink: FrameFmt, src: FrameFmt) -> Vec<u8> {
     let (w, h) = (sink.width as usize, sink.height as usize);
     let obpp = src.bpp();
     let olayout = src.layout();
+    let (ow, oh) = (src.width as usize, src.height as usize);
     let mut out = vec![0u8; src.size()];
     let Layout::Bayer { cfa, bits } = sink.layout() else {
         return out;
     };
+    if w == 0 || h == 0 {
+        return out;
+    }
     let ibpp = sink.bpp();
-    let (ow, oh) = (src.width as usize, src.height as usize);
-    for y in 0..oh.min(h) {
-        for x in 0..ow.min(w) {
+    let samples: Vec<u32> = (0..w * h).map(|i| sample(input, ibpp, bits, i)).collect();
+    // The colour of each site of the 2x2 filter block.
+    let tab = [
+        cfa.channel(0, 0),
+        cfa.channel(1, 0),
+        cfa.channel(0, 1),
+        cfa.channel(1, 1),
+    ];
+    // Plain index loops: this runs for every pixel of every frame, also in
+    // unoptimised test builds.
+    let mut rgb = vec![[0u8; 3]; w * h];
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(1), (y + 1).min(h - 1));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(1), (x + 1).min(w - 1));
             let mut sum = [0u32; 3];
             let mut n = [0u32; 3];
-            for yy in y.saturating_sub(1)..=(y + 1).min(h - 1) {
-                for xx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
-                    let c = cfa_channel(cfa, xx, yy);
-                    sum[c] += sample(input, ibpp, bits, yy * w + xx);
+            for yy in y0..=y1 {
+                let (row, par) = (yy * w, (yy & 1) * 2);
+                for xx in x0..=x1 {
+                    let c = tab[par + (xx & 1)];
+                    sum[c] += samples[row + xx];
                     n[c] += 1;
                 }
             }
-            let rgb = [0, 1, 2].map(|c| sum[c].checked_div(n[c]).unwrap_or(0).min(255) as u8);
+            let px = &mut rgb[y * w + x];
+            for c in 0..3 {
+                px[c] = sum[c].checked_div(n[c]).unwrap_or(0).min(255) as u8;
+            }
+        }
+    }
+    for y in 0..oh.min(h) {
+        for x in 0..ow.min(w) {
             let at = (y * ow + x) * obpp;
-            put_pixel(&mut out[at..at + obpp], olayout, x, y, rgb);
+            put_pixel(&mut out[at..at + obpp], olayout, x, y, rgb[y * w + x]);
         }
     }
     out
-}
-
-fn cfa_channel(cfa: Cfa, x: usize, y: usize) -> usize {
-    cfa.channel(x, y)
 }
 
 /// The scaler's `process_frame`: crops `crop` out of the sink frame and
@@ -178,18 +198,28 @@ pub fn scale(input: &[u8], sink: FrameFmt, crop: V4l2Rect, src: FrameFmt) -> Vec
     let mut out = vec![0u8; dw * dh * bpp];
     let (cl, ct) = (crop.left.max(0) as usize, crop.top.max(0) as usize);
     let (cw, ch) = (crop.width as usize, crop.height as usize);
-    if dw == 0 || dh == 0 || cw == 0 || ch == 0 {
+    if dw == 0 || dh == 0 || cw == 0 || ch == 0 || sw == 0 || sh == 0 {
         return out;
     }
+    let xmap: Vec<usize> = (0..dw)
+        .map(|x| (cl + x * cw / dw).min(sw - 1) * bpp)
+        .collect();
+    let row_bytes = dw * bpp;
+    let mut prev: Option<usize> = None;
     for y in 0..dh {
-        let sy = (ct + y * ch / dh).min(sh.saturating_sub(1));
-        for x in 0..dw {
-            let sx = (cl + x * cw / dw).min(sw.saturating_sub(1));
-            let from = (sy * sw + sx) * bpp;
-            let to = (y * dw + x) * bpp;
-            if let Some(px) = input.get(from..from + bpp) {
-                out[to..to + bpp].copy_from_slice(px);
-            }
+        let sy = (ct + y * ch / dh).min(sh - 1);
+        let to = y * row_bytes;
+        if prev == Some(sy) {
+            // Same source row as the previous line: copy it.
+            out.copy_within(to - row_bytes..to, to);
+            continue;
+        }
+        prev = Some(sy);
+        let Some(srow) = input.get(sy * sw * bpp..(sy + 1) * sw * bpp) else {
+            continue;
+        };
+        for (px, &from) in out[to..to + row_bytes].chunks_exact_mut(bpp).zip(&xmap) {
+            px.copy_from_slice(&srow[from..from + bpp]);
         }
     }
     out

@@ -16,7 +16,7 @@
 //!   kthread's data); only `stop_streaming` stops it and breaks that cycle.
 //!   Nobody stops it at unbind.
 
-use super::hw::{REG_IRQ_ACK, REG_IRQ_STATUS, REG_TRIGGER, reg_stream};
+use super::hw::{REG_IRQ_ACK, REG_IRQ_STATUS, REG_TRIGGER, reg_frames, reg_stream};
 use super::pattern::{FrameFmt, debayer, scale, sensor_frame};
 use super::state::{Stage, Stat, VimcState};
 use super::topology::{ENTITIES, EntKind, NUM_ENTITIES};
@@ -250,13 +250,16 @@ impl StreamCtl {
         st.stats.bump(Stat::StreamStops);
     }
 
-    /// One iteration of the streamer thread: render a frame into the next
-    /// buffer, latch it in the engine (which interrupts), sleep a period.
+    /// One iteration of the streamer thread: read the engine's frame
+    /// counter, render a frame into the next buffer, latch it in the engine
+    /// (which interrupts), sleep a period.
     #[track_caller]
     pub(crate) fn tick(&self, w: &WorkCtx<'_>) {
         let bound = w.bound();
         let st = self.st.get();
         let c = &st.caps[self.cap];
+        // The period starts with the engine's frame counter (a vsync).
+        let _vsync = st.regs.read_bound(bound.as_ref(), reg_frames(self.cap));
         let filled = {
             let mut s = c.stream.lock();
             if !s.active {
@@ -284,7 +287,14 @@ impl StreamCtl {
             st.regs
                 .write_bound(bound.as_ref(), REG_TRIGGER, 1 << self.cap);
         }
-        if c.stream.lock().active {
+        // Sleep a period, unless the stream stopped: stopped by the driver,
+        // or, for a streamer nobody stopped (the legacy twin after unbind),
+        // its queue stopped streaming (it then parks, holding its data).
+        let again = {
+            let s = c.stream.lock();
+            s.active && s.queue.as_ref().is_some_and(BufferQueue::is_streaming)
+        };
+        if again {
             let t = self.timer.lock().clone();
             if let Some(t) = t {
                 t.arm(st.interval);
