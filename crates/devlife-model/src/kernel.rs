@@ -631,22 +631,22 @@ impl Kernel {
             if b.kind != BlockKind::Wait {
                 continue;
             }
-            if let Some(node) = nodes.get(&b.object_id) {
-                if node.is_unplugged() {
-                    n += 1;
-                    self.monitor().report(Report::new(
-                        ReportKind::Hang,
-                        node.id(),
-                        node.name(),
-                        format!(
-                            "thread `{}` still sleeps in `{}` of `{}` after the node was unplugged",
-                            b.thread,
-                            b.op,
-                            node.name()
-                        ),
-                        None,
-                    ));
-                }
+            if let Some(node) = nodes.get(&b.object_id)
+                && node.is_unplugged()
+            {
+                n += 1;
+                self.monitor().report(Report::new(
+                    ReportKind::Hang,
+                    node.id(),
+                    node.name(),
+                    format!(
+                        "thread `{}` still sleeps in `{}` of `{}` after the node was unplugged",
+                        b.thread,
+                        b.op,
+                        node.name()
+                    ),
+                    None,
+                ));
             }
         }
         n
