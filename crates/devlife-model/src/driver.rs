@@ -167,7 +167,8 @@ pub enum UnbindPhase {
     ResourcesReleased,
     /// Step 6: nodes unregistered.
     NodesUnregistered,
-    /// Step 7: the binding dropped the driver data; the device is unbound.
+    /// Step 7: the binding dropped the driver data (the device shows as
+    /// unbound once the hook returns).
     Done,
 }
 
