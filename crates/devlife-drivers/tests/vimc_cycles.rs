@@ -82,7 +82,11 @@ fn legacy_cycles_without_races_are_clean_too() {
         assert!(querycap(&v).is_ok());
         drop(v);
         rig.v.unbind().unwrap();
-        assert!(live_vimc_objects(&rig.k).is_empty(), "{:?}", live_vimc_objects(&rig.k));
+        assert!(
+            live_vimc_objects(&rig.k).is_empty(),
+            "{:?}",
+            live_vimc_objects(&rig.k)
+        );
         rig.v.bind().unwrap();
     }
     rig.assert_silent();
@@ -259,7 +263,9 @@ fn userspace_racing_rebinds_from_other_threads() {
     for n in 0..40 {
         // Let the users in, then pull the device from under them.
         let seen = calls.load(Ordering::Relaxed);
-        wait_until("users made calls", || calls.load(Ordering::Relaxed) > seen + 2);
+        wait_until("users made calls", || {
+            calls.load(Ordering::Relaxed) > seen + 2
+        });
         if n % 4 == 3 {
             rig.v.hot_unplug().unwrap();
             rig.v.replug().unwrap();
@@ -296,7 +302,10 @@ fn fault_injection_unwinds_every_probe_step() {
     rig.v.bind().unwrap();
     let hits: Vec<(FaultPoint, u64)> = points.iter().map(|p| (*p, faults.hits(*p))).collect();
     assert_eq!(
-        hits.iter().find(|(p, _)| *p == FaultPoint::MinorAlloc).unwrap().1,
+        hits.iter()
+            .find(|(p, _)| *p == FaultPoint::MinorAlloc)
+            .unwrap()
+            .1,
         12,
         "one minor per node"
     );

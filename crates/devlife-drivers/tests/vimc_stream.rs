@@ -60,7 +60,10 @@ fn capture_frames(f: &File, maps: &[devlife_model::Mapping], size: u32, n: u32) 
         assert_eq!(b.field, field::NONE);
         assert_ne!(b.flags & buf_flag::DONE, 0);
         assert_eq!(b.flags & buf_flag::ERROR, 0);
-        assert_eq!(b.flags & buf_flag::TIMESTAMP_MASK, buf_flag::TIMESTAMP_MONOTONIC);
+        assert_eq!(
+            b.flags & buf_flag::TIMESTAMP_MASK,
+            buf_flag::TIMESTAMP_MONOTONIC
+        );
         let ts = (b.timestamp.tv_sec, b.timestamp.tv_usec);
         assert!(ts >= last_ts, "timestamps go backwards");
         last_ts = ts;
@@ -86,7 +89,11 @@ fn spec_configuration_streams_every_capture_through_mmap() {
         let frames = capture_frames(&f, &maps, p.sizeimage, 3);
         for (seq, fr) in frames.iter().enumerate() {
             assert_eq!(frame_counter(fr), Some(seq as u32));
-            assert_eq!(*fr, sensor_frame(raw_fmt(640, 480), seq as u32), "{cap} frame {seq}");
+            assert_eq!(
+                *fr,
+                sensor_frame(raw_fmt(640, 480), seq as u32),
+                "{cap} frame {seq}"
+            );
         }
         streamoff(&f).unwrap();
     }
@@ -185,7 +192,11 @@ fn one_stream_per_connected_component() {
     // The engine streams capture 0 and 1, not 2.
     let hw = rig.v.hardware();
     assert_eq!(
-        (hw.peek(reg_stream(0)), hw.peek(reg_stream(1)), hw.peek(reg_stream(2))),
+        (
+            hw.peek(reg_stream(0)),
+            hw.peek(reg_stream(1)),
+            hw.peek(reg_stream(2))
+        ),
         (1, 1, 0)
     );
     streamoff(&raw0).unwrap();
@@ -200,7 +211,9 @@ fn one_stream_per_connected_component() {
     // Everything stopped: formats can change again.
     assert!(subdev_s_fmt(&sensor, V4L2_SUBDEV_FORMAT_ACTIVE, 0, fmt).is_ok());
     // The engine counted the frames it latched.
-    assert!(hw.peek(reg_frames(0)) >= 1 && hw.peek(reg_frames(1)) >= 1 && hw.peek(reg_frames(2)) >= 1);
+    assert!(
+        hw.peek(reg_frames(0)) >= 1 && hw.peek(reg_frames(1)) >= 1 && hw.peek(reg_frames(2)) >= 1
+    );
     drop((raw0, raw1, rgb, sensor, debayer, m));
     rig.assert_silent();
     rig.finish();
@@ -292,11 +305,24 @@ fn the_rgb_capture_follows_the_links_and_the_scaler() {
     // The Input is streaming now, Sensor A is not.
     let input = rig.open("RGB/YUV Input");
     assert_eq!(
-        subdev_s_fmt(&input, V4L2_SUBDEV_FORMAT_ACTIVE, 0, mbus(code::RGB888_1X24, 64, 48)),
+        subdev_s_fmt(
+            &input,
+            V4L2_SUBDEV_FORMAT_ACTIVE,
+            0,
+            mbus(code::RGB888_1X24, 64, 48)
+        ),
         Err(Errno::EBUSY)
     );
     let sensor = rig.open("Sensor A");
-    assert!(subdev_s_fmt(&sensor, V4L2_SUBDEV_FORMAT_ACTIVE, 0, mbus(code::SBGGR8_1X8, 64, 48)).is_ok());
+    assert!(
+        subdev_s_fmt(
+            &sensor,
+            V4L2_SUBDEV_FORMAT_ACTIVE,
+            0,
+            mbus(code::SBGGR8_1X8, 64, 48)
+        )
+        .is_ok()
+    );
     streamoff(&f).unwrap();
     drop((maps, f, m, sc, input, sensor));
     rig.assert_silent();

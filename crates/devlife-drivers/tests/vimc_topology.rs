@@ -195,7 +195,12 @@ fn object_ids_and_counts_are_the_kernels() {
     let g = mdev.graph();
     // §1.3 counts: entities 11, interfaces 11, pads 12, links 21.
     assert_eq!(
-        (g.num_entities(), g.num_interfaces(), g.num_pads(), g.num_links()),
+        (
+            g.num_entities(),
+            g.num_interfaces(),
+            g.num_pads(),
+            g.num_links()
+        ),
         (11, 11, 12, 21)
     );
     let ents = g.entities();
@@ -256,7 +261,10 @@ fn object_ids_and_counts_are_the_kernels() {
         ]
     );
     let data_ids: Vec<u32> = data.iter().map(|d| d.0).collect();
-    assert_eq!(data_ids, (0..8).map(|i| 0x0200_001e + 2 * i).collect::<Vec<_>>());
+    assert_eq!(
+        data_ids,
+        (0..8).map(|i| 0x0200_001e + 2 * i).collect::<Vec<_>>()
+    );
     let data_flags: Vec<u32> = data.iter().map(|d| d.1).collect();
     assert_eq!(data_flags, vec![3, 3, 3, 3, 1, 0, 0, 3]);
     let ancf = MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE | MEDIA_LNK_FL_ANCILLARY_LINK;
@@ -351,7 +359,10 @@ fn capture_defaults_querycap_and_enum_fmt() {
     };
     let all: Vec<u32> = (0..).map_while(|i| enum_fmt(i, 0).ok()).collect();
     assert_eq!(all.len(), 23);
-    assert_eq!(&all[..4], &[pix::BGR24, pix::RGB24, pix::ARGB32, pix::SBGGR8]);
+    assert_eq!(
+        &all[..4],
+        &[pix::BGR24, pix::RGB24, pix::ARGB32, pix::SBGGR8]
+    );
     assert_eq!(all[22], pix::SRGGB12);
     // The mbus_code filter: exactly one format, index 0 only.
     assert_eq!(enum_fmt(0, code::GBR888_1X24), Ok(pix::RGB24));
@@ -368,17 +379,17 @@ fn capture_defaults_querycap_and_enum_fmt() {
     ioc(&f, VIDIOC_TRY_FMT, &mut v).unwrap();
     let t = v.pix();
     assert_eq!((t.width, t.height, t.pixelformat), (16, 2160, pix::RGB24));
-    assert_eq!((t.bytesperline, t.sizeimage, t.field), (48, 48 * 2160, field::NONE));
+    assert_eq!(
+        (t.bytesperline, t.sizeimage, t.field),
+        (48, 48 * 2160, field::NONE)
+    );
     want = g_fmt(&f).unwrap();
     want.pixelformat = pix::SBGGR10;
     let s = s_fmt(&f, &want).unwrap();
     assert_eq!((s.bytesperline, s.sizeimage), (1280, 1280 * 480));
     assert_eq!(g_fmt(&f).unwrap().pixelformat, pix::SBGGR10);
     // S_FMT programs the engine.
-    assert_eq!(
-        rig.v.hardware().peek(vimc::hw::reg_fmt(4)),
-        pix::SBGGR10
-    );
+    assert_eq!(rig.v.hardware().peek(vimc::hw::reg_fmt(4)), pix::SBGGR10);
     drop(f);
     rig.assert_silent();
     rig.finish();
@@ -454,14 +465,20 @@ fn subdev_defaults_codes_sizes_and_selections() {
         (16, 4096, 16, 2160)
     );
     fse.index = 1;
-    assert_eq!(ioc(&s, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &mut fse), Err(Errno::EINVAL));
+    assert_eq!(
+        ioc(&s, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &mut fse),
+        Err(Errno::EINVAL)
+    );
     let mut fse = V4l2SubdevFrameSizeEnum {
         code: code::SBGGR8_1X8,
         which: a,
         pad: 1,
         ..Default::default()
     };
-    assert_eq!(ioc(&sc, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &mut fse), Err(Errno::EINVAL));
+    assert_eq!(
+        ioc(&sc, VIDIOC_SUBDEV_ENUM_FRAME_SIZE, &mut fse),
+        Err(Errno::EINVAL)
+    );
     // Selections: the scaler's sink only, CROP and CROP_BOUNDS.
     let sel = |f: &File, pad: u32, target: u32| {
         let mut s = V4l2SubdevSelection {
@@ -470,7 +487,8 @@ fn subdev_defaults_codes_sizes_and_selections() {
             target,
             ..Default::default()
         };
-        ioc(f, VIDIOC_SUBDEV_G_SELECTION, &mut s).map(|_| (s.r.left, s.r.top, s.r.width, s.r.height))
+        ioc(f, VIDIOC_SUBDEV_G_SELECTION, &mut s)
+            .map(|_| (s.r.left, s.r.top, s.r.width, s.r.height))
     };
     assert_eq!(sel(&sc, 0, V4L2_SEL_TGT_CROP), Ok((0, 0, 640, 480)));
     assert_eq!(sel(&sc, 0, V4L2_SEL_TGT_CROP_BOUNDS), Ok((0, 0, 640, 480)));
@@ -502,7 +520,13 @@ fn set_fmt_adjusts_and_propagates() {
         code::SGBRG12_1X12
     );
     // TRY does not touch ACTIVE.
-    subdev_s_fmt(&s, V4L2_SUBDEV_FORMAT_TRY, 0, mbus(code::SBGGR8_1X8, 64, 64)).unwrap();
+    subdev_s_fmt(
+        &s,
+        V4L2_SUBDEV_FORMAT_TRY,
+        0,
+        mbus(code::SBGGR8_1X8, 64, 64),
+    )
+    .unwrap();
     assert_eq!(subdev_g_fmt(&s, ACTIVE, 0).unwrap(), m);
     assert_eq!(
         subdev_g_fmt(&s, V4L2_SUBDEV_FORMAT_TRY, 0).unwrap().width,
@@ -514,7 +538,10 @@ fn set_fmt_adjusts_and_propagates() {
     let m = subdev_s_fmt(&d, ACTIVE, 0, mbus(code::RGB888_1X24, 320, 240)).unwrap();
     assert_eq!(m.code, code::SRGGB8_1X8);
     let src = subdev_g_fmt(&d, ACTIVE, 1).unwrap();
-    assert_eq!((src.code, src.width, src.height), (code::RGB888_1X24, 320, 240));
+    assert_eq!(
+        (src.code, src.width, src.height),
+        (code::RGB888_1X24, 320, 240)
+    );
     let m = subdev_s_fmt(&d, ACTIVE, 1, mbus(code::BGR888_1X24, 16, 16)).unwrap();
     assert_eq!(m, src);
     // Scaler: sink code and size propagate to the crop and the source; the
@@ -533,7 +560,10 @@ fn set_fmt_adjusts_and_propagates() {
     ioc(&sc, VIDIOC_SUBDEV_G_SELECTION, &mut sel).unwrap();
     assert_eq!((sel.r.width, sel.r.height), (320, 240));
     let out = subdev_s_fmt(&sc, ACTIVE, 1, mbus(code::BGR888_1X24, 1921, 1441)).unwrap();
-    assert_eq!((out.code, out.width, out.height), (code::RGB888_1X24, 1920, 1440));
+    assert_eq!(
+        (out.code, out.width, out.height),
+        (code::RGB888_1X24, 1920, 1440)
+    );
     assert_eq!(subdev_g_fmt(&sc, ACTIVE, 0).unwrap().width, 320);
     // S_SELECTION: clamped into the sink.
     sel.r = V4l2Rect {
@@ -543,14 +573,26 @@ fn set_fmt_adjusts_and_propagates() {
         height: 9999,
     };
     ioc(&sc, VIDIOC_SUBDEV_S_SELECTION, &mut sel).unwrap();
-    assert_eq!((sel.r.left, sel.r.top, sel.r.width, sel.r.height), (256, 0, 64, 240));
+    assert_eq!(
+        (sel.r.left, sel.r.top, sel.r.width, sel.r.height),
+        (256, 0, 64, 240)
+    );
     sel.target = V4L2_SEL_TGT_COMPOSE;
-    assert_eq!(ioc(&sc, VIDIOC_SUBDEV_S_SELECTION, &mut sel), Err(Errno::EINVAL));
+    assert_eq!(
+        ioc(&sc, VIDIOC_SUBDEV_S_SELECTION, &mut sel),
+        Err(Errno::EINVAL)
+    );
     // What media-ctl shows follows.
     let text = rig.v.topology().unwrap();
-    assert!(text.contains("[stream:0 fmt:SGBRG12_1X12/320x240 field:none]"), "{text}");
+    assert!(
+        text.contains("[stream:0 fmt:SGBRG12_1X12/320x240 field:none]"),
+        "{text}"
+    );
     assert!(text.contains("\t\t crop:(256,0)/64x240]"), "{text}");
-    assert!(text.contains("fmt:RGB888_1X24/1920x1440 field:none]"), "{text}");
+    assert!(
+        text.contains("fmt:RGB888_1X24/1920x1440 field:none]"),
+        "{text}"
+    );
     drop((s, d, sc));
     rig.assert_silent();
     rig.finish();

@@ -79,10 +79,7 @@ fn dqbuf_blocked_on_an_empty_queue_framework() {
         assert_eq!(t.join().unwrap().unwrap_err(), Errno::ENODEV, "{how:?}");
         assert_eq!(dqbuf(&f), Err(Errno::ENODEV));
         assert_eq!(querycap(&f).unwrap_err(), Errno::ENODEV);
-        assert_eq!(
-            f.poll(PollMask::IN | PollMask::PRI, None),
-            Ok(video_gone())
-        );
+        assert_eq!(f.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
         // The stream was stopped once, while the engine was still there (a
         // removed platform device ignores the write).
         let st = rig.v.stats();
@@ -118,7 +115,11 @@ fn dqbuf_blocked_on_an_empty_queue_legacy() {
         // Close: vb2 release stops the stream through the driver, on freed
         // state and removed hardware; the driver then skips the rest.
         drop(f);
-        assert!(rig.count(ReportKind::UseAfterFree) >= 2, "{}", fmt_reports(&rig.reports()));
+        assert!(
+            rig.count(ReportKind::UseAfterFree) >= 2,
+            "{}",
+            fmt_reports(&rig.reports())
+        );
         assert!(rig.count(ReportKind::HwAfterRemove) >= 1);
         let leaks = finish_legacy(rig);
         assert!(leaks.contains(&"vimc_device"), "{leaks:?}");
@@ -144,10 +145,7 @@ fn poll_framework() {
         let m = t.join().unwrap().unwrap();
         assert!(m.contains(PollMask::ERR | PollMask::HUP), "{how:?}: {m:?}");
         assert!(!m.intersects(PollMask::IN), "{m:?}");
-        assert_eq!(
-            f.poll(PollMask::IN | PollMask::PRI, None),
-            Ok(video_gone())
-        );
+        assert_eq!(f.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
         drop(f);
         rig.assert_silent();
         rig.finish();
@@ -162,14 +160,14 @@ fn poll_legacy() {
     let t = spawn("poller", move || f2.poll(PollMask::IN, None));
     wait_blocked(&rig.k, "poller", "poll");
     unplug(&rig, Unplug::Sysfs);
-    assert!(is_blocked(&rig.k, "poller", "poll"), "not woken by the legacy unbind");
+    assert!(
+        is_blocked(&rig.k, "poller", "poll"),
+        "not woken by the legacy unbind"
+    );
     assert!(rig.k.activity().signal("poller"));
     assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
     // The entry check answers later polls with the gone mask.
-    assert_eq!(
-        f.poll(PollMask::IN | PollMask::PRI, None),
-        Ok(video_gone())
-    );
+    assert_eq!(f.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
     drop(f);
     assert!(rig.count(ReportKind::UseAfterFree) >= 1);
     assert!(rig.count(ReportKind::HwAfterRemove) >= 1);
@@ -297,7 +295,9 @@ fn open_media_node_framework() {
         );
         // The node left /dev; the old node refuses opens with ENXIO.
         assert_eq!(
-            rig.k.open(&path, devlife_model::OpenFlags::RDWR).unwrap_err(),
+            rig.k
+                .open(&path, devlife_model::OpenFlags::RDWR)
+                .unwrap_err(),
             Errno::ENOENT
         );
         assert_eq!(
@@ -347,9 +347,11 @@ fn media_ioctl_in_flight(rig: &Rig, how: Unplug) -> Result<MediaDeviceInfo, Errn
             Unplug::Hot => k.hot_unplug(&dev),
         });
         // The unbind drains the media node: it waits for the ioctl.
-        assert!(rig.k.activity().wait_for(PATIENCE, |b| b
-            .iter()
-            .any(|x| x.thread == "unbinder" && x.op == "unplug" && x.object == media)));
+        assert!(
+            rig.k.activity().wait_for(PATIENCE, |b| b
+                .iter()
+                .any(|x| x.thread == "unbinder" && x.op == "unplug" && x.object == media))
+        );
         assert!(!u.is_finished());
         go_tx.send(()).unwrap();
         u.join().unwrap().unwrap();
@@ -412,10 +414,7 @@ fn open_subdev_node_framework() {
             subdev_g_fmt(&s, V4L2_SUBDEV_FORMAT_ACTIVE, 0),
             Err(Errno::ENODEV)
         );
-        assert_eq!(
-            s.poll(PollMask::IN | PollMask::PRI, None),
-            Ok(video_gone())
-        );
+        assert_eq!(s.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
         // Each open file keeps its subdev (and its driver data) alive.
         assert_eq!(rig.v.stats().subdev_releases, 6);
         drop(s);
@@ -447,7 +446,12 @@ fn subdev_call_in_flight(rig: &Rig, how: Unplug) -> Result<V4l2MbusFramefmt, Err
     let stall = rig.v.hardware().stall_thread("sfmt");
     let s = rig.open("Sensor A");
     let t = spawn("sfmt", move || {
-        subdev_s_fmt(&s, V4L2_SUBDEV_FORMAT_ACTIVE, 0, mbus(code::SBGGR8_1X8, 64, 48))
+        subdev_s_fmt(
+            &s,
+            V4L2_SUBDEV_FORMAT_ACTIVE,
+            0,
+            mbus(code::SBGGR8_1X8, 64, 48),
+        )
     });
     wait_blocked(&rig.k, "sfmt", "VIDIOC_SUBDEV_S_FMT");
     if rig.v.style() == Style::Legacy {
@@ -460,9 +464,11 @@ fn subdev_call_in_flight(rig: &Rig, how: Unplug) -> Result<V4l2MbusFramefmt, Err
             Unplug::Sysfs => k.sysfs_unbind(drv, dev.name()),
             Unplug::Hot => k.hot_unplug(&dev),
         });
-        assert!(rig.k.activity().wait_for(PATIENCE, |b| b
-            .iter()
-            .any(|x| x.thread == "unbinder" && x.op == "unplug" && x.object == "v4l-subdev0")));
+        assert!(
+            rig.k.activity().wait_for(PATIENCE, |b| b
+                .iter()
+                .any(|x| x.thread == "unbinder" && x.op == "unplug" && x.object == "v4l-subdev0"))
+        );
         assert!(!u.is_finished());
         drop(stall);
         u.join().unwrap().unwrap();
@@ -575,9 +581,10 @@ fn running_stream_legacy_streamer_outlives_the_driver() {
             .iter()
             .any(|r| r.kind == k && r.message.contains("thread `ktimer`"))
     };
-    wait_until("the streamer touches freed state and removed hardware", || {
-        from_streamer(ReportKind::UseAfterFree) && from_streamer(ReportKind::HwAfterRemove)
-    });
+    wait_until(
+        "the streamer touches freed state and removed hardware",
+        || from_streamer(ReportKind::UseAfterFree) && from_streamer(ReportKind::HwAfterRemove),
+    );
     drop(f);
     let leaks = finish_legacy(rig);
     assert!(leaks.contains(&"vimc_device"), "{leaks:?}");

@@ -89,14 +89,20 @@ impl Drop for Rig {
 }
 
 pub fn fmt_reports(r: &[Report]) -> String {
-    r.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("\n")
+    r.iter()
+        .map(|r| r.to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Waits until `cond` holds (polling the model's state, bounded by [`PATIENCE`]).
 pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = std::time::Instant::now() + PATIENCE;
     while !cond() {
-        assert!(std::time::Instant::now() < deadline, "never happened: {what}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
         std::thread::yield_now();
     }
 }
