@@ -77,6 +77,7 @@ fn dqbuf_blocked_on_an_empty_queue_framework() {
         unplug(&rig, how);
         // Woken by the unplug, with the video node's errno.
         assert_eq!(t.join().unwrap().unwrap_err(), Errno::ENODEV, "{how:?}");
+        assert_eq!(rig.k.check_hangs(), 0);
         assert_eq!(dqbuf(&f), Err(Errno::ENODEV));
         assert_eq!(querycap(&f).unwrap_err(), Errno::ENODEV);
         assert_eq!(f.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
@@ -105,8 +106,10 @@ fn dqbuf_blocked_on_an_empty_queue_legacy() {
         let t = spawn("dq", move || dqbuf(&f2));
         wait_blocked(&rig.k, "dq", "VIDIOC_DQBUF");
         unplug(&rig, how);
-        // R4: the pre-fix unregister wakes nobody.
+        // R4: the pre-fix unregister wakes nobody: the hang checker fires.
         assert!(is_blocked(&rig.k, "dq", "VIDIOC_DQBUF"), "{how:?}");
+        assert_eq!(rig.k.check_hangs(), 1);
+        assert_eq!(rig.count(ReportKind::Hang), 1);
         assert!(rig.k.activity().signal("dq"));
         assert_eq!(t.join().unwrap().unwrap_err(), Errno::EINTR);
         // New calls fail at the entry check.
@@ -144,6 +147,7 @@ fn poll_framework() {
         // Woken; poll reports ERR|HUP (PRI too, when it was asked for).
         let m = t.join().unwrap().unwrap();
         assert!(m.contains(PollMask::ERR | PollMask::HUP), "{how:?}: {m:?}");
+        assert_eq!(rig.k.check_hangs(), 0);
         assert!(!m.intersects(PollMask::IN), "{m:?}");
         assert_eq!(f.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
         drop(f);
@@ -164,6 +168,7 @@ fn poll_legacy() {
         is_blocked(&rig.k, "poller", "poll"),
         "not woken by the legacy unbind"
     );
+    assert_eq!(rig.k.check_hangs(), 1);
     assert!(rig.k.activity().signal("poller"));
     assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
     // The entry check answers later polls with the gone mask.
@@ -188,6 +193,7 @@ fn read_framework() {
         wait_blocked(&rig.k, "reader", "read");
         unplug(&rig, how);
         assert_eq!(t.join().unwrap(), Err(Errno::ENODEV), "{how:?}");
+        assert_eq!(rig.k.check_hangs(), 0);
         assert_eq!(f.read(&mut [0u8; 64]), Err(Errno::ENODEV));
         assert_eq!(rig.v.stats().stream_stops, 1);
         drop(f);
@@ -206,6 +212,7 @@ fn read_legacy() {
     wait_blocked(&rig.k, "reader", "read");
     unplug(&rig, Unplug::Hot);
     assert!(is_blocked(&rig.k, "reader", "read"));
+    assert_eq!(rig.k.check_hangs(), 1);
     assert!(rig.k.activity().signal("reader"));
     assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
     drop(f);

@@ -114,31 +114,48 @@ impl VimcDriver {
         self.shared.style == Style::Legacy
     }
 
-    /// Registers, IRQ and state. Framework: registers as a device resource,
-    /// the state released on its last reference, a gated IRQ. Legacy: raw
-    /// registers, a devm IRQ requested *before* the devm state (so devm
-    /// frees the state first and the IRQ after: the window of
-    /// `IrqAfterRelease`).
-    fn resources(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        mdev: &MediaDevice,
-    ) -> KResult<(Shadow<VimcState>, IrqHandle)> {
-        let mk = |regs| {
-            VimcState::new(
-                self.shared.style,
-                regs,
-                mdev.clone(),
-                ctx.kernel().downgrade(),
-                self.shared.interval,
-                self.shared.stats.clone(),
-            )
-        };
+    /// Maps the engine's registers and checks its identification: framework
+    /// style as a device resource, legacy style as a raw mapping.
+    /// `EPROBE_DEFER` while the engine is not initialised.
+    fn map_regs(&self, ctx: &ProbeCtx<'_>) -> KResult<Regs> {
         if self.legacy() {
             let regs = ctx.ioremap_unmanaged()?;
             if regs.read(REG_ID) != VIMC_ID {
                 return Err(Errno::EPROBE_DEFER);
             }
+            Ok(Regs::Legacy(regs))
+        } else {
+            let regs = ctx.ioremap()?;
+            let id = regs
+                .access(&ctx.bound())
+                .map_err(|_| Errno::ENODEV)?
+                .read(REG_ID);
+            if id != VIMC_ID {
+                return Err(Errno::EPROBE_DEFER);
+            }
+            Ok(Regs::Framework(regs))
+        }
+    }
+
+    /// The state and the IRQ. Framework: the state released on its last
+    /// reference, a gated IRQ. Legacy: a devm IRQ requested *before* the
+    /// devm state (so devm frees the state first and the IRQ after: the
+    /// window of `IrqAfterRelease`).
+    fn resources(
+        &self,
+        ctx: &ProbeCtx<'_>,
+        regs: Regs,
+        mdev: &MediaDevice,
+    ) -> KResult<(Shadow<VimcState>, IrqHandle)> {
+        let state = VimcState::new(
+            self.shared.style,
+            regs,
+            mdev.clone(),
+            ctx.kernel().downgrade(),
+            self.shared.interval,
+            self.shared.stats.clone(),
+        );
+        if self.legacy() {
             let drvdata: Arc<OnceLock<Shadow<VimcState>>> = Arc::new(OnceLock::new());
             let (d2, d3) = (drvdata.clone(), drvdata.clone());
             let irq = ctx.devm_request_irq(
@@ -151,20 +168,11 @@ impl VimcDriver {
                     None => IrqReturn::None,
                 },
             )?;
-            let state = ctx.devm_alloc("vimc_device", "vimc", mk(Regs::Legacy(regs)))?;
+            let state = ctx.devm_alloc("vimc_device", "vimc", state)?;
             let _ = drvdata.set(state.clone());
             Ok((state, irq))
         } else {
-            let regs = ctx.ioremap()?;
-            let id = regs
-                .access(&ctx.bound())
-                .map_err(|_| Errno::ENODEV)?
-                .read(REG_ID);
-            if id != VIMC_ID {
-                // The engine is not initialised yet.
-                return Err(Errno::EPROBE_DEFER);
-            }
-            let state = ctx.alloc_shadow("vimc_device", "vimc", mk(Regs::Framework(regs)))?;
+            let state = ctx.alloc_shadow("vimc_device", "vimc", state)?;
             let s2 = state.clone();
             let irq = ctx.request_irq("vimc", move |ic| match ic.bound() {
                 Some(b) => streamer::irq(&s2, Some(&b)),
@@ -249,6 +257,46 @@ impl VimcDriver {
     }
 }
 
+impl VimcDriver {
+    /// `vimc_add_subdevs`, `vimc_create_links`, `media_device_register`,
+    /// `v4l2_device_register_subdev_nodes`; then the engine's interrupt is
+    /// enabled. Returns the entities and the nodes.
+    fn build(
+        &self,
+        ctx: &ProbeCtx<'_>,
+        state: &Shadow<VimcState>,
+        mdev: &MediaDevice,
+        v4l2: &V4l2Device,
+    ) -> KResult<(Vec<VimcEnt>, VimcNodes)> {
+        let ents = self.add_entities(ctx, state, v4l2)?;
+        Self::create_links(mdev, &ents)?;
+        mdev.register(
+            ctx.kernel(),
+            RegisterOptions {
+                parent: Some(ctx.device().clone()),
+                owner: ctx.module().cloned(),
+                name: None,
+            },
+        )?;
+        v4l2.register_subdev_nodes(ctx)?;
+        let nodes = VimcNodes {
+            media: mdev
+                .node()
+                .map(|n| format!("/dev/{}", n.name()))
+                .ok_or(Errno::ENODEV)?,
+            entities: ents
+                .iter()
+                .map(|e| e.node_path().ok_or(Errno::ENODEV))
+                .collect::<KResult<Vec<_>>>()?,
+        };
+        state
+            .get()
+            .regs
+            .write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
+        Ok((ents, nodes))
+    }
+}
+
 impl Driver for VimcDriver {
     type Data = VimcData;
 
@@ -266,6 +314,7 @@ impl Driver for VimcDriver {
 
     fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<VimcData> {
         let legacy = self.legacy();
+        let regs = self.map_regs(ctx)?;
         let info = DeviceInfo {
             driver_name: "vimc".into(),
             parent_driver: self.name().into(),
@@ -282,35 +331,23 @@ impl Driver for VimcDriver {
         let mdev = MediaDevice::new(ctx.monitor(), info, lifetime);
         let stats = self.shared.stats.clone();
         mdev.set_release(move || stats.bump(Stat::MediaReleases));
-        let (state, irq) = self.resources(ctx, &mdev)?;
+        let (state, irq) = self.resources(ctx, regs, &mdev)?;
         let stats = self.shared.stats.clone();
         let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", move || {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let ents = self.add_entities(ctx, &state, &v4l2)?;
-        Self::create_links(&mdev, &ents)?;
-        mdev.register(
-            ctx.kernel(),
-            RegisterOptions {
-                parent: Some(ctx.device().clone()),
-                owner: ctx.module().cloned(),
-                name: None,
-            },
-        )?;
-        v4l2.register_subdev_nodes(ctx)?;
-        // Start the engine's interrupt.
-        let st = state.get();
-        st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
-        let nodes = VimcNodes {
-            media: mdev
-                .node()
-                .map(|n| format!("/dev/{}", n.name()))
-                .ok_or(Errno::ENODEV)?,
-            entities: ents
-                .iter()
-                .map(|e| e.node_path().ok_or(Errno::ENODEV))
-                .collect::<KResult<Vec<_>>>()?,
+        let built = self.build(ctx, &state, &mdev, &v4l2);
+        let (ents, nodes) = match built {
+            Ok(b) => b,
+            Err(e) => {
+                // `vimc_probe`'s error path: unregister what was registered
+                // (this also breaks the legacy media node's pointer to its
+                // media device).
+                mdev.unregister();
+                v4l2.unregister();
+                return Err(e);
+            }
         };
         *self.shared.current.lock() = Some(Published {
             mdev: mdev.downgrade(),
