@@ -860,34 +860,36 @@ impl fmt::Debug for Access<'_> {
     }
 }
 
-impl Access<'_> {
-    /// Exit of a labelled, traced or overflow access.
-    #[cold]
-    #[inline(never)]
-    fn drop_slow(&mut self) {
-        let meta = self.meta();
-        if meta & M_LABELLED != 0 {
-            lock(&self.record().info)[meta & M_SLOT] = None;
-        }
-        if meta & M_TRACE != 0 {
-            self.gate.journal(EventKind::Exit, None);
-        }
-        if meta & M_OVERFLOW != 0 {
-            self.gate.exit_overflow(self.record());
-        } else {
-            self.gate.exit_slot(self.record(), meta & M_SLOT);
-        }
+/// Exit of a nested (slot > 0), labelled, traced or overflow access. Takes the
+/// access's two words by value so that the fast path never spills the guard.
+#[cold]
+#[inline(never)]
+fn drop_slow(gate: &GateCore, tagged: *const ThreadRecord) {
+    let meta = tagged.addr() & M_ALL;
+    // SAFETY: as in `Access::record`: the untagged pointer is a `&'static`
+    // record.
+    let record: &'static ThreadRecord = unsafe { &*tagged.map_addr(|a| a & !M_ALL) };
+    if meta & M_LABELLED != 0 {
+        lock(&record.info)[meta & M_SLOT] = None;
+    }
+    if meta & M_TRACE != 0 {
+        gate.journal(EventKind::Exit, None);
+    }
+    if meta & M_OVERFLOW != 0 {
+        gate.exit_overflow(record);
+    } else {
+        gate.exit_slot(record, meta & M_SLOT);
     }
 }
 
 impl Drop for Access<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        let meta = self.meta();
-        if meta <= M_SLOT {
-            self.gate.exit_slot(self.record(), meta);
+        // Fast path: slot 0, no flag, so the tagged pointer is the record.
+        if self.meta() == 0 {
+            self.gate.exit_slot(self.record(), 0);
         } else {
-            self.drop_slow();
+            drop_slow(self.gate, self.tagged);
         }
     }
 }
