@@ -67,10 +67,11 @@ use crate::barrier;
 use crate::check::{EventKind, Monitor, Report, ReportKind};
 use crate::registry::{self, SLOTS, SlotInfo, ThreadRecord};
 use crate::sync::{
-    Arc, AtomicU8, AtomicUsize, Condvar, Mutex, Ordering, ThreadId, current_thread_id, full_fence,
-    lock, wait,
+    Arc, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId, current_thread_id,
+    full_fence, lock, wait,
 };
 use crate::wait::WqShared;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
@@ -201,7 +202,10 @@ type StallFn = Box<dyn Fn(&DrainStall) + Send + Sync>;
 struct Slow {
     hooks: Vec<(u64, Hook)>,
     next_hook: u64,
-    queues: Vec<(u64, Arc<WqShared>)>,
+    queues: BTreeMap<u64, Arc<WqShared>>,
+    /// Threads sleeping on the gate's condition variable (drainers, and
+    /// unplugs waiting for step 2); it is signalled only when this is non-zero.
+    waiters: usize,
     /// Step 2 of the first unplug has completed.
     woken: bool,
     waker: Option<ThreadId>,
@@ -293,7 +297,8 @@ impl GateBuilder {
                     slow: Mutex::new(Slow {
                         hooks: Vec::new(),
                         next_hook: 1,
-                        queues: Vec::new(),
+                        queues: BTreeMap::new(),
+                        waiters: 0,
                         woken: false,
                         waker: None,
                         stalls: Vec::new(),
@@ -461,12 +466,12 @@ impl Gate {
 
     pub(crate) fn register_queue(&self, id: u64, q: Arc<WqShared>) -> bool {
         let mut s = lock(&self.core.cold.slow);
-        s.queues.push((id, q));
+        s.queues.insert(id, q);
         !self.is_unplugged()
     }
 
     pub(crate) fn unregister_queue(&self, id: u64) {
-        lock(&self.core.cold.slow).queues.retain(|(q, _)| *q != id);
+        lock(&self.core.cold.slow).queues.remove(&id);
     }
 }
 
@@ -562,7 +567,7 @@ impl GateCore {
         record.slots[slot & (SLOTS - 1)].store(0, Ordering::Release);
         barrier::light(record.fence);
         if self.state.load(Ordering::Relaxed) != OPEN {
-            self.notify_drainers();
+            self.exit_while_unplugging();
         }
     }
 
@@ -578,6 +583,25 @@ impl GateCore {
         }
         full_fence();
         if self.state.load(Ordering::SeqCst) != OPEN {
+            self.exit_while_unplugging();
+        }
+    }
+
+    /// An exit that saw the gate unplugging: wakes the drainers if this was the
+    /// last access ("last one out"), so that a drain with many accesses in
+    /// flight sleeps until the end instead of waking for every exit.
+    ///
+    /// Every such exit cleared its slot (or counter) before this full fence and
+    /// scans after it; of several concurrent exits, the one whose fence comes
+    /// last in the fences' total order sees every other clear (store-buffering
+    /// is forbidden between full fences), finds the gate idle and notifies. A
+    /// drainer scans and sleeps under the gate lock, and the notification is
+    /// sent under that lock, so it is never lost (module docs).
+    #[cold]
+    #[inline(never)]
+    fn exit_while_unplugging(&self) {
+        full_fence();
+        if self.busy() == 0 {
             self.notify_drainers();
         }
     }
@@ -593,8 +617,24 @@ impl GateCore {
     #[cold]
     #[inline(never)]
     fn notify_drainers(&self) {
-        let _s = lock(&self.cold.slow);
-        self.cold.cv.notify_all();
+        let s = lock(&self.cold.slow);
+        self.wake_sleepers(&s);
+    }
+
+    /// Sleeps on the gate's condition variable (at most `max`), counted in
+    /// `Slow::waiters`.
+    fn sleep<'a>(&self, mut s: MutexGuard<'a, Slow>, max: Duration) -> MutexGuard<'a, Slow> {
+        s.waiters += 1;
+        let mut s = wait(&self.cold.cv, s, Some(max));
+        s.waiters -= 1;
+        s
+    }
+
+    /// Wakes every thread sleeping in [`GateCore::sleep`]; the caller holds the lock.
+    fn wake_sleepers(&self, s: &Slow) {
+        if s.waiters > 0 {
+            self.cold.cv.notify_all();
+        }
     }
 
     fn journal(&self, kind: EventKind, label: Option<&'static str>) {
@@ -606,13 +646,13 @@ impl GateCore {
     /// Number of accesses inside this gate, over all threads.
     fn busy(&self) -> usize {
         let mut n = self.cold.overflow.load(Ordering::SeqCst);
-        for r in registry::snapshot() {
+        registry::for_each(|r| {
             n += r
                 .slots
                 .iter()
                 .filter(|s| s.load(Ordering::Acquire) == self.id)
                 .count();
-        }
+        });
         n
     }
 
@@ -676,12 +716,13 @@ impl GateCore {
             let (hooks, queues) = {
                 let mut s = lock(&self.cold.slow);
                 s.waker = Some(current_thread_id());
-                (std::mem::take(&mut s.hooks), s.queues.clone())
+                let queues: Vec<_> = s.queues.values().cloned().collect();
+                (std::mem::take(&mut s.hooks), queues)
             };
             // Marks step 2 done even if a hook panics, so that concurrent
             // unplugs do not wait for it forever.
             let _done = WokenGuard(self);
-            for (_, q) in &queues {
+            for q in &queues {
                 q.wake_all();
             }
             stats.queues_woken = queues.len();
@@ -698,7 +739,7 @@ impl GateCore {
                 return Err(UnplugError::Reentrant(self.name.clone()));
             }
             while !s.woken {
-                s = wait(&self.cold.cv, s, Some(BACKSTOP));
+                s = self.sleep(s, BACKSTOP);
             }
         }
         if let Some(rec) = registry::current_if_registered()
@@ -736,7 +777,7 @@ impl GateCore {
                     .clamp(Duration::from_micros(50), BACKSTOP),
                 None => BACKSTOP,
             };
-            s = wait(&self.cold.cv, s, Some(max));
+            s = self.sleep(s, max);
             busy = self.busy();
             if let Some(at) = next_report
                 && busy != 0
@@ -779,7 +820,7 @@ impl Drop for WokenGuard<'_> {
         let mut s = lock(&self.0.cold.slow);
         s.woken = true;
         s.waker = None;
-        self.0.cold.cv.notify_all();
+        self.0.wake_sleepers(&s);
     }
 }
 

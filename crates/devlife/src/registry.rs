@@ -126,6 +126,14 @@ pub(crate) fn snapshot() -> Vec<&'static ThreadRecord> {
     lock(&registry().records).clone()
 }
 
+/// Calls `f` on the record of every registered thread, under the registry lock
+/// (`f` must not register threads).
+pub(crate) fn for_each(mut f: impl FnMut(&'static ThreadRecord)) {
+    for r in lock(&registry().records).iter() {
+        f(r);
+    }
+}
+
 /// Gives the record back to the pool when its thread exits.
 struct Releaser(&'static ThreadRecord);
 

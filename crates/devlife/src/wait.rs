@@ -11,7 +11,10 @@
 //!
 //! The queue keeps a generation counter under its mutex. A waiter reads the
 //! generation, evaluates its condition, and sleeps only while the generation is
-//! unchanged; [`WaitQueue::wake_all`] bumps the generation under the same mutex.
+//! unchanged; [`WaitQueue::wake_all`] bumps the generation under the same mutex
+//! (and signals the condition variable only if someone sleeps on it: a
+//! condition-variable broadcast is a system call even with no sleeper, and an
+//! unplug wakes every queue of its gate).
 //! A producer that changes the state and then calls `wake_all` can therefore
 //! never be missed: either the waiter's condition check already sees the new
 //! state, or the waiter is still before its sleep and sees the new generation.
@@ -48,15 +51,25 @@ impl WaitError {
 
 /// Shared state of a queue; also referenced by its gate for wake-up at unplug.
 pub(crate) struct WqShared {
-    generation: Mutex<u64>,
+    state: Mutex<WqState>,
     cv: Condvar,
+}
+
+/// # Invariants
+///
+/// `waiters` is the number of threads inside `cv.wait` on this queue.
+struct WqState {
+    generation: u64,
+    waiters: usize,
 }
 
 impl WqShared {
     pub(crate) fn wake_all(&self) {
-        let mut g = lock(&self.generation);
-        *g = g.wrapping_add(1);
-        self.cv.notify_all();
+        let mut s = lock(&self.state);
+        s.generation = s.generation.wrapping_add(1);
+        if s.waiters > 0 {
+            self.cv.notify_all();
+        }
     }
 }
 
@@ -119,7 +132,10 @@ impl WaitQueue {
     pub fn new(gate: &Gate) -> Self {
         let id = next_queue_id();
         let shared = Arc::new(WqShared {
-            generation: Mutex::new(0),
+            state: Mutex::new(WqState {
+                generation: 0,
+                waiters: 0,
+            }),
             cv: Condvar::new(),
         });
         gate.register_queue(id, shared.clone());
@@ -151,7 +167,7 @@ impl WaitQueue {
         let deadline = opts.timeout.map(|t| Instant::now() + t);
         let _armed = opts.signal.map(|s| s.arm(&self.shared));
         loop {
-            let generation = *lock(&self.shared.generation);
+            let generation = lock(&self.shared.state).generation;
             if let Some(v) = cond() {
                 return Ok(v);
             }
@@ -163,8 +179,8 @@ impl WaitQueue {
             {
                 return Err(WaitError::Interrupted);
             }
-            let mut g = lock(&self.shared.generation);
-            while *g == generation {
+            let mut g = lock(&self.shared.state);
+            while g.generation == generation {
                 let max = match deadline {
                     Some(d) => {
                         let now = Instant::now();
@@ -177,7 +193,9 @@ impl WaitQueue {
                     }
                     None => None,
                 };
+                g.waiters += 1;
                 g = wait(&self.shared.cv, g, max);
+                g.waiters -= 1;
             }
         }
     }
