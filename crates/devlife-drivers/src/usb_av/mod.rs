@@ -36,6 +36,25 @@
 //! registers `/dev/mediaN` (its parent is the USB device, not an interface,
 //! so neither binding owns it), the last one to leave unregisters it.
 //!
+//! The graph (`media-ctl -p` in [`UsbAv::topology`]):
+//!
+//! ```text
+//! USB-AV Decoder:1 -> USB-AV Video:0                [ENABLED,IMMUTABLE]  (video driver)
+//! USB-AV Decoder:2 -> USB-AV Audio Capture:0        [ENABLED]            (created by the video driver's notify)
+//! interfaces: V4L video -> USB-AV Video, V4L subdev -> Decoder, ALSA PCM capture -> Audio Capture
+//! ```
+//!
+//! The source hooks follow au0828: the first claimer (video `STREAMON` or
+//! audio `HW_PARAMS`) starts a pipeline from its entity's pad (validated:
+//! `EPIPE` on a decoder/video size mismatch, `ENOLINK` with the audio link
+//! disabled, the audio pad being `MUST_CONNECT`), later claimers share it
+//! without revalidation, the last release stops it. Links of a claimed
+//! source cannot change (`EBUSY`).
+//!
+//! Deviations from au0828: no input connector entity (the model validates
+//! every link into a subdev against the source's subdev format, which a
+//! connector has not); the PCM interface is a reduced ALSA ([`pcm`]).
+//!
 //! # Lifetimes (framework style)
 //!
 //! * Driver state is an instrumented allocation released on its last
