@@ -179,3 +179,33 @@ fn subdev_close_after_unbind() {
         }
     }
 }
+
+/// Both styles registered on one kernel: the style is chosen at bind time.
+#[test]
+fn style_selected_at_bind_time() {
+    use devlife_drivers::isp::{self, IspOptions};
+    let k = devlife_model::Kernel::new();
+    let fw = isp::register_with(&k, Style::Framework, IspOptions::manual()).unwrap();
+    let lg = isp::register_with(&k, Style::Legacy, IspOptions::manual()).unwrap();
+    let dev = fw.plug(0).unwrap();
+    assert_eq!(dev.driver_name().as_deref(), Some("devlife-isp"));
+    k.sysfs_unbind(fw.driver(), dev.name()).unwrap();
+    k.sysfs_bind(lg.driver(), dev.name()).unwrap();
+    assert_eq!(dev.driver_name().as_deref(), Some("devlife-isp-legacy"));
+    let v = k
+        .open(
+            lg.nodes(&dev).video.as_deref().unwrap(),
+            devlife_model::OpenFlags::RDWR,
+        )
+        .unwrap();
+    start_stream(&v, 2).unwrap();
+    // The device model came with the plug (through the other handle).
+    assert!(fw.vsync(&dev));
+    assert!(fw.wait_irq_idle(&dev, PATIENCE));
+    assert_eq!(dqbuf(&v).unwrap().bytesused, 640 * 480 * 2);
+    streamoff(&v).unwrap();
+    drop(v);
+    assert_eq!(lg.counters().frames, 1);
+    no_reports(&k);
+    k.shutdown();
+}

@@ -254,3 +254,44 @@ fn subdev_close_after_unbind() {
         }
     }
 }
+
+/// Both styles registered on one kernel: the style is chosen at bind time.
+#[test]
+fn style_selected_at_bind_time() {
+    let k = devlife_model::Kernel::new();
+    let fw = devlife_drivers::usb_av::register(&k, Style::Framework).unwrap();
+    let lg = devlife_drivers::usb_av::register(&k, Style::Legacy).unwrap();
+    let udev = fw.plug("1-1").unwrap();
+    let (vi, ai) = ("1-1:1.0", "1-1:1.1");
+    assert_eq!(
+        k.device(vi).unwrap().driver_name().as_deref(),
+        Some("usbav-video")
+    );
+    k.sysfs_unbind(fw.video_driver(), vi).unwrap();
+    k.sysfs_unbind(fw.audio_driver(), ai).unwrap();
+    k.sysfs_bind(lg.video_driver(), vi).unwrap();
+    k.sysfs_bind(lg.audio_driver(), ai).unwrap();
+    assert_eq!(
+        k.device(ai).unwrap().driver_name().as_deref(),
+        Some("usbav-audio-legacy")
+    );
+    // The legacy pair shares the legacy allocator's media device.
+    assert!(fw.media_device(&udev).is_none());
+    let t = lg.topology(&udev).unwrap();
+    // `media_device_info.driver` is a char[16].
+    assert!(t.contains("driver          usbav-video-leg\n"), "{t}");
+    assert!(t.contains("-> \"USB-AV Audio Capture\":0 [ENABLED]"));
+    let v = k
+        .open(
+            lg.nodes(&udev).video.as_deref().unwrap(),
+            devlife_model::OpenFlags::RDWR,
+        )
+        .unwrap();
+    start_stream(&v, 2).unwrap();
+    assert_eq!(dqbuf(&v).unwrap().bytesused, 720 * 480 * 2);
+    streamoff(&v).unwrap();
+    drop(v);
+    // Nothing was used after a free so far.
+    no_reports(&k);
+    k.shutdown();
+}
