@@ -32,7 +32,7 @@
 //!   registry lock when a thread claims it and cleared when that thread exits
 //!   with no access held).
 
-use crate::sync::{AtomicBool, AtomicU64, Mutex, Ordering, lock};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Mutex, Ordering, lock};
 use std::time::Instant;
 
 /// Slots per thread: how many gate accesses one thread may hold at once before
@@ -68,6 +68,8 @@ pub(crate) struct ThreadRecord {
     pub fence: bool,
     /// Set while a live thread owns this record.
     owned: AtomicBool,
+    /// The record pushed before this one (registry list; immutable).
+    next: Option<&'static ThreadRecord>,
     /// Gates entered through their overflow counter (slow path only).
     pub overflow_held: Mutex<Vec<u64>>,
     /// Name of the owning thread (for watchdog reports).
@@ -77,11 +79,13 @@ pub(crate) struct ThreadRecord {
 }
 
 impl ThreadRecord {
-    fn new() -> Self {
+    /// A record owned by the caller, to be pushed in front of `next`.
+    fn new(next: Option<&'static ThreadRecord>) -> Self {
         Self {
             slots: std::array::from_fn(|_| AtomicU64::new(0)),
             fence: crate::barrier::readers_need_fence(),
-            owned: AtomicBool::new(false),
+            owned: AtomicBool::new(true),
+            next,
             overflow_held: Mutex::new(Vec::new()),
             name: Mutex::new(String::new()),
             info: Mutex::new([None; SLOTS]),
@@ -101,14 +105,25 @@ impl ThreadRecord {
     }
 }
 
+/// Every record ever created, in an append-only singly linked list: scans
+/// (drains, exits during an unplug, watchdog reports) walk it without a lock.
+///
+/// # Invariants
+///
+/// * `head` is null or points to a leaked (never freed) record, whose `next`
+///   was set before the record was published and never changes.
+/// * Records are pushed only under `lock`.
 pub(crate) struct Registry {
-    pub records: Mutex<Vec<&'static ThreadRecord>>,
+    /// Serialises registration (claiming a free record or pushing a new one).
+    lock: Mutex<()>,
+    head: AtomicPtr<ThreadRecord>,
 }
 
 #[cfg(not(loom))]
 pub(crate) fn registry() -> &'static Registry {
     static REG: Registry = Registry {
-        records: Mutex::new(Vec::new()),
+        lock: Mutex::new(()),
+        head: AtomicPtr::new(std::ptr::null_mut()),
     };
     &REG
 }
@@ -116,22 +131,33 @@ pub(crate) fn registry() -> &'static Registry {
 #[cfg(loom)]
 pub(crate) fn registry() -> &'static Registry {
     loom::lazy_static! {
-        static ref REG: Registry = Registry { records: Mutex::new(Vec::new()) };
+        static ref REG: Registry = Registry {
+            lock: Mutex::new(()),
+            head: AtomicPtr::new(std::ptr::null_mut()),
+        };
     }
     &REG
 }
 
-/// Returns the record of every registered thread (owned or idle).
-pub(crate) fn snapshot() -> Vec<&'static ThreadRecord> {
-    lock(&registry().records).clone()
+/// Calls `f` on the record of every registered thread (owned or idle),
+/// without taking a lock. A record pushed during the walk may be missed; the
+/// gate's ordering argument covers that case (see `gate.rs`).
+pub(crate) fn for_each(mut f: impl FnMut(&'static ThreadRecord)) {
+    let head = registry().head.load(Ordering::Acquire);
+    // SAFETY: by the `Registry` invariant, `head` is null or a leaked record,
+    // published with a release store that this acquire load pairs with.
+    let mut next: Option<&'static ThreadRecord> = unsafe { head.as_ref() };
+    while let Some(r) = next {
+        f(r);
+        next = r.next;
+    }
 }
 
-/// Calls `f` on the record of every registered thread, under the registry lock
-/// (`f` must not register threads).
-pub(crate) fn for_each(mut f: impl FnMut(&'static ThreadRecord)) {
-    for r in lock(&registry().records).iter() {
-        f(r);
-    }
+/// Returns the record of every registered thread (owned or idle).
+pub(crate) fn snapshot() -> Vec<&'static ThreadRecord> {
+    let mut v = Vec::new();
+    for_each(|r| v.push(r));
+    v
 }
 
 /// Gives the record back to the pool when its thread exits.
@@ -186,18 +212,28 @@ pub(crate) fn current_if_registered() -> Option<&'static ThreadRecord> {
 #[inline(never)]
 fn register() -> &'static ThreadRecord {
     let rec = {
-        let mut recs = lock(&registry().records);
-        let reuse = recs.iter().copied().find(|r| {
-            r.owned
-                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-                .is_ok()
+        let reg = registry();
+        let _serialised = lock(&reg.lock);
+        let mut reuse = None;
+        for_each(|r| {
+            if reuse.is_none()
+                && r.owned
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            {
+                reuse = Some(r);
+            }
         });
         match reuse {
             Some(r) => r,
             None => {
-                let r: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::new()));
-                r.owned.store(true, Ordering::Relaxed);
-                recs.push(r);
+                // SAFETY: as in `for_each`; pushes are serialised by the lock,
+                // so `head` does not change until the store below.
+                let next = unsafe { reg.head.load(Ordering::Acquire).as_ref() };
+                let r: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::new(next)));
+                // Publishes the record (and its `next`) to lock-free walkers.
+                reg.head
+                    .store(std::ptr::from_ref(r).cast_mut(), Ordering::Release);
                 r
             }
         }
