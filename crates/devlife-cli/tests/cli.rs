@@ -196,6 +196,36 @@ fn bad_flags_get_clear_errors() {
 }
 
 #[test]
+fn topology_prints_media_ctl_output_of_a_fresh_instance() {
+    // The same text the media crate's renderer gives for a freshly bound
+    // vimc in this process.
+    let k = devlife_model::Kernel::new();
+    let v = devlife_drivers::vimc::register(&k, devlife_drivers::Style::Framework).unwrap();
+    let text = v.topology().unwrap();
+    let dot = v.topology_dot().unwrap();
+    drop(v);
+    k.shutdown();
+    let o = devlife(&["topology", "vimc"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), text);
+    assert!(text.contains("- entity 1: Sensor A (1 pad, 2 links, 0 routes)"));
+    let o = devlife(&["topology", "vimc", "--dot"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), dot);
+    assert!(dot.starts_with("digraph board {"), "{dot}");
+    // Every driver with a media device prints one, in both styles.
+    for d in ["usb-av", "isp"] {
+        for extra in [&[][..], &["--legacy"][..]] {
+            let mut args = vec!["topology", d];
+            args.extend_from_slice(extra);
+            let o = devlife(&args);
+            assert_eq!(o.status.code(), Some(0), "{d}: {}", stderr(&o));
+            assert!(stdout(&o).contains("Device topology"), "{d}");
+        }
+    }
+}
+
+#[test]
 fn topology_of_a_driver_without_media_graph_is_a_usage_error() {
     let o = devlife(&["topology", "testdrv"]);
     assert_eq!(o.status.code(), Some(2));
