@@ -20,9 +20,20 @@ impl Outcome {
     pub(crate) fn name(self) -> String {
         match self {
             Outcome::Ok => "OK".to_owned(),
-            Outcome::Err(e) => crate::scenario::errno_name(e),
+            Outcome::Err(e) => errno_name(e),
             Outcome::PollHup => "POLLHUP".to_owned(),
         }
+    }
+}
+
+/// The errno's name, including the few the model's table does not name
+/// (ALSA's `EBADFD` after a disconnect, `ENOLINK` from pipeline checks).
+pub(crate) fn errno_name(e: Errno) -> String {
+    match e.raw() {
+        67 => "ENOLINK".to_owned(),
+        77 => "EBADFD".to_owned(),
+        86 => "ESTRPIPE".to_owned(),
+        _ => crate::scenario::errno_name(e),
     }
 }
 
@@ -158,6 +169,15 @@ impl Merged {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errno_names() {
+        assert_eq!(Outcome::Err(Errno::ENODEV).name(), "ENODEV");
+        assert_eq!(Outcome::Err(Errno::from_raw(77)).name(), "EBADFD");
+        assert_eq!(Outcome::Err(Errno::from_raw(67)).name(), "ENOLINK");
+        assert_eq!(Outcome::Err(Errno::from_raw(4000)).name(), "E4000");
+        assert_eq!(Outcome::PollHup.name(), "POLLHUP");
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
