@@ -238,7 +238,10 @@ pub fn run_with_progress(
     let mut instances = Vec::new();
     for t in &targets {
         match t.register(&kernel, cfg.style) {
-            Ok(i) => instances.push((t.name(), i)),
+            Ok(i) => {
+                i.settle();
+                instances.push((t.name(), i));
+            }
             Err(errno) => {
                 drop(instances);
                 kernel.shutdown();
@@ -553,6 +556,7 @@ enum UserOp {
     Close,
     Dup,
     Ioctl,
+    Sequence,
     Read,
     Write,
     Poll,
@@ -565,11 +569,12 @@ fn pick_user_op(rng: &mut SmallRng, files: usize, maps: usize) -> UserOp {
     if files == 0 {
         return UserOp::Open;
     }
-    let table: [(UserOp, u32); 10] = [
+    let table: [(UserOp, u32); 11] = [
         (UserOp::Open, if files < MAX_FILES { 10 } else { 0 }),
         (UserOp::Close, 7),
         (UserOp::Dup, 2),
         (UserOp::Ioctl, 30),
+        (UserOp::Sequence, 4),
         (UserOp::Read, 8),
         (UserOp::Write, 5),
         (UserOp::Poll, 10),
@@ -712,6 +717,29 @@ fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
                 let o = Outcome::from(&r);
                 st.record_ioctl(c.name, o);
                 close_if_gone(&mut rng, &mut files, i, o, &mut st, me);
+            }
+            UserOp::Sequence => {
+                let i = rng.random_range(0..files.len());
+                let f = &files[i];
+                if f.profile.sequences.is_empty() {
+                    continue;
+                }
+                let seq = &f.profile.sequences[rng.random_range(0..f.profile.sequences.len())];
+                let mut last = Outcome::Ok;
+                for c in seq {
+                    let mut arg = c.arg.clone();
+                    me.begin(c.name, &f.name);
+                    let r = f.file.ioctl(c.cmd, &mut arg);
+                    me.end();
+                    last = Outcome::from(&r);
+                    st.record_ioctl_name(c.name, last);
+                    if r.is_err() {
+                        break;
+                    }
+                }
+                // One session; its steps are counted by ioctl name.
+                st.record("ioctl-seq", last);
+                close_if_gone(&mut rng, &mut files, i, last, &mut st, me);
             }
             UserOp::Read => {
                 let i = rng.random_range(0..files.len());
@@ -914,9 +942,14 @@ fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
             *st.unplugs.entry(op.name()).or_default() += 1;
             me.unplugs.fetch_add(1, Ordering::Relaxed);
         }
-        // Leave the devices up for a moment so userspace gets to use them.
+        // Leave the devices up for a moment so userspace gets to use them;
+        // now and then for long enough to stream a few frames.
         let pause = if op.probes() && r.is_ok() {
-            rng.random_range(500..3000)
+            if rng.random_bool(0.1) {
+                rng.random_range(20_000..60_000)
+            } else {
+                rng.random_range(500..3000)
+            }
         } else {
             rng.random_range(0..500)
         };

@@ -74,6 +74,11 @@ impl ThreadStats {
     /// Counts one ioctl by name (in addition to the `ioctl` kind).
     pub(crate) fn record_ioctl(&mut self, name: &'static str, o: Outcome) {
         self.record("ioctl", o);
+        self.record_ioctl_name(name, o);
+    }
+
+    /// Counts one ioctl by name only (a step of an `ioctl-seq`).
+    pub(crate) fn record_ioctl_name(&mut self, name: &'static str, o: Outcome) {
         let l = self.ioctls.entry(name).or_default();
         l.count += 1;
         *l.results.entry(o).or_default() += 1;

@@ -93,12 +93,15 @@ impl IoctlCall {
 ///
 /// # Invariants
 ///
-/// `ioctls` may be empty (no ioctl is then issued); `read_len == 0` means
-/// "do not read" and `write == None` "do not write".
+/// `ioctls` and `sequences` may be empty (none is then issued);
+/// `read_len == 0` means "do not read" and `write == None` "do not write".
 #[derive(Clone, Debug, Default)]
 pub struct NodeProfile {
     /// Ioctls worth issuing (chosen uniformly).
     pub ioctls: Vec<IoctlCall>,
+    /// Sequences issued in order on one file, stopping at the first error
+    /// (a capture session: `REQBUFS`, `QBUF`, `STREAMON`, `DQBUF`, ...).
+    pub sequences: Vec<Vec<IoctlCall>>,
     /// Length of the buffer given to `read` (0: never read).
     pub read_len: usize,
     /// Bytes given to `write`, if the node is written to.
@@ -155,6 +158,12 @@ pub trait Instance: Send + Sync {
 
     /// Whether every device of this instance is bound.
     fn fully_bound(&self) -> bool;
+
+    /// What an application does once the driver (re)appeared, if anything
+    /// (vimc: set matching formats so that its captures can stream). The
+    /// engine calls it after registration; instances call it after their own
+    /// successful bind, replug and reload. It may race with an unbind.
+    fn settle(&self) {}
 
     /// Brings everything back: reloads the modules, re-adds the devices and
     /// binds every unbound one (used after injected failures).

@@ -38,6 +38,21 @@ static VIDEO: LazyLock<NodeProfile> = LazyLock::new(|| NodeProfile {
         ("VIDIOC_STREAMON", &[]),
         ("VIDIOC_STREAMOFF", &[]),
     ]),
+    // A capture application: two buffers, stream, wait for two frames
+    // (DQBUF sleeps until the frame is done, a signal, or the unplug),
+    // requeue, stop, free.
+    sequences: vec![calls(&[
+        ("VIDIOC_REQBUFS", &[("count", "2")]),
+        ("VIDIOC_QUERYBUF", &[("index", "0")]),
+        ("VIDIOC_QBUF", &[("index", "0")]),
+        ("VIDIOC_QBUF", &[("index", "1")]),
+        ("VIDIOC_STREAMON", &[]),
+        ("VIDIOC_DQBUF", &[]),
+        ("VIDIOC_QBUF", &[("index", "0")]),
+        ("VIDIOC_DQBUF", &[]),
+        ("VIDIOC_STREAMOFF", &[]),
+        ("VIDIOC_REQBUFS", &[("count", "0")]),
+    ])],
     read_len: 8192,
     write: None,
     // Buffer 0 (cookie 0), after a REQBUFS on the same file.
@@ -81,6 +96,14 @@ static AUDIO: LazyLock<NodeProfile> = LazyLock::new(|| NodeProfile {
         ("SNDRV_PCM_IOCTL_DROP", &[]),
         ("SNDRV_PCM_IOCTL_HW_FREE", &[]),
     ]),
+    sequences: vec![calls(&[
+        ("SNDRV_PCM_IOCTL_HW_PARAMS", &[]),
+        ("SNDRV_PCM_IOCTL_PREPARE", &[]),
+        ("SNDRV_PCM_IOCTL_START", &[]),
+        ("SNDRV_PCM_IOCTL_STATUS", &[]),
+        ("SNDRV_PCM_IOCTL_DROP", &[]),
+        ("SNDRV_PCM_IOCTL_HW_FREE", &[]),
+    ])],
     // Blocking capture of samples (the first read starts the stream).
     read_len: 4096,
     ..NodeProfile::default()
@@ -107,6 +130,8 @@ mod tests {
         assert_eq!(SUBDEV.ioctls.len(), 3);
         assert_eq!(MEDIA.ioctls.len(), 3);
         assert_eq!(AUDIO.ioctls.len(), 7);
+        assert_eq!(VIDEO.sequences[0].len(), 10);
+        assert_eq!(AUDIO.sequences[0].len(), 6);
         let dq = VIDEO
             .ioctls
             .iter()

@@ -125,6 +125,13 @@ impl Instance for TestdrvInstance {
                 IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(u32::MAX)),
                 IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
             ],
+            // Start the device, wait for its word (the IRQ handler wakes
+            // the sleeper), read the counters.
+            sequences: vec![vec![
+                IoctlCall::new("TESTDRV_TRIGGER", testdrv::IOC_TRIGGER, Vec::new()),
+                IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(1)),
+                IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
+            ]],
             read_len: 16,
             write: Some(vec![1, 0, 0, 0, 2, 0, 0, 0]),
             mmap: Some(MmapRequest {

@@ -9,7 +9,7 @@
 use super::common::media_profile;
 use crate::stress::target::{Instance, KernelOp, NodeProfile, Target, hot_unplug_device, nodes_of};
 use devlife_drivers::Style;
-use devlife_drivers::vimc::{self, VimcHandle};
+use devlife_drivers::vimc::{self, VimcHandle, setup};
 use devlife_media::mc::MediaDevice;
 use devlife_model::{Errno, FaultPoint, KResult, Kernel, Node};
 use parking_lot::Mutex;
@@ -96,7 +96,7 @@ impl Instance for VimcInstance {
 
     fn perform(&self, op: KernelOp, _rng: &mut dyn RngCore) -> KResult<()> {
         let k = &self.kernel;
-        match op {
+        let r = match op {
             // Through sysfs and the device table, as userspace would, so
             // that these race with each other and with the actions below.
             KernelOp::Unbind => k.sysfs_unbind(vimc::driver_name(self.style), &self.device()),
@@ -105,7 +105,11 @@ impl Instance for VimcInstance {
             KernelOp::Replug => self.with(VimcHandle::replug),
             KernelOp::Unload => self.with(VimcHandle::unload),
             KernelOp::Reload => self.reload(),
+        };
+        if r.is_ok() && op.probes() {
+            self.settle();
         }
+        r
     }
 
     fn profile(&self, node: &Node) -> NodeProfile {
@@ -114,6 +118,16 @@ impl Instance for VimcInstance {
 
     fn media_device(&self) -> Option<MediaDevice> {
         self.handle.lock().as_ref()?.media_device()
+    }
+
+    /// Small matching formats on every pad (`media-ctl -V`, `v4l2-ctl -v`),
+    /// so that every capture can stream and the streamer races with unbind
+    /// too. Errors (an unbind racing with it) are ignored.
+    fn settle(&self) {
+        let nodes = self.handle.lock().as_ref().and_then(VimcHandle::nodes);
+        if let Some(n) = nodes {
+            let _ = setup::configure(&self.kernel, &n, &setup::StreamSetup::small(64, 48));
+        }
     }
 
     fn fully_bound(&self) -> bool {
