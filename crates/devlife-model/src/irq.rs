@@ -299,9 +299,13 @@ impl IrqLine {
     /// Removes action `id` and waits until its handler is not running
     /// (unless called from the handler itself).
     fn free(&self, id: u64) {
+        // The action is dropped after the line lock is released: its captured
+        // data may hold the last reference to something whose destructor
+        // stops this very line.
+        let mut removed = None;
         let mut st = self.st.lock();
         if st.action.as_ref().is_some_and(|a| a.id == id) {
-            st.action = None;
+            removed = st.action.take();
             st.pending = 0;
         }
         if st.running == Some(id) && st.thread_id != Some(std::thread::current().id()) {
@@ -312,20 +316,24 @@ impl IrqLine {
                 self.cv.wait(&mut st);
             }
         }
+        drop(st);
+        drop(removed);
     }
 
     fn stop(&self) {
-        let h = {
+        let (h, removed) = {
             let mut st = self.st.lock();
             st.stop = true;
-            st.action = None;
+            let removed = st.action.take();
             self.cv.notify_all();
-            if st.thread_id == Some(std::thread::current().id()) {
+            let h = if st.thread_id == Some(std::thread::current().id()) {
                 None
             } else {
                 st.thread.take()
-            }
+            };
+            (h, removed)
         };
+        drop(removed);
         if let Some(h) = h {
             let _ = h.join();
         }
