@@ -8,14 +8,21 @@
 //!    watchdog set to the hang timeout, and every selected [`Target`]
 //!    registers its module(s), driver(s) and device(s) in it.
 //! 2. *Userspace threads* (`stress-user-N`) pick a target, list its nodes,
-//!    and open / dup / ioctl / read / write / poll / mmap / touch the mapping
-//!    / munmap / close at random, keeping up to 6 files and 4 mappings each.
-//!    The calls worth issuing come from the target's [`NodeProfile`].
+//!    and open / dup / ioctl / run an ioctl sequence (a capture session) /
+//!    read / write / poll / mmap / touch the mapping / munmap / close at
+//!    random, keeping up to 6 files and 4 mappings each. The calls worth
+//!    issuing come from the target's [`NodeProfile`]. A thread told its
+//!    device is gone (`ENODEV`, `EIO`, `POLLHUP`) closes the file half of
+//!    the time; a thread with nothing open whose open failed backs off a
+//!    little instead of spinning.
 //! 3. *Kernel threads* (`stress-kernel-N`) pick a target and one of its
-//!    [`KernelOp`]s (sysfs unbind/bind, hot-unplug, replug, module
-//!    unload/reload) and time every successful unplug. With
-//!    `inject_faults`, half of the actions that probe first arm a random
-//!    fault point of the kernel's [`Faults`](devlife_model::Faults) table.
+//!    [`KernelOp`]s — teardowns (sysfs unbind, hot-unplug, `rmmod`) while
+//!    everything is bound, mostly restores (bind, replug, reload) otherwise —
+//!    and time every successful unplug. `rmmod` asks userspace to let go of
+//!    the driver's files and retries while it answers `EBUSY` (new opens
+//!    keep racing with it). With `inject_faults`, half of the actions that
+//!    probe first arm a random fault point of the kernel's
+//!    [`Faults`](devlife_model::Faults) table.
 //! 4. The *coordinator* (the calling thread) reports progress, signals
 //!    userspace threads that sleep in one call for longer than
 //!    `signal_after` (`EINTR`, as an impatient program would see), and
