@@ -954,36 +954,45 @@ impl Queue {
     /// driver if it streams, returns and frees every buffer, wakes every
     /// sleeper, and refuses every later operation. Idempotent.
     pub(crate) fn kill(&self, drv: &dyn QueueDriver) {
-        let mut io = self.io.lock();
-        self.kill_locked(&mut io, drv);
+        let io = self.io.lock();
+        self.kill_with(io, drv);
     }
 
     /// [`kill`](Self::kill) unless an operation holds the queue lock (an
     /// ioctl still in flight inside the driver): then nothing is done and
     /// `false` returned; the caller leaves it to the post-drain path
     /// ([`VideoDevice::unregister`](super::VideoDevice::unregister)). Never
-    /// blocks, so it is safe in an unplug cancel hook.
+    /// waits for the queue lock, so it is safe in an unplug cancel hook.
     pub(crate) fn try_kill(&self, drv: &dyn QueueDriver) -> bool {
         match self.io.try_lock() {
-            Some(mut io) => {
-                self.kill_locked(&mut io, drv);
+            Some(io) => {
+                self.kill_with(io, drv);
                 true
             }
             None => false,
         }
     }
 
-    fn kill_locked(&self, io: &mut Io, drv: &dyn QueueDriver) {
-        if self.shared.core.lock().dead {
-            return;
+    /// Marks the queue dead and wakes every sleeper *before* stopping the
+    /// driver, and releases the queue lock before the driver call: a sleeper
+    /// woken by the unplug (which re-takes the queue lock on its way out)
+    /// returns `ENODEV` at once, even when the driver's `stop_streaming` waits
+    /// for hardware that is slow to cancel its transfers.
+    fn kill_with(&self, mut io: MutexGuard<'_, Io>, drv: &dyn QueueDriver) {
+        {
+            let mut c = self.shared.core.lock();
+            if c.dead {
+                return;
+            }
+            c.dead = true;
         }
         io.fileio = None;
         io.owner = None;
+        io.memory = 0;
+        drop(io);
+        self.shared.done_wq.wake_all();
         self.cancel(Some(drv));
         self.free_buffers();
-        io.memory = 0;
-        self.shared.core.lock().dead = true;
-        self.shared.done_wq.wake_all();
     }
 
     /// State of every buffer (for tests and inspection).
