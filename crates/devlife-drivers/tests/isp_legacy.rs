@@ -89,6 +89,7 @@ fn dqbuf_sleeps_through_unbind_and_close_uses_freed_memory() {
             .any(|b| b.thread == "dq" && b.op == "VIDIOC_DQBUF"),
         "the legacy unbind does not wake the sleeper"
     );
+    assert_eq!(rig.k.check_hangs(), 1);
     assert!(rig.k.activity().signal("dq"));
     assert_eq!(dq.join().unwrap(), Err(Errno::EINTR));
     assert_eq!(reports_on(&rig.k, ReportKind::UseAfterFree, STATE), 0);

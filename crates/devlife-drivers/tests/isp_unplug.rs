@@ -56,6 +56,7 @@ fn unbind_wakes_dqbuf_and_poll_and_stops_the_stream_before_remove() {
             poller.join().unwrap().unwrap(),
             PollMask::ERR | PollMask::HUP | PollMask::PRI
         );
+        assert_eq!(rig.k.check_hangs(), 0);
         assert_eq!(querycap(&v).unwrap_err(), Errno::ENODEV);
         assert_eq!(subdev_g_fmt(&sd, 0).unwrap_err(), Errno::ENODEV);
         assert_eq!(media_info(&mf).unwrap_err(), Errno::EIO);

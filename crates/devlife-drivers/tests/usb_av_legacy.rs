@@ -171,6 +171,9 @@ fn audio_read_in_flight_across_a_legacy_unbind() {
             .any(|b| b.thread == "areader" && b.op == "read")
     );
     assert_eq!(uaf(&rig, AUDIO_STATE), 0);
+    // The hang checker names the sleeper left in the unplugged node.
+    assert_eq!(rig.k.check_hangs(), 1);
+    assert_eq!(rig.k.monitor().reports().count(ReportKind::Hang), 1);
     drop(stall);
     let _ = reader.join().unwrap();
     assert!(uaf(&rig, AUDIO_STATE) >= 1, "{:#?}", reports(&rig.k));
@@ -203,6 +206,7 @@ fn dqbuf_sleeps_through_a_legacy_unbind_and_close_uses_freed_memory() {
             .any(|b| b.thread == "dq" && b.op == "VIDIOC_DQBUF"),
         "the legacy unbind does not wake the sleeper"
     );
+    assert_eq!(rig.k.check_hangs(), 1);
     assert!(rig.k.activity().signal("dq"));
     assert_eq!(dq.join().unwrap(), Err(Errno::EINTR));
     assert_eq!(uaf(&rig, VIDEO_STATE), 0);

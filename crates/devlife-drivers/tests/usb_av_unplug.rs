@@ -99,6 +99,7 @@ fn disconnect_wakes_every_sleeper_and_waits_for_the_transfer_in_flight() {
         apoll.join().unwrap().unwrap(),
         PollMask::ERR | PollMask::HUP
     );
+    assert_eq!(rig.k.check_hangs(), 0);
     // Every later call answers with its node's errno.
     assert_eq!(querycap(&v).unwrap_err(), Errno::ENODEV);
     assert_eq!(subdev_g_fmt(&sd, 1).unwrap_err(), Errno::ENODEV);
