@@ -204,6 +204,14 @@ impl IrqLine {
                         st.pending = 0;
                         self.cv.notify_all();
                     }
+                    if st.action.is_none() {
+                        // free_irq removed the handler: the thread goes away
+                        // with it (the next request_irq starts a new one), so
+                        // plug/unplug cycles do not accumulate threads.
+                        st.thread = None;
+                        st.thread_id = None;
+                        return;
+                    }
                     self.cv.wait(&mut st);
                 }
             };
@@ -307,6 +315,7 @@ impl IrqLine {
         if st.action.as_ref().is_some_and(|a| a.id == id) {
             removed = st.action.take();
             st.pending = 0;
+            self.cv.notify_all();
         }
         if st.running == Some(id) && st.thread_id != Some(std::thread::current().id()) {
             let _b = self
@@ -522,6 +531,36 @@ mod tests {
         let m = Monitor::new();
         let c = IrqController::new(&m, Arc::new(Activity::default()), 1);
         (m, c)
+    }
+
+    /// The handler thread goes away with `free_irq` and a new request starts
+    /// a new one: plug/unplug cycles do not accumulate threads.
+    #[test]
+    fn handler_thread_exits_after_free_and_restarts_on_request() {
+        let (_m, c) = ctl();
+        let line = c.allocate_line("cycle");
+        let hits = Arc::new(AtomicUsize::new(0));
+        for round in 1..=3 {
+            let h2 = hits.clone();
+            let h = c
+                .request(
+                    line.number(),
+                    IrqRequest::new("cycle", move |_| {
+                        h2.fetch_add(1, Ordering::SeqCst);
+                        IrqReturn::Handled
+                    }),
+                )
+                .unwrap();
+            line.raise();
+            assert!(line.wait_idle(Duration::from_secs(30)));
+            assert_eq!(hits.load(Ordering::SeqCst), round);
+            h.free();
+            // Wait (bounded only as a hang guard) for the thread to leave.
+            let mut st = line.st.lock();
+            while st.thread.is_some() {
+                let _ = line.cv.wait_for(&mut st, Duration::from_millis(10));
+            }
+        }
     }
 
     #[test]
