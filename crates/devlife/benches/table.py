@@ -4,9 +4,11 @@
 Usage: python3 crates/devlife/benches/table.py [CRITERION_DIR]
 (default: $CARGO_TARGET_DIR/criterion, else target/criterion).
 
-Prints the median of each benchmark (criterion's point estimate) and, for the
+Prints each benchmark's point estimate (as criterion prints it) and, for the
 enter/exit group, its ratio to the per-thread plain-store floor at the same
-thread count.
+thread count. When several runs were saved (`-- --save-baseline runN`), each
+benchmark's best (lowest) estimate over the runs is used: on a shared machine
+the minimum is the estimate least disturbed by other load.
 """
 import json
 import os
@@ -36,22 +38,29 @@ UNPLUG = [
 def load(root):
     out = {}
     for dirpath, _dirs, files in os.walk(root):
-        if os.path.basename(dirpath) != "new" or "benchmark.json" not in files:
+        if "benchmark.json" not in files or "estimates.json" not in files:
+            continue
+        if os.path.basename(dirpath) in ("base", "change", "report"):
             continue
         with open(os.path.join(dirpath, "benchmark.json")) as f:
             bench = json.load(f)
         with open(os.path.join(dirpath, "estimates.json")) as f:
             est = json.load(f)
-        out[bench["full_id"]] = est["median"]["point_estimate"]
+        # The estimate criterion prints: the slope of the linear regression
+        # when it sampled linearly, else the mean.
+        key = "slope" if est.get("slope") else "mean"
+        v = est[key]["point_estimate"]
+        fid = bench["full_id"]
+        out[fid] = min(v, out.get(fid, v))
     return out
 
 
-def fmt_ns(ns):
+def fmt_ns(ns, unit=False):
     if ns >= 1e6:
         return f"{ns / 1e6:.2f} ms"
     if ns >= 1e3:
         return f"{ns / 1e3:.1f} µs"
-    return f"{ns:.2f}"
+    return f"{ns:.2f} ns" if unit else f"{ns:.2f}"
 
 
 def main():
@@ -71,11 +80,11 @@ def main():
                 cells += [fmt_ns(v), f"{v / floor[t]:.2f}x" if floor[t] else "–"]
         print(f"| {label} | " + " | ".join(cells) + " |")
     print()
-    print("| unplug case | median |")
+    print("| unplug case | time |")
     print("|---|---:|")
     for key, label in UNPLUG:
         v = res.get(f"unplug/{key}")
-        print(f"| {label} | {fmt_ns(v) if v is not None else '–'} |")
+        print(f"| {label} | {fmt_ns(v, unit=True) if v is not None else '–'} |")
 
 
 if __name__ == "__main__":
