@@ -57,3 +57,8 @@ pub use revocable::{
     Bound, Devres, ResourceScope, Revocable, RevocableGuard, RevokeError, WrongDevice,
 };
 pub use wait::{Signal, WaitError, WaitOptions, WaitQueue};
+
+/// The README's example is compiled and run as a doc test, so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
