@@ -168,6 +168,7 @@ pub struct NodeSpec {
     pub(crate) policy: Option<ErrnoPolicy>,
     pub(crate) release: Option<NodeRelease>,
     pub(crate) watchdog: Option<Duration>,
+    pub(crate) label: Option<String>,
 }
 
 impl NodeSpec {
@@ -183,7 +184,15 @@ impl NodeSpec {
             policy: None,
             release: None,
             watchdog: None,
+            label: None,
         }
+    }
+    /// The human-readable name of what the node gives access to, as its
+    /// subsystem shows it in sysfs (`name` of a video4linux device: the
+    /// video device's or subdev's name; `model` of a media device).
+    pub fn label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
     }
     /// The node name under `/dev`.
     pub fn name(mut self, name: impl Into<String>) -> Self {
@@ -255,6 +264,7 @@ pub(crate) struct NodeInner {
     reg: Mutex<Reg>,
     pub(crate) open_files: AtomicUsize,
     release: Mutex<Option<NodeRelease>>,
+    label: Option<Arc<str>>,
     _live: LiveToken,
 }
 
@@ -325,6 +335,10 @@ impl Node {
     /// Name under `/dev`.
     pub fn name(&self) -> &str {
         &self.inner.name
+    }
+    /// The label given at registration ([`NodeSpec::label`]), if any.
+    pub fn label(&self) -> Option<&str> {
+        self.inner.label.as_deref()
     }
     /// Kind.
     pub fn kind(&self) -> NodeKind {
@@ -728,6 +742,7 @@ impl ChrdevRegistry {
                 reg: Mutex::new(Reg::Registered),
                 open_files: AtomicUsize::new(0),
                 release: Mutex::new(spec.release.take()),
+                label: spec.label.take().map(Into::into),
             }),
         };
         s.minors.entry(major).or_default().insert(minor);

@@ -117,6 +117,20 @@ impl<D: Driver> ErasedDriver for DriverBox<D> {
     }
 }
 
+/// What the driver core shows of a registered driver (its sysfs directory
+/// `bus/<bus>/drivers/<name>` and its module).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DriverInfo {
+    /// Driver name.
+    pub name: String,
+    /// The bus it drives devices of.
+    pub bus: BusKind,
+    /// Name of the owning module, if any.
+    pub module: Option<String>,
+    /// Whether the `bind` / `unbind` attributes are absent.
+    pub suppress_bind_attrs: bool,
+}
+
 /// A registered driver.
 pub(crate) struct DriverEntry {
     pub(crate) name: String,
@@ -136,6 +150,15 @@ impl DriverEntry {
             suppress_bind_attrs: d.suppress_bind_attrs(),
             drv: Box::new(DriverBox(d)),
             module,
+        }
+    }
+
+    pub(crate) fn info(&self) -> DriverInfo {
+        DriverInfo {
+            name: self.name.clone(),
+            bus: self.bus,
+            module: self.module.as_ref().map(|m| m.name().to_owned()),
+            suppress_bind_attrs: self.suppress_bind_attrs,
         }
     }
 

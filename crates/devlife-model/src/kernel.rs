@@ -5,7 +5,7 @@
 use crate::activity::{Activity, BlockKind};
 use crate::chrdev::{self, ChrdevRegistry, NewNode, Node, NodeRegistration, NodeSpec};
 use crate::device::{Device, DeviceInner, DeviceSpec, UsbInterfaceSpec};
-use crate::driver::{self, BindState, Driver, DriverEntry, UnbindPhase};
+use crate::driver::{self, BindState, Driver, DriverEntry, DriverInfo, UnbindPhase};
 use crate::errno::{Errno, KResult};
 use crate::fault::Faults;
 use crate::file::File;
@@ -426,6 +426,17 @@ impl Kernel {
             .iter()
             .map(|d| d.name.clone())
             .collect()
+    }
+
+    /// What the driver core shows of every registered driver, in
+    /// registration order.
+    pub fn driver_infos(&self) -> Vec<DriverInfo> {
+        self.inner.drivers.lock().iter().map(|d| d.info()).collect()
+    }
+
+    /// Names of the loaded modules, sorted.
+    pub fn modules(&self) -> Vec<String> {
+        self.inner.modules.lock().keys().cloned().collect()
     }
 
     /// Loads (creates) a module. `EEXIST` if loaded.

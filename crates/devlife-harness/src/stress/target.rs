@@ -168,6 +168,45 @@ pub trait Instance: Send + Sync {
     /// Brings everything back: reloads the modules, re-adds the devices and
     /// binds every unbound one (used after injected failures).
     fn restore(&self);
+
+    /// Names of the top-level devices this instance plugs (`vimc.0`, the
+    /// USB ports `1-1`, `2-1`), whether present right now or not.
+    fn device_names(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Plugs the device `name` (one of [`device_names`](Self::device_names))
+    /// back after a hot-unplug: the cable goes back in, or the platform
+    /// device is registered again, and matching drivers probe. `ENODEV` if
+    /// `name` is not one of this instance's devices, `EEXIST` if it is
+    /// present.
+    fn plug_device(&self, name: &str) -> KResult<()> {
+        let _ = name;
+        Err(Errno::ENODEV)
+    }
+
+    /// Names of the modules this instance loads, whether loaded right now
+    /// or not.
+    fn module_names(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+
+    /// `rmmod NAME` with what the module's exit function does besides
+    /// unregistering its drivers (vimc removes its platform device).
+    /// `ENOENT` if `name` is not one of this instance's modules or is not
+    /// loaded, `EBUSY` while a file of the module is open.
+    fn unload_module(&self, name: &str) -> KResult<()> {
+        let _ = name;
+        Err(Errno::ENOENT)
+    }
+
+    /// `modprobe NAME` after an unload: loads the module and registers its
+    /// driver(s), which bind to the matching devices. `ENOENT` if `name`
+    /// is not one of this instance's modules, `EEXIST` if it is loaded.
+    fn load_module(&self, name: &str) -> KResult<()> {
+        let _ = name;
+        Err(Errno::ENOENT)
+    }
 }
 
 /// Every target, in summary order.

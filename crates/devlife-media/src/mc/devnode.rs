@@ -142,7 +142,9 @@ impl MediaDevice {
                 mdev: self.downgrade(),
             }
         });
-        let mut spec = NodeSpec::new(NodeKind::Media).legacy_if(legacy);
+        let mut spec = NodeSpec::new(NodeKind::Media)
+            .legacy_if(legacy)
+            .label(self.info().model);
         if let Some(p) = &opts.parent {
             spec = spec.parent(p);
         }

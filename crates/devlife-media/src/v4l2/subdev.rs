@@ -711,7 +711,9 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
             return Err(Errno::EBUSY);
         }
         let me: Weak<dyn AnySubdev> = self.me.clone();
-        let spec = NodeSpec::new(NodeKind::Subdev).legacy_if(self.cfg.legacy);
+        let spec = NodeSpec::new(NodeKind::Subdev)
+            .legacy_if(self.cfg.legacy)
+            .label(self.cfg.name.clone());
         Ok((spec, Arc::new(SubdevNodeOps { sd: me })))
     }
     fn set_node(&self, node: &Node, reg: Option<NodeRegistration>) -> KResult<()> {

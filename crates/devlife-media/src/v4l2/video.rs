@@ -344,7 +344,9 @@ impl<D: VideoOps> VideoDevice<D> {
         let ops = Arc::new(VideoNodeOps {
             vdev: Arc::downgrade(&self.inner),
         });
-        let spec = NodeSpec::new(NodeKind::Video).legacy_if(self.inner.legacy);
+        let spec = NodeSpec::new(NodeKind::Video)
+            .legacy_if(self.inner.legacy)
+            .label(self.inner.name.clone());
         let (node, reg) = registrar.register(spec, ops)?;
         if !self.inner.legacy {
             let weak: Weak<VideoInner<D>> = Arc::downgrade(&self.inner);

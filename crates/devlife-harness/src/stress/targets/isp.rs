@@ -132,6 +132,35 @@ impl Instance for IspInstance {
         })
     }
 
+    fn device_names(&self) -> Vec<String> {
+        (0..DEVICES).map(device_name).collect()
+    }
+
+    fn plug_device(&self, name: &str) -> KResult<()> {
+        let n = (0..DEVICES)
+            .find(|n| device_name(*n) == name)
+            .ok_or(Errno::ENODEV)?;
+        self.plug(n)
+    }
+
+    fn module_names(&self) -> Vec<&'static str> {
+        vec![isp::driver_name(self.style)]
+    }
+
+    fn unload_module(&self, name: &str) -> KResult<()> {
+        if name != isp::driver_name(self.style) {
+            return Err(Errno::ENOENT);
+        }
+        self.kernel.unload_module(name)
+    }
+
+    fn load_module(&self, name: &str) -> KResult<()> {
+        if name != isp::driver_name(self.style) {
+            return Err(Errno::ENOENT);
+        }
+        self.reload()
+    }
+
     fn restore(&self) {
         if self.kernel.module(isp::driver_name(self.style)).is_none() {
             let _ = self.reload();

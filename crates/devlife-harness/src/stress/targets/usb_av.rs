@@ -150,6 +150,44 @@ impl Instance for UsbAvInstance {
         })
     }
 
+    fn device_names(&self) -> Vec<String> {
+        PORTS.iter().map(|p| (*p).to_owned()).collect()
+    }
+
+    fn plug_device(&self, name: &str) -> KResult<()> {
+        if !PORTS.contains(&name) {
+            return Err(Errno::ENODEV);
+        }
+        if self.kernel.device(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        usb_av::plug(&self.kernel, name).map(drop)
+    }
+
+    fn module_names(&self) -> Vec<&'static str> {
+        vec![self.driver(true), self.driver(false)]
+    }
+
+    fn unload_module(&self, name: &str) -> KResult<()> {
+        if !self.module_names().contains(&name) {
+            return Err(Errno::ENOENT);
+        }
+        self.kernel.unload_module(name)
+    }
+
+    /// The two drivers share one allocator, so they are registered together:
+    /// loading either module unloads the other if it is still loaded, then
+    /// loads both.
+    fn load_module(&self, name: &str) -> KResult<()> {
+        if !self.module_names().contains(&name) {
+            return Err(Errno::ENOENT);
+        }
+        if self.kernel.module(name).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        self.reload()
+    }
+
     fn restore(&self) {
         let k = &self.kernel;
         if k.module(self.driver(true)).is_none() || k.module(self.driver(false)).is_none() {

@@ -139,6 +139,38 @@ impl Instance for VimcInstance {
                 .is_some_and(|h| h.is_bound() && !h.device().is_deleted())
     }
 
+    fn device_names(&self) -> Vec<String> {
+        vec![self.device()]
+    }
+
+    fn plug_device(&self, name: &str) -> KResult<()> {
+        if name != self.device() {
+            return Err(Errno::ENODEV);
+        }
+        self.with(|h| match h.replug() {
+            Err(Errno::EBUSY) => Err(Errno::EEXIST),
+            r => r,
+        })
+    }
+
+    fn module_names(&self) -> Vec<&'static str> {
+        vec![vimc::module_name(self.style)]
+    }
+
+    fn unload_module(&self, name: &str) -> KResult<()> {
+        if name != vimc::module_name(self.style) || self.kernel.module(name).is_none() {
+            return Err(Errno::ENOENT);
+        }
+        self.with(VimcHandle::unload)
+    }
+
+    fn load_module(&self, name: &str) -> KResult<()> {
+        if name != vimc::module_name(self.style) {
+            return Err(Errno::ENOENT);
+        }
+        self.reload()
+    }
+
     fn restore(&self) {
         if self.kernel.module(vimc::module_name(self.style)).is_none() {
             let _ = self.reload();
