@@ -289,6 +289,9 @@ impl GateBuilder {
     }
     /// Creates the gate, open.
     pub fn build(self) -> Gate {
+        // Fix the barrier mode before any thread can enter or unplug this gate
+        // (the decision is write-once; see `barrier.rs`).
+        barrier::init();
         Gate {
             core: Arc::new(GateCore {
                 id: next_gate_id(),

@@ -288,27 +288,39 @@ mod tests {
         gate.unplug().unwrap();
     }
 
-    /// A thread that exits with no access hands its record back.
+    /// A thread that exits with no access hands its record back: its `owned`
+    /// flag is cleared. The registry lock is held from before the thread exits
+    /// until the check, so no other thread can claim the record in between.
     #[test]
     fn record_is_handed_back_at_a_clean_exit() {
         let gate = Gate::named("clean");
         let g2 = gate.clone();
+        let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
         let t = std::thread::spawn(move || {
             drop(g2.enter().unwrap());
-            (current() as *const ThreadRecord).addr()
+            addr_tx
+                .send((current() as *const ThreadRecord).addr())
+                .unwrap();
+            go_rx.recv().unwrap();
         });
-        let addr = t.join().unwrap();
+        let addr = addr_rx.recv().unwrap();
         let rec = snapshot()
             .into_iter()
             .find(|r| (*r as *const ThreadRecord).addr() == addr)
             .unwrap();
-        // Either still free, or already claimed by a thread of another test;
-        // in both cases no slot holds our gate.
-        assert!(!rec.holds(gate.id()));
         assert!(
-            rec.slots
-                .iter()
-                .all(|s| s.load(Ordering::Acquire) != gate.id())
+            rec.owned.load(Ordering::Acquire),
+            "owned while its thread lives"
         );
+        let no_claims = lock(&registry().lock);
+        go_tx.send(()).unwrap();
+        t.join().unwrap();
+        assert!(
+            !rec.owned.load(Ordering::Acquire),
+            "the record was not handed back at a clean exit"
+        );
+        assert!(!rec.holds(gate.id()));
+        drop(no_claims);
     }
 }
