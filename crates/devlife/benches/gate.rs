@@ -19,6 +19,9 @@
 //!   `fetch_add`/`fetch_sub` (kref / Laurent Pinchart's 2017 RFC style);
 //! * `std_rwlock`, `parking_lot_rwlock`, `sharded_lock`: a read lock;
 //! * `epoch_pin`: a crossbeam-epoch pin;
+//! * `urcu_memb`: liburcu's membarrier flavour, `urcu_memb_read_lock` + a check
+//!   of the object's flag + `urcu_memb_read_unlock`, looped in C
+//!   (`benches/urcu_memb.c`, built by `build.rs` when liburcu-dev is installed);
 //! * `gate`: `Gate::enter` + drop of the `Access`;
 //! * `revocable`: `Revocable::try_access` + drop of the guard;
 //! * `devres_bound`: `Devres::access` with a `Bound` proof (inside one access).
@@ -182,6 +185,31 @@ fn epoch_loop(_: &(), iters: u64) {
     }
 }
 
+// ---- liburcu-memb (C peer, built by build.rs) ---------------------------------
+
+#[cfg(devlife_urcu)]
+unsafe extern "C" {
+    /// `benches/urcu_memb.c`: `iters` read-side sections with a flag check.
+    fn devlife_urcu_memb_loop(unplugged: *const i32, iters: u64) -> u64;
+    /// Whether liburcu-memb uses `membarrier` (its fence-free read side).
+    fn devlife_urcu_memb_has_membarrier() -> i32;
+}
+
+/// The unplugged flag a urcu reader checks inside its section.
+#[cfg(devlife_urcu)]
+struct UrcuObject {
+    unplugged: std::sync::atomic::AtomicI32,
+}
+
+#[cfg(devlife_urcu)]
+fn urcu_memb_loop(o: &UrcuObject, iters: u64) {
+    // SAFETY: the shim reads the flag through a pointer that stays valid for
+    // the call (`o` is borrowed across it); it registers and unregisters the
+    // calling thread with liburcu itself.
+    let seen = unsafe { devlife_urcu_memb_loop(o.unplugged.as_ptr().cast_const(), iters) };
+    black_box(seen);
+}
+
 // ---- devlife ------------------------------------------------------------------
 
 fn gate_loop(g: &Gate, iters: u64) {
@@ -241,8 +269,25 @@ fn enter_exit(c: &mut Criterion) {
         _scope: scope,
     };
 
+    #[cfg(devlife_urcu)]
+    let urcu_obj = UrcuObject {
+        unplugged: std::sync::atomic::AtomicI32::new(0),
+    };
+    #[cfg(devlife_urcu)]
+    {
+        // SAFETY: a call into the shim with no arguments (see benches/urcu_memb.c).
+        let memb = unsafe { devlife_urcu_memb_has_membarrier() } != 0;
+        eprintln!("liburcu-memb uses membarrier: {memb}");
+    }
+    #[cfg(not(devlife_urcu))]
+    eprintln!("liburcu-memb row skipped: liburcu-dev was not found when the bench was built");
+
     for threads in [1usize, 2] {
         let id = |name: &str| format!("{name}/{threads}");
+        #[cfg(devlife_urcu)]
+        g.bench_function(id("urcu_memb"), |b| {
+            b.iter_custom(|n| concurrent(&urcu_obj, threads, n, urcu_memb_loop))
+        });
         g.bench_function(id("floor"), |b| {
             b.iter_custom(|n| concurrent(&slot_obj, threads, n, floor_loop))
         });
