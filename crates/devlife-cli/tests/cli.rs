@@ -205,7 +205,7 @@ fn topology_prints_media_ctl_output_of_a_fresh_instance() {
     let dot = v.topology_dot().unwrap();
     drop(v);
     k.shutdown();
-    let o = devlife(&["topology", "vimc"]);
+    let o = devlife(&["topology", "vimc", "--format", "current"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(stdout(&o), text);
     assert!(text.contains("- entity 1: Sensor A (1 pad, 2 links, 0 routes)"));
@@ -223,6 +223,47 @@ fn topology_prints_media_ctl_output_of_a_fresh_instance() {
             assert!(stdout(&o).contains("Device topology"), "{d}");
         }
     }
+}
+
+/// The format `media-ctl --version` names, 1.22 without media-ctl.
+fn installed_media_ctl_format() -> devlife_media::mc::render::MediaCtlFormat {
+    Command::new("media-ctl")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| devlife_media::mc::render::MediaCtlFormat::from_version_output(&stdout(&o)))
+        .unwrap_or(devlife_media::mc::render::MediaCtlFormat::V1_22)
+}
+
+#[test]
+fn topology_prints_the_format_of_the_chosen_or_installed_media_ctl() {
+    use devlife_media::mc::render::{MediaCtlFormat, RenderOptions, media_ctl_print};
+    let render = |format| {
+        let k = devlife_model::Kernel::new();
+        let v = devlife_drivers::vimc::register(&k, devlife_drivers::Style::Framework).unwrap();
+        let mdev = v.media_device().unwrap();
+        let opts = RenderOptions {
+            format,
+            ..RenderOptions::default()
+        };
+        let t = media_ctl_print(&mdev, &opts).unwrap();
+        drop((mdev, v));
+        k.shutdown();
+        t
+    };
+    let o = devlife(&["topology", "vimc", "--format", "1.22"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), render(MediaCtlFormat::V1_22));
+    assert!(stdout(&o).contains("- entity 1: Sensor A (1 pad, 2 links)\n"));
+    assert!(stdout(&o).contains("\tpad0: Source\n\t\t[fmt:RGB888_1X24/640x480"));
+    let o = devlife(&["topology", "vimc", "--format", "1.26"]);
+    assert_eq!(stdout(&o), render(MediaCtlFormat::V1_26));
+    let o = devlife(&["topology", "vimc"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o), render(installed_media_ctl_format()));
+    let o = devlife(&["topology", "vimc", "--format", "1.23"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("1.22"), "{}", stderr(&o));
 }
 
 #[test]

@@ -4,10 +4,10 @@
 mod mc_util;
 #[path = "fixtures/vimc_media_ctl.rs"]
 mod vimc_media_ctl;
-use vimc_media_ctl::{VIMC_DOT, VIMC_P, first_diff};
+use vimc_media_ctl::{VIMC_DOT, VIMC_P, VIMC_P_1_22, first_diff};
 
 use devlife::Monitor;
-use devlife_media::mc::render::{self, RenderOptions};
+use devlife_media::mc::render::{self, MediaCtlFormat, RenderOptions};
 use devlife_media::mc::*;
 use devlife_media::uapi::media::*;
 use mc_util::*;
@@ -45,6 +45,49 @@ fn media_ctl_p_of_vimc_byte_for_byte() {
 }
 
 #[test]
+fn media_ctl_1_22_p_of_vimc_byte_for_byte() {
+    let m = Monitor::new();
+    let v = vimc(&m);
+    let opts = RenderOptions {
+        format: MediaCtlFormat::V1_22,
+        ..RenderOptions::default()
+    };
+    let out = render::media_ctl_print(&v.mdev, &opts).unwrap();
+    assert!(out == VIMC_P_1_22, "{}", first_diff(&out, VIMC_P_1_22));
+    // 1.26 already counts routes and names the stream, but keeps Sink/Source.
+    let opts = RenderOptions {
+        format: MediaCtlFormat::V1_26,
+        ..RenderOptions::default()
+    };
+    let out = render::media_ctl_print(&v.mdev, &opts).unwrap();
+    assert!(out.contains("- entity 1: Sensor A (1 pad, 2 links, 0 routes)\n"));
+    assert!(out.contains("\tpad0: Source\n\t\t[stream:0 fmt:RGB888_1X24/640x480"));
+    assert!(!out.contains("SOURCE"));
+    // --print-dot is the same in every release.
+    let opts = RenderOptions {
+        format: MediaCtlFormat::V1_22,
+        ..RenderOptions::default()
+    };
+    assert_eq!(render::media_ctl_dot(&v.mdev, &opts).unwrap(), VIMC_DOT);
+}
+
+#[test]
+fn media_ctl_format_follows_the_installed_version() {
+    use MediaCtlFormat::*;
+    let f = MediaCtlFormat::from_version_output;
+    assert_eq!(f("media-ctl 1.22.1\n"), Some(V1_22));
+    assert_eq!(f("media-ctl 1.24.1"), Some(V1_22));
+    assert_eq!(f("media-ctl 1.26.0"), Some(V1_26));
+    assert_eq!(f("media-ctl 1.28.1"), Some(Current));
+    assert_eq!(f("media-ctl 1.32.0"), Some(Current));
+    assert_eq!(f("media-ctl 2.0"), Some(Current));
+    assert_eq!(f("media-ctl"), None);
+    assert_eq!(f("media-ctl x.y"), None);
+    assert_eq!(f(""), None);
+    assert_eq!(MediaCtlFormat::default(), Current);
+}
+
+#[test]
 fn media_ctl_print_dot_of_vimc_byte_for_byte() {
     let m = Monitor::new();
     let v = vimc(&m);
@@ -75,6 +118,7 @@ fn rendering_follows_the_graph_and_the_devname_resolver() {
     let names = |maj: u32, min: u32| Some(format!("/dev/char/{maj}:{min}"));
     let opts = RenderOptions {
         devname: Some(&names),
+        ..RenderOptions::default()
     };
     let out = render::media_ctl_print(&v.mdev, &opts).unwrap();
     assert!(

@@ -18,6 +18,17 @@
 //!   media-ctl, a subdev without a device node prints no format.
 //!
 //! Routes are never printed (no streams support: "0 routes"), nor DV timings.
+//!
+//! # Two releases of media-ctl
+//!
+//! `-p` output changed across v4l-utils releases; [`MediaCtlFormat`] picks one
+//! (`--print-dot` is the same in all of them):
+//!
+//! | | 1.22 / 1.24 (Debian 12) | 1.26 | 1.28 and later (current) |
+//! |---|---|---|---|
+//! | subdev header | `(1 pad, 2 links)` | `(1 pad, 2 links, 0 routes)` | same as 1.26 |
+//! | pad line | `pad0: Source` (first of Sink, Source) | same as 1.22 | `pad0: SOURCE` (every flag: SINK, SOURCE, MUST_CONNECT) |
+//! | format line | `[fmt:SRGGB8_1X8/640x480 ...]` | `[stream:0 fmt:...]` | same as 1.26 |
 
 use super::device::MediaDevice;
 use super::entity::{PadFormat, PadInfo, Rect};
@@ -30,17 +41,64 @@ use std::fmt::Write as _;
 /// Resolves `(major, minor)` to a device node path.
 pub type DevnameResolver<'a> = &'a dyn Fn(u32, u32) -> Option<String>;
 
+/// Which release of `media-ctl -p` to reproduce (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum MediaCtlFormat {
+    /// v4l-utils 1.22 and 1.24 (Debian 12 ships 1.22.1): `Sink` / `Source`
+    /// pad lines, no route count, `[fmt:` format lines.
+    V1_22,
+    /// v4l-utils 1.26: route counts and `[stream:0 fmt:` format lines, but
+    /// still `Sink` / `Source` pad lines.
+    V1_26,
+    /// v4l-utils 1.28 and later: route counts, `[stream:0 fmt:`, and pad
+    /// lines listing every pad flag (`SINK`, `SOURCE`, `MUST_CONNECT`).
+    #[default]
+    Current,
+}
+
+impl MediaCtlFormat {
+    /// The format `media-ctl` of v4l-utils `major.minor` prints.
+    pub fn for_version(major: u32, minor: u32) -> Self {
+        match (major, minor) {
+            (0, _) | (1, 0..=25) => MediaCtlFormat::V1_22,
+            (1, 26..=27) => MediaCtlFormat::V1_26,
+            _ => MediaCtlFormat::Current,
+        }
+    }
+
+    /// The format of the `media-ctl --version` output `text`
+    /// (`"media-ctl 1.22.1"`), if it names a version.
+    pub fn from_version_output(text: &str) -> Option<Self> {
+        let v = text.split_whitespace().nth(1)?;
+        let mut it = v.split('.');
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next()?.parse().ok()?;
+        Some(Self::for_version(major, minor))
+    }
+
+    fn route_counts(self) -> bool {
+        self != MediaCtlFormat::V1_22
+    }
+
+    fn pad_flag_list(self) -> bool {
+        self == MediaCtlFormat::Current
+    }
+}
+
 /// Options of the renderer.
 #[derive(Default, Clone, Copy)]
 pub struct RenderOptions<'a> {
     /// Device node resolver; default: ask the entity ([`EntityOps::devnode_path`](super::EntityOps::devnode_path)).
     pub devname: Option<DevnameResolver<'a>>,
+    /// The `media-ctl -p` release to reproduce (default: the current one).
+    pub format: MediaCtlFormat,
 }
 
 impl std::fmt::Debug for RenderOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RenderOptions")
             .field("devname", &self.devname.is_some())
+            .field("format", &self.format)
             .finish()
     }
 }
@@ -413,14 +471,31 @@ fn print_rect(out: &mut String, what: &str, r: Option<Rect>) {
     }
 }
 
-/// `v4l2_subdev_print_format` for stream 0.
-fn print_format(out: &mut String, p: &PadInfo) {
+/// `media_pad_type_to_string` of media-ctl 1.22–1.26: the first of Sink,
+/// Source that the flags have.
+fn pad_type_name(flags: u32) -> &'static str {
+    if flags & MEDIA_PAD_FL_SINK != 0 {
+        "Sink"
+    } else if flags & MEDIA_PAD_FL_SOURCE != 0 {
+        "Source"
+    } else {
+        "Unknown"
+    }
+}
+
+/// `v4l2_subdev_print_format` (for stream 0 since 1.26).
+fn print_format(out: &mut String, p: &PadInfo, format: MediaCtlFormat) {
     let Some(f): Option<PadFormat> = p.format else {
         return;
     };
+    let stream = if format.route_counts() {
+        "stream:0 "
+    } else {
+        ""
+    };
     let _ = write!(
         out,
-        "\t\t[stream:0 fmt:{}/{}x{}",
+        "\t\t[{stream}fmt:{}/{}x{}",
         mbus_code_name(f.code),
         f.width,
         f.height
@@ -453,8 +528,14 @@ fn print_format(out: &mut String, p: &PadInfo) {
 }
 
 impl Topology {
-    /// `media-ctl -p`: the header and `media_print_topology_text`.
+    /// `media-ctl -p` of the current release: the header and
+    /// `media_print_topology_text`.
     pub fn print_text(&self) -> String {
+        self.print_text_as(MediaCtlFormat::Current)
+    }
+
+    /// `media-ctl -p` as the release of `format` prints it.
+    pub fn print_text_as(&self, format: MediaCtlFormat) -> String {
         let mut out = String::new();
         let i = &self.info;
         let _ = write!(
@@ -481,12 +562,12 @@ impl Topology {
         );
         out.push_str("Device topology\n");
         for idx in 0..self.entities.len() {
-            self.print_entity(&mut out, idx);
+            self.print_entity(&mut out, idx, format);
         }
         out
     }
 
-    fn print_entity(&self, out: &mut String, idx: usize) {
+    fn print_entity(&self, out: &mut String, idx: usize, format: MediaCtlFormat) {
         let e = &self.entities[idx];
         let subdev = e.entity_type() == MEDIA_ENT_T_V4L2_SUBDEV;
         let head = format!("- entity {}: ", e.info.id);
@@ -503,7 +584,7 @@ impl Topology {
             nl,
             if nl > 1 { "s" } else { "" }
         );
-        if subdev {
+        if subdev && format.route_counts() {
             out.push_str(", 0 routes");
         }
         out.push_str(")\n");
@@ -520,14 +601,15 @@ impl Topology {
         }
         for j in 0..pads {
             let _ = write!(out, "\tpad{j}: ");
-            print_flags(
-                out,
-                &PAD_FLAGS,
-                e.pad_flags.get(j as usize).copied().unwrap_or(0),
-            );
+            let flags = e.pad_flags.get(j as usize).copied().unwrap_or(0);
+            if format.pad_flag_list() {
+                print_flags(out, &PAD_FLAGS, flags);
+            } else {
+                out.push_str(pad_type_name(flags));
+            }
             out.push('\n');
             if subdev && let Some(Some(p)) = e.pads.get(j as usize) {
-                print_format(out, p);
+                print_format(out, p, format);
             }
             for l in &e.links {
                 let (arrow, other, opad) = if l.source_entity == idx && u32::from(l.source_pad) == j
@@ -608,9 +690,9 @@ impl Topology {
     }
 }
 
-/// `media-ctl -p` of `mdev`.
+/// `media-ctl -p` of `mdev`, in the format of `opts.format`.
 pub fn media_ctl_print(mdev: &MediaDevice, opts: &RenderOptions<'_>) -> KResult<String> {
-    Ok(enumerate(mdev, opts)?.print_text())
+    Ok(enumerate(mdev, opts)?.print_text_as(opts.format))
 }
 
 /// `media-ctl --print-dot` of `mdev`.
