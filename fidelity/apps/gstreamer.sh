@@ -1,0 +1,12 @@
+# GStreamer's v4l2src captures from /dev/video2; vimc is unbound while frames flow.
+. fidelity/apps/common.sh
+setup_rgb
+gst-launch-1.0 v4l2src device=/dev/video2 ! fakesink silent=false -v >/tmp/gst.out 2>&1 &
+pid=$!
+wait_grep /tmp/gst.out 'chain'
+state $pid gst-launch-1.0
+unbind_vimc
+wait_exit $pid
+echo "gst-launch-1.0 said (last lines, buffer lines dropped):"
+grep -v 'chain\|last-message' /tmp/gst.out | tail -n 8
+nodes
