@@ -47,6 +47,10 @@ fn adjust_sink(f: &mut V4l2MbusFramefmt) {
 }
 
 impl SubdevOps for DebayerOps {
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        self.c.set_ctrl(id, value)
+    }
+
     fn init_state(&self, state: &mut SubdevState) {
         if let Ok(f) = state.format_mut(0) {
             *f = sink_default();

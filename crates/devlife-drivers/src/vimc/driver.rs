@@ -104,6 +104,7 @@ fn subdev<O: SubdevOps>(
     let e = ENTITIES[i];
     let mut cfg = SubdevConfig::new(e.name, e.kind.pads().to_vec(), e.kind.function());
     cfg.legacy = legacy;
+    cfg.controls = super::controls::for_kind(e.kind);
     let sd = Subdev::new(ctx.monitor(), cfg, ops)?;
     v4l2.register_subdev(&sd.handle())?;
     Ok(sd)

@@ -44,6 +44,11 @@ pub const fn reg_fmt(e: usize) -> u32 {
     0x40 + 4 * e as u32
 }
 
+/// Control register pair: the id of the control last set...
+pub const REG_CTRL_ID: u32 = 0x70;
+/// ...and its value (written after the id by every control `s_ctrl`).
+pub const REG_CTRL_VAL: u32 = 0x74;
+
 /// Registers the block needs (32-bit words).
 pub const NUM_REGS: usize = 32;
 

@@ -63,8 +63,10 @@
 //! its sequence number. Two captures in one connected component cannot
 //! stream at once (`EINVAL`/`EBUSY` from pipeline start, as in Linux).
 //! Differences from the kernel: `read()` is served and advertised
-//! (`V4L2_CAP_READWRITE`), controls are not modelled, and vimc has a tiny
-//! simulated register block and interrupt so hardware rules apply to it.
+//! (`V4L2_CAP_READWRITE`), and vimc has a tiny simulated register block and
+//! interrupt so hardware rules apply to it. The sensor, debayer and lens
+//! subdevs have the kernel's controls ([`controls`]); their nodes serve the
+//! control ioctls and control events.
 //!
 //! ## Lifetime (framework style)
 //!
@@ -91,6 +93,7 @@
 //! hardware-after-remove, interrupt-after-release, and leak.
 
 mod capture;
+pub mod controls;
 mod debayer;
 mod driver;
 pub mod formats;

@@ -50,6 +50,10 @@ pub(crate) fn frame_size(
 }
 
 impl SubdevOps for SensorOps {
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        self.c.set_ctrl(id, value)
+    }
+
     fn init_state(&self, state: &mut SubdevState) {
         if let Ok(f) = state.format_mut(0) {
             *f = mbus_default();

@@ -8,6 +8,7 @@
 //! points to it), so every late access of the legacy twin is reported as a
 //! use-after-free with its site.
 
+use super::controls::CtrlValues;
 use super::formats::{mbus_default, pix_default};
 use super::hw::Regs;
 use super::pattern::FrameFmt;
@@ -131,6 +132,8 @@ pub(crate) struct EntMirror {
     pub(crate) pads: Vec<V4l2MbusFramefmt>,
     pub(crate) crop: V4l2Rect,
     pub(crate) streaming: bool,
+    /// The entity's control values as its `s_ctrl` stored them.
+    pub(crate) ctrls: CtrlValues,
 }
 
 /// One processing step of a stream, with the formats it was started with.
@@ -228,6 +231,7 @@ impl VimcState {
                     pads: default_pads(i),
                     crop: default_crop(),
                     streaming: false,
+                    ctrls: CtrlValues::default(),
                 })
             }),
             caps: std::array::from_fn(|_| CapState {

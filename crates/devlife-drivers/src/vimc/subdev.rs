@@ -1,7 +1,7 @@
 //! What every vimc subdev shares (`struct vimc_ent_device` and the helpers
 //! of `vimc-common.c`), and the lens (`vimc-lens.c`), which has nothing else.
 
-use super::hw::reg_fmt;
+use super::hw::{REG_CTRL_ID, REG_CTRL_VAL, reg_fmt};
 use super::state::{Stat, VimcState, VimcStats};
 use devlife::check::Shadow;
 use devlife_media::uapi::subdev::{V4L2_SUBDEV_FORMAT_ACTIVE, V4l2MbusFramefmt};
@@ -72,6 +72,22 @@ impl EntCommon {
         }
     }
 
+    /// `vimc_*_s_ctrl`: programs the control register pair (`ENODEV` once
+    /// the registers are revoked) and stores the value for the streamer.
+    /// `EINVAL` for a control the entity does not handle.
+    #[track_caller]
+    pub(crate) fn set_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        let st = self.st.get();
+        if !st.regs.write(REG_CTRL_ID, id) || !st.regs.write(REG_CTRL_VAL, value as u32) {
+            return Err(Errno::ENODEV);
+        }
+        if st.ents[self.ent].lock().ctrls.set(id, value) {
+            Ok(())
+        } else {
+            Err(Errno::EINVAL)
+        }
+    }
+
     #[track_caller]
     pub(crate) fn open(&self) -> KResult<()> {
         self.st.get().opens.fetch_add(1, Ordering::AcqRel);
@@ -100,13 +116,15 @@ pub(crate) fn rect_of(f: &V4l2MbusFramefmt) -> V4l2Rect {
     }
 }
 
-/// The lens (`vimc-lens.c`): no pads, a FOCUS_ABSOLUTE control in the kernel
-/// (controls are not modelled). Its node can be opened and closed.
+/// The lens (`vimc-lens.c`): no pads, one control (`FOCUS_ABSOLUTE`).
 pub(crate) struct LensOps {
     pub(crate) c: EntCommon,
 }
 
 impl SubdevOps for LensOps {
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        self.c.set_ctrl(id, value)
+    }
     fn open(&self) -> KResult<()> {
         self.c.open()
     }

@@ -461,7 +461,8 @@ impl ArgBuf {
 /// `video_usercopy`): `_IOC_SIZE(cmd)` bytes are copied in from `arg` if the
 /// command has `_IOC_WRITE` (else the buffer is zero), `f` runs on the kernel
 /// copy, and the buffer is copied back **only if `f` succeeded** and the
-/// command has `_IOC_READ`.
+/// command has `_IOC_READ` (the `*_EXT_CTRLS` array-argument commands are
+/// copied back on failure too, see [`super::controls::copies_out_on_error`]).
 ///
 /// A fault on copy-in or copy-out is returned as `E::from(Fault)` (`EFAULT`).
 pub fn with_arg<R, E: From<Fault>>(
@@ -474,7 +475,16 @@ pub fn with_arg<R, E: From<Fault>>(
     if cmd.is_write() && cmd.size() > 0 {
         mem.read(arg, karg.bytes_mut())?;
     }
-    let r = f(karg.bytes_mut())?;
+    let r = match f(karg.bytes_mut()) {
+        Ok(r) => r,
+        Err(e) => {
+            // Array-argument ioctls report `error_idx` on failure too.
+            if super::controls::copies_out_on_error(cmd.0) {
+                mem.write(arg, karg.bytes())?;
+            }
+            return Err(e);
+        }
+    };
     if cmd.is_read() && cmd.size() > 0 {
         mem.write(arg, karg.bytes())?;
     }

@@ -2,10 +2,15 @@
 //!
 //! * [`ioctl`]: `_IOC` encoding, user memory, the kernel's ioctl argument
 //!   discipline, per-node ioctl tables and the byte codec shared by all mirrors;
-//! * [`media`]: `linux/media.h` (Media Controller).
+//! * [`media`]: `linux/media.h` (Media Controller);
+//! * [`videodev2`], [`controls`], [`io`]: `linux/videodev2.h` (formats and
+//!   buffers; controls and events; inputs, frame sizes, buffer creation);
+//! * [`subdev`]: `linux/v4l2-subdev.h`.
 //!
 //! One module per uapi header; this file only lists them.
 
+pub mod controls;
+pub mod io;
 pub mod ioctl;
 pub mod media;
 pub mod subdev;

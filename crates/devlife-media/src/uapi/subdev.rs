@@ -16,6 +16,11 @@
 #![forbid(unsafe_code)]
 
 use super::ioctl::{IoctlDef, IoctlTable, NodeKind, Wire, uapi_struct};
+use super::controls::{
+    VIDIOC_DQEVENT, VIDIOC_G_CTRL, VIDIOC_G_EXT_CTRLS, VIDIOC_LOG_STATUS, VIDIOC_QUERY_EXT_CTRL,
+    VIDIOC_QUERYCTRL, VIDIOC_QUERYMENU, VIDIOC_S_CTRL, VIDIOC_S_EXT_CTRLS, VIDIOC_SUBSCRIBE_EVENT,
+    VIDIOC_TRY_EXT_CTRLS, VIDIOC_UNSUBSCRIBE_EVENT,
+};
 use super::videodev2::{V4l2Rect, numbers};
 
 const fn ior(nr: u8, size: usize) -> u32 {
@@ -252,7 +257,8 @@ pub const VIDIOC_SUBDEV_G_CLIENT_CAP: u32 = ior(101, V4l2SubdevClientCapability:
 /// `VIDIOC_SUBDEV_S_CLIENT_CAP`.
 pub const VIDIOC_SUBDEV_S_CLIENT_CAP: u32 = iowr(102, V4l2SubdevClientCapability::SIZE);
 
-/// The subdev-node ioctls devlife knows by name.
+/// The subdev-node ioctls devlife knows by name. The control and event
+/// ioctls share the video nodes' numbers (`v4l2-subdev.c` serves them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[allow(missing_docs)] // the variants are the ioctl names
 pub enum SubdevIoctl {
@@ -267,6 +273,18 @@ pub enum SubdevIoctl {
     EnumFrameSize,
     GClientCap,
     SClientCap,
+    Queryctrl,
+    QueryExtCtrl,
+    Querymenu,
+    GCtrl,
+    SCtrl,
+    GExtCtrls,
+    SExtCtrls,
+    TryExtCtrls,
+    LogStatus,
+    SubscribeEvent,
+    UnsubscribeEvent,
+    Dqevent,
 }
 
 impl SubdevIoctl {
@@ -283,6 +301,18 @@ impl SubdevIoctl {
         Self::EnumFrameSize,
         Self::GClientCap,
         Self::SClientCap,
+        Self::Queryctrl,
+        Self::QueryExtCtrl,
+        Self::Querymenu,
+        Self::GCtrl,
+        Self::SCtrl,
+        Self::GExtCtrls,
+        Self::SExtCtrls,
+        Self::TryExtCtrls,
+        Self::LogStatus,
+        Self::SubscribeEvent,
+        Self::UnsubscribeEvent,
+        Self::Dqevent,
     ];
 
     /// The ioctl number.
@@ -299,6 +329,18 @@ impl SubdevIoctl {
             Self::EnumFrameSize => VIDIOC_SUBDEV_ENUM_FRAME_SIZE,
             Self::GClientCap => VIDIOC_SUBDEV_G_CLIENT_CAP,
             Self::SClientCap => VIDIOC_SUBDEV_S_CLIENT_CAP,
+            Self::Queryctrl => VIDIOC_QUERYCTRL,
+            Self::QueryExtCtrl => VIDIOC_QUERY_EXT_CTRL,
+            Self::Querymenu => VIDIOC_QUERYMENU,
+            Self::GCtrl => VIDIOC_G_CTRL,
+            Self::SCtrl => VIDIOC_S_CTRL,
+            Self::GExtCtrls => VIDIOC_G_EXT_CTRLS,
+            Self::SExtCtrls => VIDIOC_S_EXT_CTRLS,
+            Self::TryExtCtrls => VIDIOC_TRY_EXT_CTRLS,
+            Self::LogStatus => VIDIOC_LOG_STATUS,
+            Self::SubscribeEvent => VIDIOC_SUBSCRIBE_EVENT,
+            Self::UnsubscribeEvent => VIDIOC_UNSUBSCRIBE_EVENT,
+            Self::Dqevent => VIDIOC_DQEVENT,
         }
     }
 
@@ -316,6 +358,18 @@ impl SubdevIoctl {
             Self::EnumFrameSize => "VIDIOC_SUBDEV_ENUM_FRAME_SIZE",
             Self::GClientCap => "VIDIOC_SUBDEV_G_CLIENT_CAP",
             Self::SClientCap => "VIDIOC_SUBDEV_S_CLIENT_CAP",
+            Self::Queryctrl => "VIDIOC_QUERYCTRL",
+            Self::QueryExtCtrl => "VIDIOC_QUERY_EXT_CTRL",
+            Self::Querymenu => "VIDIOC_QUERYMENU",
+            Self::GCtrl => "VIDIOC_G_CTRL",
+            Self::SCtrl => "VIDIOC_S_CTRL",
+            Self::GExtCtrls => "VIDIOC_G_EXT_CTRLS",
+            Self::SExtCtrls => "VIDIOC_S_EXT_CTRLS",
+            Self::TryExtCtrls => "VIDIOC_TRY_EXT_CTRLS",
+            Self::LogStatus => "VIDIOC_LOG_STATUS",
+            Self::SubscribeEvent => "VIDIOC_SUBSCRIBE_EVENT",
+            Self::UnsubscribeEvent => "VIDIOC_UNSUBSCRIBE_EVENT",
+            Self::Dqevent => "VIDIOC_DQEVENT",
         }
     }
 
@@ -351,6 +405,18 @@ subdev_table!(
     EnumFrameSize,
     GClientCap,
     SClientCap,
+    Queryctrl,
+    QueryExtCtrl,
+    Querymenu,
+    GCtrl,
+    SCtrl,
+    GExtCtrls,
+    SExtCtrls,
+    TryExtCtrls,
+    LogStatus,
+    SubscribeEvent,
+    UnsubscribeEvent,
+    Dqevent,
 );
 
 numbers!(

@@ -567,6 +567,16 @@ uapi_struct! {
 // ioctl numbers
 // ---------------------------------------------------------------------------
 
+pub use super::controls::{
+    VIDIOC_DQEVENT, VIDIOC_G_CTRL, VIDIOC_G_EXT_CTRLS, VIDIOC_LOG_STATUS, VIDIOC_QUERY_EXT_CTRL,
+    VIDIOC_QUERYCTRL, VIDIOC_QUERYMENU, VIDIOC_S_CTRL, VIDIOC_S_EXT_CTRLS, VIDIOC_SUBSCRIBE_EVENT,
+    VIDIOC_TRY_EXT_CTRLS, VIDIOC_UNSUBSCRIBE_EVENT,
+};
+pub use super::io::{
+    VIDIOC_CREATE_BUFS, VIDIOC_ENUM_FRAMESIZES, VIDIOC_ENUMINPUT, VIDIOC_EXPBUF, VIDIOC_G_INPUT,
+    VIDIOC_S_INPUT,
+};
+
 /// `VIDIOC_QUERYCAP`.
 pub const VIDIOC_QUERYCAP: u32 = ior(0, V4l2Capability::SIZE);
 /// `VIDIOC_ENUM_FMT`.
@@ -581,61 +591,31 @@ pub const VIDIOC_REQBUFS: u32 = iowr(8, V4l2Requestbuffers::SIZE);
 pub const VIDIOC_QUERYBUF: u32 = iowr(9, V4l2Buffer::SIZE);
 /// `VIDIOC_QBUF`.
 pub const VIDIOC_QBUF: u32 = iowr(15, V4l2Buffer::SIZE);
-/// `VIDIOC_EXPBUF` (not served).
-pub const VIDIOC_EXPBUF: u32 = 0xc040_5610;
 /// `VIDIOC_DQBUF`.
 pub const VIDIOC_DQBUF: u32 = iowr(17, V4l2Buffer::SIZE);
 /// `VIDIOC_STREAMON` (argument: `int` buffer type).
 pub const VIDIOC_STREAMON: u32 = iow(18, 4);
 /// `VIDIOC_STREAMOFF` (argument: `int` buffer type).
 pub const VIDIOC_STREAMOFF: u32 = iow(19, 4);
-/// `VIDIOC_G_PARM` (not served).
+/// `VIDIOC_G_PARM`.
 pub const VIDIOC_G_PARM: u32 = 0xc0cc_5615;
-/// `VIDIOC_S_PARM` (not served).
+/// `VIDIOC_S_PARM`.
 pub const VIDIOC_S_PARM: u32 = 0xc0cc_5616;
-/// `VIDIOC_ENUMINPUT` (not served).
-pub const VIDIOC_ENUMINPUT: u32 = 0xc050_561a;
-/// `VIDIOC_G_CTRL` (not served).
-pub const VIDIOC_G_CTRL: u32 = 0xc008_561b;
-/// `VIDIOC_S_CTRL` (not served).
-pub const VIDIOC_S_CTRL: u32 = 0xc008_561c;
-/// `VIDIOC_QUERYCTRL` (not served).
-pub const VIDIOC_QUERYCTRL: u32 = 0xc044_5624;
-/// `VIDIOC_G_INPUT` (not served).
-pub const VIDIOC_G_INPUT: u32 = 0x8004_5626;
-/// `VIDIOC_S_INPUT` (not served).
-pub const VIDIOC_S_INPUT: u32 = 0xc004_5627;
 /// `VIDIOC_TRY_FMT`.
 pub const VIDIOC_TRY_FMT: u32 = iowr(64, V4l2Format::SIZE);
-/// `VIDIOC_G_PRIORITY` (not served).
+/// `VIDIOC_G_PRIORITY`.
 pub const VIDIOC_G_PRIORITY: u32 = 0x8004_5643;
-/// `VIDIOC_S_PRIORITY` (not served).
+/// `VIDIOC_S_PRIORITY`.
 pub const VIDIOC_S_PRIORITY: u32 = 0x4004_5644;
-/// `VIDIOC_LOG_STATUS` (not served).
-pub const VIDIOC_LOG_STATUS: u32 = 0x0000_5646;
-/// `VIDIOC_G_EXT_CTRLS` (not served).
-pub const VIDIOC_G_EXT_CTRLS: u32 = 0xc020_5647;
-/// `VIDIOC_S_EXT_CTRLS` (not served).
-pub const VIDIOC_S_EXT_CTRLS: u32 = 0xc020_5648;
-/// `VIDIOC_ENUM_FRAMESIZES` (not served).
-pub const VIDIOC_ENUM_FRAMESIZES: u32 = 0xc02c_564a;
-/// `VIDIOC_ENUM_FRAMEINTERVALS` (not served).
+/// `VIDIOC_ENUM_FRAMEINTERVALS`.
 pub const VIDIOC_ENUM_FRAMEINTERVALS: u32 = 0xc034_564b;
-/// `VIDIOC_DQEVENT` (not served).
-pub const VIDIOC_DQEVENT: u32 = 0x8088_5659;
-/// `VIDIOC_SUBSCRIBE_EVENT` (not served).
-pub const VIDIOC_SUBSCRIBE_EVENT: u32 = 0x4020_565a;
-/// `VIDIOC_CREATE_BUFS` (not served).
-pub const VIDIOC_CREATE_BUFS: u32 = 0xc100_565c;
-/// `VIDIOC_PREPARE_BUF` (not served).
+/// `VIDIOC_PREPARE_BUF`.
 pub const VIDIOC_PREPARE_BUF: u32 = iowr(93, V4l2Buffer::SIZE);
-/// `VIDIOC_G_SELECTION` (not served).
+/// `VIDIOC_G_SELECTION`.
 pub const VIDIOC_G_SELECTION: u32 = iowr(94, V4l2Selection::SIZE);
-/// `VIDIOC_S_SELECTION` (not served).
+/// `VIDIOC_S_SELECTION`.
 pub const VIDIOC_S_SELECTION: u32 = iowr(95, V4l2Selection::SIZE);
-/// `VIDIOC_QUERY_EXT_CTRL` (not served).
-pub const VIDIOC_QUERY_EXT_CTRL: u32 = 0xc0e8_5667;
-/// `VIDIOC_REMOVE_BUFS` (not served).
+/// `VIDIOC_REMOVE_BUFS`.
 pub const VIDIOC_REMOVE_BUFS: u32 = 0xc040_5668;
 
 /// The video-node ioctls devlife knows by name. Those marked "served" have
@@ -679,6 +659,9 @@ pub enum VideoIoctl {
     SubscribeEvent,
     GSelection,
     SSelection,
+    Querymenu,
+    TryExtCtrls,
+    UnsubscribeEvent,
 }
 
 impl VideoIoctl {
@@ -719,6 +702,9 @@ impl VideoIoctl {
         Self::SubscribeEvent,
         Self::GSelection,
         Self::SSelection,
+        Self::Querymenu,
+        Self::TryExtCtrls,
+        Self::UnsubscribeEvent,
     ];
 
     /// The ioctl number.
@@ -759,6 +745,9 @@ impl VideoIoctl {
             Self::SubscribeEvent => VIDIOC_SUBSCRIBE_EVENT,
             Self::GSelection => VIDIOC_G_SELECTION,
             Self::SSelection => VIDIOC_S_SELECTION,
+            Self::Querymenu => VIDIOC_QUERYMENU,
+            Self::TryExtCtrls => VIDIOC_TRY_EXT_CTRLS,
+            Self::UnsubscribeEvent => VIDIOC_UNSUBSCRIBE_EVENT,
         }
     }
 
@@ -800,6 +789,9 @@ impl VideoIoctl {
             Self::SubscribeEvent => "VIDIOC_SUBSCRIBE_EVENT",
             Self::GSelection => "VIDIOC_G_SELECTION",
             Self::SSelection => "VIDIOC_S_SELECTION",
+            Self::Querymenu => "VIDIOC_QUERYMENU",
+            Self::TryExtCtrls => "VIDIOC_TRY_EXT_CTRLS",
+            Self::UnsubscribeEvent => "VIDIOC_UNSUBSCRIBE_EVENT",
         }
     }
 
@@ -916,6 +908,9 @@ video_table!(
     SubscribeEvent,
     GSelection,
     SSelection,
+    Querymenu,
+    TryExtCtrls,
+    UnsubscribeEvent,
 );
 
 /// A decoded V4L2 ioctl of some node kind.

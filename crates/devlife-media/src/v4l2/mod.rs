@@ -33,12 +33,17 @@
 
 #![forbid(unsafe_code)]
 
+pub mod ctrls;
 mod device;
+pub mod event;
+pub mod prio;
 mod subdev;
 mod vb2;
 mod video;
 
+pub use ctrls::{CtrlConfig, CtrlHandler};
 pub use device::{V4l2Device, WeakV4l2Device};
+pub use event::FileEvents;
 pub use subdev::{PadState, Subdev, SubdevConfig, SubdevFh, SubdevHandle, SubdevOps, SubdevState};
 pub use vb2::{
     ActiveBuffer, BufState, BufferMemory, BufferQueue, IoModes, PAGE_SIZE, PLANE_INDEX_SHIFT,

@@ -21,7 +21,11 @@
 //! pad op gets the state `which` selects: the subdev's active state or the
 //! file handle's TRY state, locked.
 
+use super::ctrls::ioctl::{CtrlIoctl, ctrl_ioctl};
+use super::ctrls::{CtrlConfig, CtrlHandler};
+use super::event::{self, FileEvents};
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, usercopy};
+use crate::uapi::controls::{V4l2Event, V4l2EventSubscription};
 use crate::mc::{
     Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, PadFormat, PadInfo, Rect,
 };
@@ -169,6 +173,15 @@ pub trait SubdevOps: Send + Sync + 'static {
         if pass { Ok(()) } else { Err(Errno::EPIPE) }
     }
 
+    /// `s_ctrl` of the subdev's controls: apply the validated `value` of
+    /// control `id` (inside the node's gate for a userspace set; the
+    /// handler lock is held: do not call back into the handler). An error
+    /// undoes the whole set.
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        let _ = (id, value);
+        Ok(())
+    }
+
     /// `video.s_stream`, called by the bridge driver (not by userspace).
     fn s_stream(&self, enable: bool) -> KResult<()> {
         let _ = enable;
@@ -207,6 +220,9 @@ pub struct SubdevConfig {
     pub read_only: bool,
     /// Pre-fix dispatch of its node (registered flag checked at entry only).
     pub legacy: bool,
+    /// Its controls (`sd->ctrl_handler`); a subdev with controls also has
+    /// events (`V4L2_SUBDEV_FL_HAS_EVENTS`): control events, `POLLPRI`.
+    pub controls: Vec<CtrlConfig>,
 }
 
 impl SubdevConfig {
@@ -220,6 +236,7 @@ impl SubdevConfig {
             has_devnode: true,
             read_only: false,
             legacy: false,
+            controls: Vec::new(),
         }
     }
 }
@@ -243,6 +260,8 @@ pub(crate) struct SubdevInner<D: SubdevOps> {
     id: u64,
     cfg: SubdevConfig,
     ops: D,
+    /// The control handler (none without controls), owned by the subdev.
+    ctrls: Option<CtrlHandler>,
     active: Mutex<SubdevState>,
     /// The devnode lives in the subdev's allocation.
     devnode: Mutex<Devnode>,
@@ -287,7 +306,9 @@ pub(crate) trait AnySubdev: Send + Sync {
     fn open(&self) -> KResult<()>;
     fn close(&self);
     fn next_fh(&self) -> u64;
-    fn ioctl(&self, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64>;
+    fn ioctl(&self, ctx: &OpCtx<'_>, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64>;
+    fn has_events(&self) -> bool;
+    fn forget_events(&self, fh: &SubdevFh);
     fn get_fmt(&self, pad: u32) -> KResult<V4l2MbusFramefmt>;
     fn get_selection(&self, pad: u32, target: u32) -> KResult<V4l2Rect>;
     fn link_validate(&self, source: &V4l2MbusFramefmt, sink: &V4l2MbusFramefmt) -> KResult<()>;
@@ -331,6 +352,11 @@ impl<D: SubdevOps> Subdev<D> {
         monitor
             .journal()
             .record_named(id, &cfg.name, EventKind::Alloc, Some("v4l2_subdev"));
+        let ctrls = if cfg.controls.is_empty() {
+            None
+        } else {
+            Some(CtrlHandler::new(&cfg.controls)?)
+        };
         let mut active = SubdevState::new(cfg.pads.len());
         ops.init_state(&mut active);
         let desc = EntityDesc::new(cfg.name.clone(), cfg.function, EntityType::V4l2Subdev)
@@ -348,6 +374,7 @@ impl<D: SubdevOps> Subdev<D> {
             id,
             cfg,
             ops,
+            ctrls,
             active: Mutex::new(active),
             devnode: Mutex::new(Devnode::default()),
             entity,
@@ -410,6 +437,11 @@ impl<D: SubdevOps> Subdev<D> {
     /// The media entity.
     pub fn entity(&self) -> &Entity {
         &self.inner.entity
+    }
+
+    /// The control handler, if the subdev has controls.
+    pub fn ctrls(&self) -> Option<&CtrlHandler> {
+        self.inner.ctrls.as_ref()
     }
 }
 
@@ -588,7 +620,15 @@ impl<D: SubdevOps> SubdevInner<D> {
         Ok(())
     }
 
-    fn do_ioctl(&self, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+    fn ctrl_ioctl(&self, fh: &SubdevFh, which: CtrlIoctl, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        // `subdev_do_ioctl`: no handler, no control ioctls.
+        let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+        ctrl_ioctl(h, which, cmd, arg, fh.events.id(), &|id, v| {
+            self.ops.s_ctrl(id, v)
+        })
+    }
+
+    fn do_ioctl(&self, ctx: &OpCtx<'_>, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
         let Some(def) = SUBDEV_IOCTLS.lookup(cmd) else {
             return Err(Errno::ENOTTY);
         };
@@ -656,6 +696,42 @@ impl<D: SubdevOps> SubdevInner<D> {
             }
             // Routing exists only on streams-capable subdevs.
             SubdevIoctl::GRouting | SubdevIoctl::SRouting => Err(Errno::ENOTTY),
+            SubdevIoctl::Queryctrl => self.ctrl_ioctl(fh, CtrlIoctl::Queryctrl, cmd, arg),
+            SubdevIoctl::QueryExtCtrl => self.ctrl_ioctl(fh, CtrlIoctl::QueryExtCtrl, cmd, arg),
+            SubdevIoctl::Querymenu => self.ctrl_ioctl(fh, CtrlIoctl::Querymenu, cmd, arg),
+            SubdevIoctl::GCtrl => self.ctrl_ioctl(fh, CtrlIoctl::GCtrl, cmd, arg),
+            SubdevIoctl::SCtrl => self.ctrl_ioctl(fh, CtrlIoctl::SCtrl, cmd, arg),
+            SubdevIoctl::GExtCtrls => self.ctrl_ioctl(fh, CtrlIoctl::GExtCtrls, cmd, arg),
+            SubdevIoctl::SExtCtrls => self.ctrl_ioctl(fh, CtrlIoctl::SExtCtrls, cmd, arg),
+            SubdevIoctl::TryExtCtrls => self.ctrl_ioctl(fh, CtrlIoctl::TryExtCtrls, cmd, arg),
+            // core.log_status = v4l2_ctrl_subdev_log_status (ENOTTY without).
+            SubdevIoctl::LogStatus => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                for line in h.log_status(&self.cfg.name) {
+                    self.monitor.journal().note(self.id, &self.cfg.name, line);
+                }
+                Ok(0)
+            }
+            // Event ioctls need V4L2_SUBDEV_FL_HAS_EVENTS (a handler here).
+            SubdevIoctl::SubscribeEvent => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |s: &mut V4l2EventSubscription| {
+                    event::subscribe(&fh.events, h, s)
+                })
+            }
+            SubdevIoctl::UnsubscribeEvent => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |s: &mut V4l2EventSubscription| {
+                    event::unsubscribe(&fh.events, h, s);
+                    Ok(())
+                })
+            }
+            SubdevIoctl::Dqevent => {
+                self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |e: &mut V4l2Event| {
+                    event::dqevent(ctx, &fh.events, e)
+                })
+            }
         }
     }
 }
@@ -799,8 +875,18 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
     fn next_fh(&self) -> u64 {
         self.next_fh.fetch_add(1, Ordering::Relaxed)
     }
-    fn ioctl(&self, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
-        self.do_ioctl(fh, cmd, arg)
+    fn ioctl(&self, ctx: &OpCtx<'_>, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        self.do_ioctl(ctx, fh, cmd, arg)
+    }
+    fn has_events(&self) -> bool {
+        self.ctrls.is_some()
+    }
+    fn forget_events(&self, fh: &SubdevFh) {
+        if let Some(h) = &self.ctrls {
+            let gone = fh.events.unsubscribe(crate::uapi::controls::event::ALL, 0);
+            let ids: Vec<u32> = gone.iter().map(|&(_, i)| i).collect();
+            h.unsubscribe(fh.events.id(), &ids);
+        }
     }
     fn get_fmt(&self, pad: u32) -> KResult<V4l2MbusFramefmt> {
         let mut f = V4l2SubdevFormat {
@@ -843,6 +929,8 @@ pub struct SubdevFh {
     id: u64,
     try_state: Mutex<SubdevState>,
     client_caps: Mutex<u64>,
+    /// The file's event queue (dies with the file).
+    events: Arc<FileEvents>,
 }
 
 impl std::fmt::Debug for SubdevFh {
@@ -879,25 +967,36 @@ impl FileOps for SubdevNodeOps {
             sd,
             try_state: Mutex::new(try_state),
             client_caps: Mutex::new(0),
+            events: Arc::new(FileEvents::new()),
         })
     }
 
     fn release(&self, _ctx: &ReleaseCtx<'_>, fh: SubdevFh) {
         // `subdev_close`: the subdev is alive (the fh holds it).
+        fh.sd.forget_events(&fh);
         fh.sd.close();
     }
 
-    fn ioctl(&self, _ctx: &OpCtx<'_>, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
-        fh.sd.ioctl(fh, cmd, arg)
+    fn ioctl(&self, ctx: &OpCtx<'_>, fh: &SubdevFh, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        fh.sd.ioctl(ctx, fh, cmd, arg)
     }
 
     fn ioctl_name(&self, cmd: u32) -> &'static str {
         SUBDEV_IOCTLS.name(cmd).unwrap_or("ioctl")
     }
 
-    fn poll(&self, _ctx: &OpCtx<'_>, _fh: &SubdevFh, _table: &mut PollTable) -> PollMask {
-        // `subdev_poll` without V4L2_SUBDEV_FL_HAS_EVENTS.
-        PollMask::ERR
+    fn poll(&self, _ctx: &OpCtx<'_>, fh: &SubdevFh, table: &mut PollTable) -> PollMask {
+        // `subdev_poll`: ERR without V4L2_SUBDEV_FL_HAS_EVENTS, else PRI
+        // while an event waits.
+        if !fh.sd.has_events() {
+            return PollMask::ERR;
+        }
+        table.wait(fh.events.wait_queue());
+        if fh.events.pending() {
+            PollMask::PRI
+        } else {
+            PollMask::NONE
+        }
     }
 }
 

@@ -24,10 +24,15 @@
 //! streaming call.
 
 use super::SubdevHandle;
+use super::ctrls::ioctl::{CtrlIoctl, ctrl_ioctl};
+use super::ctrls::{CtrlConfig, CtrlHandler};
+use super::event::{self, FileEvents};
+use super::prio::{FilePrio, PrioState};
 use super::subdev::entity_pad_format;
 use super::vb2::{BufferQueue, Queue, QueueConfig, QueueDriver};
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, pixfmt_description, usercopy};
 use crate::mc::{Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, Pipeline};
+use crate::uapi::controls::{V4l2Event, V4l2EventSubscription, event::ALL as EVENT_ALL};
 use crate::uapi::ioctl::put_str;
 use crate::uapi::media::{
     MEDIA_ENT_F_IO_V4L, MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE,
@@ -127,6 +132,14 @@ pub trait VideoOps: Send + Sync + 'static {
     /// owner's close, and at unplug — always while the device is still bound.
     fn stop_streaming(&self, queue: &BufferQueue);
 
+    /// `s_ctrl` of the node's controls: apply the validated `value` of
+    /// control `id` (inside the node's gate; the handler lock is held: do
+    /// not call back into the handler). An error undoes the whole set.
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        let _ = (id, value);
+        Ok(())
+    }
+
     /// A buffer was queued to the driver while streaming.
     fn buf_queued(&self, queue: &BufferQueue) {
         let _ = queue;
@@ -178,6 +191,9 @@ pub struct VideoDeviceConfig {
     pub entity_flags: u32,
     /// Reproduce the pre-fix kernel (see the module documentation of `v4l2`).
     pub legacy: bool,
+    /// The node's controls (`vdev->ctrl_handler`); with controls the node
+    /// also serves control events and `LOG_STATUS`.
+    pub controls: Vec<CtrlConfig>,
 }
 
 impl VideoDeviceConfig {
@@ -192,6 +208,7 @@ impl VideoDeviceConfig {
             pads: vec![MEDIA_PAD_FL_SINK],
             entity_flags: 0,
             legacy: false,
+            controls: Vec::new(),
         }
     }
 }
@@ -209,6 +226,10 @@ pub(crate) struct VideoInner<D: VideoOps> {
     device_caps: u32,
     legacy: bool,
     ops: D,
+    /// The control handler (none without controls), owned by the device.
+    ctrls: Option<CtrlHandler>,
+    /// Open files' priorities (`vdev->prio`).
+    prio: PrioState,
     fmt: Mutex<V4l2PixFormat>,
     queue: Queue,
     reg: Mutex<Registration>,
@@ -305,6 +326,11 @@ impl<D: VideoOps> VideoDevice<D> {
                 vdev: std::sync::OnceLock::new(),
             },
         )?;
+        let ctrls = if cfg.controls.is_empty() {
+            None
+        } else {
+            Some(CtrlHandler::new(&cfg.controls)?)
+        };
         let id = monitor.next_id();
         monitor
             .journal()
@@ -316,6 +342,8 @@ impl<D: VideoOps> VideoDevice<D> {
                 device_caps: cfg.device_caps,
                 legacy: cfg.legacy,
                 ops,
+                ctrls,
+                prio: PrioState::new(),
                 fmt: Mutex::new(cfg.format),
                 queue: Queue::new(cfg.queue, &monitor),
                 reg: Mutex::new(Registration::default()),
@@ -518,6 +546,16 @@ impl<D: VideoOps> VideoDevice<D> {
         &self.inner.ops
     }
 
+    /// The control handler, if the node has controls.
+    pub fn ctrls(&self) -> Option<&CtrlHandler> {
+        self.inner.ctrls.as_ref()
+    }
+
+    /// The highest priority an open file holds (`VIDIOC_G_PRIORITY`).
+    pub fn priority(&self) -> u32 {
+        self.inner.prio.max()
+    }
+
     /// The device name.
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -596,10 +634,41 @@ impl<D: VideoOps> VideoInner<D> {
         }
     }
 
-    fn ioctl(&self, ctx: &OpCtx<'_>, fh: u64, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+    fn ctrl_ioctl(&self, f: &VideoFh<D>, which: CtrlIoctl, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+        let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+        ctrl_ioctl(h, which, cmd, arg, f.events.id(), &|id, v| {
+            self.ops.s_ctrl(id, v)
+        })
+    }
+
+    /// The ioctls the kernel marks `INFO_FL_PRIO`: refused with `EBUSY`
+    /// for a file below the node's highest priority.
+    fn needs_prio(key: VideoIoctl) -> bool {
+        matches!(
+            key,
+            VideoIoctl::SFmt
+                | VideoIoctl::Reqbufs
+                | VideoIoctl::Streamon
+                | VideoIoctl::Streamoff
+                | VideoIoctl::SParm
+                | VideoIoctl::SCtrl
+                | VideoIoctl::SExtCtrls
+                | VideoIoctl::SInput
+                | VideoIoctl::SSelection
+                | VideoIoctl::SPriority
+                | VideoIoctl::CreateBufs
+                | VideoIoctl::RemoveBufs
+        )
+    }
+
+    fn ioctl(&self, ctx: &OpCtx<'_>, f: &VideoFh<D>, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
         let Some(def) = VIDEO_IOCTLS.lookup(cmd) else {
             return Err(Errno::ENOTTY);
         };
+        let fh = f.id;
+        if Self::needs_prio(def.key) && self.served(def.key) {
+            self.prio.check(&f.prio)?;
+        }
         match def.key {
             VideoIoctl::Querycap => usercopy(cmd, arg, None, |c| {
                 self.querycap(c);
@@ -634,7 +703,61 @@ impl<D: VideoOps> VideoInner<D> {
                 self.check_type(*t)?;
                 self.queue.streamoff(fh, *t, &self.drv())
             }),
+            VideoIoctl::GPriority => usercopy(cmd, arg, None, |p: &mut u32| {
+                *p = self.prio.max();
+                Ok(())
+            }),
+            VideoIoctl::SPriority => usercopy(cmd, arg, None, |p: &mut u32| {
+                self.prio.change(&f.prio, *p)
+            }),
+            VideoIoctl::Queryctrl => self.ctrl_ioctl(f, CtrlIoctl::Queryctrl, cmd, arg),
+            VideoIoctl::QueryExtCtrl => self.ctrl_ioctl(f, CtrlIoctl::QueryExtCtrl, cmd, arg),
+            VideoIoctl::Querymenu => self.ctrl_ioctl(f, CtrlIoctl::Querymenu, cmd, arg),
+            VideoIoctl::GCtrl => self.ctrl_ioctl(f, CtrlIoctl::GCtrl, cmd, arg),
+            VideoIoctl::SCtrl => self.ctrl_ioctl(f, CtrlIoctl::SCtrl, cmd, arg),
+            VideoIoctl::GExtCtrls => self.ctrl_ioctl(f, CtrlIoctl::GExtCtrls, cmd, arg),
+            VideoIoctl::SExtCtrls => self.ctrl_ioctl(f, CtrlIoctl::SExtCtrls, cmd, arg),
+            VideoIoctl::TryExtCtrls => self.ctrl_ioctl(f, CtrlIoctl::TryExtCtrls, cmd, arg),
+            // v4l2_ctrl_log_status, for nodes with controls.
+            VideoIoctl::LogStatus => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                for line in h.log_status(self.v4l2_dev.name()) {
+                    self.monitor.journal().note(self.id, &self.name, line);
+                }
+                Ok(0)
+            }
+            // vidioc_subscribe_event = v4l2_ctrl_subscribe_event, for nodes
+            // with controls; without, all three are ENOTTY.
+            VideoIoctl::SubscribeEvent => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |s: &mut V4l2EventSubscription| {
+                    event::subscribe(&f.events, h, s)
+                })
+            }
+            VideoIoctl::UnsubscribeEvent => {
+                let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |s: &mut V4l2EventSubscription| {
+                    event::unsubscribe(&f.events, h, s);
+                    Ok(())
+                })
+            }
+            VideoIoctl::Dqevent => {
+                self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
+                usercopy(cmd, arg, None, |e: &mut V4l2Event| {
+                    event::dqevent(ctx, &f.events, e)
+                })
+            }
             _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    /// Whether this node answers `key` (`determine_valid_ioctls`): the
+    /// priority check only happens for valid ioctls.
+    fn served(&self, key: VideoIoctl) -> bool {
+        match key {
+            VideoIoctl::SCtrl | VideoIoctl::SExtCtrls => self.ctrls.is_some(),
+            VideoIoctl::SParm | VideoIoctl::SSelection | VideoIoctl::RemoveBufs => false,
+            _ => true,
         }
     }
 
@@ -714,6 +837,10 @@ impl<D: VideoOps> VideoInner<D> {
 pub struct VideoFh<D: VideoOps> {
     vdev: Arc<VideoInner<D>>,
     id: u64,
+    /// The file's priority (`v4l2_fh.prio`).
+    prio: FilePrio,
+    /// The file's event queue (dies with the file).
+    events: Arc<FileEvents>,
 }
 
 impl<D: VideoOps> std::fmt::Debug for VideoFh<D> {
@@ -738,7 +865,13 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
         let vdev = self.vdev.upgrade().ok_or(Errno::ENODEV)?;
         vdev.ops.open(ctx)?;
         let id = vdev.next_fh.fetch_add(1, Ordering::Relaxed);
-        Ok(VideoFh { vdev, id })
+        let prio = vdev.prio.open();
+        Ok(VideoFh {
+            vdev,
+            id,
+            prio,
+            events: Arc::new(FileEvents::new()),
+        })
     }
 
     fn release(&self, ctx: &ReleaseCtx<'_>, fh: VideoFh<D>) {
@@ -755,6 +888,12 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
                 Err(_) => v.queue.release(fh.id, None),
             }
         }
+        v.prio.close(&fh.prio);
+        if let Some(h) = &v.ctrls {
+            let gone = fh.events.unsubscribe(EVENT_ALL, 0);
+            let ids: Vec<u32> = gone.iter().map(|&(_, i)| i).collect();
+            h.unsubscribe(fh.events.id(), &ids);
+        }
         v.ops.close();
         // Dropping `fh` may put the last reference: `VideoOps::release`.
     }
@@ -764,7 +903,7 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
     }
 
     fn ioctl(&self, ctx: &OpCtx<'_>, fh: &VideoFh<D>, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
-        fh.vdev.ioctl(ctx, fh.id, cmd, arg)
+        fh.vdev.ioctl(ctx, fh, cmd, arg)
     }
 
     fn ioctl_name(&self, cmd: u32) -> &'static str {
@@ -772,7 +911,15 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
     }
 
     fn poll(&self, ctx: &OpCtx<'_>, fh: &VideoFh<D>, table: &mut PollTable) -> PollMask {
-        fh.vdev.queue.poll(ctx, fh.id, table, &fh.vdev.drv())
+        // vb2_fop_poll: PRI while an event waits, plus the queue's mask.
+        let mut m = PollMask::NONE;
+        if fh.vdev.ctrls.is_some() && !ctx.is_unplugging() {
+            table.wait(fh.events.wait_queue());
+            if fh.events.pending() {
+                m = PollMask::PRI;
+            }
+        }
+        m | fh.vdev.queue.poll(ctx, fh.id, table, &fh.vdev.drv())
     }
 
     fn mmap(
