@@ -262,6 +262,9 @@ fn ioctl_numbers_are_the_measured_ones() {
         (VideoIoctl::SPriority, 0x4004_5644),
         (VideoIoctl::EnumFrameintervals, 0xc034_564b),
         (VideoIoctl::RemoveBufs, 0xc040_5668),
+        (VideoIoctl::Querymenu, 0xc02c_5625),
+        (VideoIoctl::TryExtCtrls, 0xc020_5649),
+        (VideoIoctl::UnsubscribeEvent, 0x4020_565b),
     ];
     assert_eq!(video.len(), VideoIoctl::ALL.len());
     for (i, n) in video {
@@ -279,6 +282,18 @@ fn ioctl_numbers_are_the_measured_ones() {
         (SubdevIoctl::SClientCap, 0xc008_5666),
         (SubdevIoctl::GRouting, 0xc040_5626),
         (SubdevIoctl::SRouting, 0xc040_5627),
+        (SubdevIoctl::Queryctrl, 0xc044_5624),
+        (SubdevIoctl::QueryExtCtrl, 0xc0e8_5667),
+        (SubdevIoctl::Querymenu, 0xc02c_5625),
+        (SubdevIoctl::GCtrl, 0xc008_561b),
+        (SubdevIoctl::SCtrl, 0xc008_561c),
+        (SubdevIoctl::GExtCtrls, 0xc020_5647),
+        (SubdevIoctl::SExtCtrls, 0xc020_5648),
+        (SubdevIoctl::TryExtCtrls, 0xc020_5649),
+        (SubdevIoctl::LogStatus, 0x0000_5646),
+        (SubdevIoctl::SubscribeEvent, 0x4020_565a),
+        (SubdevIoctl::UnsubscribeEvent, 0x4020_565b),
+        (SubdevIoctl::Dqevent, 0x8088_5659),
     ];
     assert_eq!(subdev.len(), SubdevIoctl::ALL.len());
     for (i, n) in subdev {

@@ -136,8 +136,9 @@ fn expected_early(video: bool, cmd: u32, arg: &[u8]) -> Option<Errno> {
     let known = if video {
         VideoIoctl::from_cmd(cmd).is_some_and(|i| i.is_served())
     } else {
-        SubdevIoctl::from_cmd(cmd)
-            .is_some_and(|i| !matches!(i, SubdevIoctl::GRouting | SubdevIoctl::SRouting))
+        SubdevIoctl::from_cmd(cmd).is_some_and(|i| {
+            !matches!(i, SubdevIoctl::GRouting | SubdevIoctl::SRouting) && !i.needs_controls()
+        })
     };
     if !known {
         return Some(Errno::ENOTTY);

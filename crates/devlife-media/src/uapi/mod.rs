@@ -5,9 +5,10 @@
 //! * [`media`]: `linux/media.h` (Media Controller);
 //! * [`videodev2`], [`controls`], [`io`]: `linux/videodev2.h` (formats and
 //!   buffers; controls and events; inputs, frame sizes, buffer creation);
-//! * [`subdev`]: `linux/v4l2-subdev.h`.
+//! * [`subdev`]: the subdev header, `linux/v4l2-subdev.h`.
 //!
-//! One module per uapi header; this file only lists them.
+//! One module per uapi header (`videodev2.h` is split in three); this file
+//! only lists them.
 
 pub mod controls;
 pub mod io;

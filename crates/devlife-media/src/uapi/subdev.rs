@@ -15,12 +15,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use super::ioctl::{IoctlDef, IoctlTable, NodeKind, Wire, uapi_struct};
 use super::controls::{
     VIDIOC_DQEVENT, VIDIOC_G_CTRL, VIDIOC_G_EXT_CTRLS, VIDIOC_LOG_STATUS, VIDIOC_QUERY_EXT_CTRL,
     VIDIOC_QUERYCTRL, VIDIOC_QUERYMENU, VIDIOC_S_CTRL, VIDIOC_S_EXT_CTRLS, VIDIOC_SUBSCRIBE_EVENT,
     VIDIOC_TRY_EXT_CTRLS, VIDIOC_UNSUBSCRIBE_EVENT,
 };
+use super::ioctl::{IoctlDef, IoctlTable, NodeKind, Wire, uapi_struct};
 use super::videodev2::{V4l2Rect, numbers};
 
 const fn ior(nr: u8, size: usize) -> u32 {
@@ -371,6 +371,26 @@ impl SubdevIoctl {
             Self::UnsubscribeEvent => "VIDIOC_UNSUBSCRIBE_EVENT",
             Self::Dqevent => "VIDIOC_DQEVENT",
         }
+    }
+
+    /// Whether only subdevs with controls serve it (the control ioctls, and
+    /// the event ioctls of `V4L2_SUBDEV_FL_HAS_EVENTS`).
+    pub const fn needs_controls(self) -> bool {
+        matches!(
+            self,
+            Self::Queryctrl
+                | Self::QueryExtCtrl
+                | Self::Querymenu
+                | Self::GCtrl
+                | Self::SCtrl
+                | Self::GExtCtrls
+                | Self::SExtCtrls
+                | Self::TryExtCtrls
+                | Self::LogStatus
+                | Self::SubscribeEvent
+                | Self::UnsubscribeEvent
+                | Self::Dqevent
+        )
     }
 
     /// Decodes a subdev-node ioctl number (exact match on all 32 bits).

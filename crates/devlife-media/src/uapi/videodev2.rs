@@ -795,7 +795,8 @@ impl VideoIoctl {
         }
     }
 
-    /// Whether devlife's video nodes implement this ioctl.
+    /// Whether every devlife video node implements this ioctl (see also
+    /// [`needs_controls`](Self::needs_controls)).
     pub const fn is_served(self) -> bool {
         matches!(
             self,
@@ -810,6 +811,28 @@ impl VideoIoctl {
                 | Self::Dqbuf
                 | Self::Streamon
                 | Self::Streamoff
+                | Self::GPriority
+                | Self::SPriority
+        )
+    }
+
+    /// Whether devlife's video nodes serve this ioctl when the node has
+    /// controls (`vdev->ctrl_handler`): the control and event ioctls.
+    pub const fn needs_controls(self) -> bool {
+        matches!(
+            self,
+            Self::Queryctrl
+                | Self::QueryExtCtrl
+                | Self::Querymenu
+                | Self::GCtrl
+                | Self::SCtrl
+                | Self::GExtCtrls
+                | Self::SExtCtrls
+                | Self::TryExtCtrls
+                | Self::LogStatus
+                | Self::SubscribeEvent
+                | Self::UnsubscribeEvent
+                | Self::Dqevent
         )
     }
 

@@ -110,7 +110,8 @@ impl FileEvents {
             .filter(|x| all || (x.type_ == type_ && x.id == id))
             .map(|x| (x.type_, x.id))
             .collect();
-        s.subs.retain(|x| !(all || (x.type_ == type_ && x.id == id)));
+        s.subs
+            .retain(|x| !(all || (x.type_ == type_ && x.id == id)));
         s.available
             .retain(|e| !gone.iter().any(|&(t, i)| e.type_ == t && e.id == i));
         gone

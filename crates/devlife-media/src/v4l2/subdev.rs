@@ -25,10 +25,10 @@ use super::ctrls::ioctl::{CtrlIoctl, ctrl_ioctl};
 use super::ctrls::{CtrlConfig, CtrlHandler};
 use super::event::{self, FileEvents};
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, usercopy};
-use crate::uapi::controls::{V4l2Event, V4l2EventSubscription};
 use crate::mc::{
     Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, PadFormat, PadInfo, Rect,
 };
+use crate::uapi::controls::{V4l2Event, V4l2EventSubscription};
 use crate::uapi::media::{MEDIA_INTF_T_V4L_SUBDEV, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
 use crate::uapi::subdev::{
     SUBDEV_IOCTLS, SubdevIoctl, V4L2_SEL_TGT_COMPOSE, V4L2_SEL_TGT_COMPOSE_BOUNDS,
@@ -620,7 +620,13 @@ impl<D: SubdevOps> SubdevInner<D> {
         Ok(())
     }
 
-    fn ctrl_ioctl(&self, fh: &SubdevFh, which: CtrlIoctl, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+    fn ctrl_ioctl(
+        &self,
+        fh: &SubdevFh,
+        which: CtrlIoctl,
+        cmd: u32,
+        arg: &mut [u8],
+    ) -> KResult<i64> {
         // `subdev_do_ioctl`: no handler, no control ioctls.
         let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
         ctrl_ioctl(h, which, cmd, arg, fh.events.id(), &|id, v| {

@@ -634,7 +634,13 @@ impl<D: VideoOps> VideoInner<D> {
         }
     }
 
-    fn ctrl_ioctl(&self, f: &VideoFh<D>, which: CtrlIoctl, cmd: u32, arg: &mut [u8]) -> KResult<i64> {
+    fn ctrl_ioctl(
+        &self,
+        f: &VideoFh<D>,
+        which: CtrlIoctl,
+        cmd: u32,
+        arg: &mut [u8],
+    ) -> KResult<i64> {
         let h = self.ctrls.as_ref().ok_or(Errno::ENOTTY)?;
         ctrl_ioctl(h, which, cmd, arg, f.events.id(), &|id, v| {
             self.ops.s_ctrl(id, v)
@@ -707,9 +713,9 @@ impl<D: VideoOps> VideoInner<D> {
                 *p = self.prio.max();
                 Ok(())
             }),
-            VideoIoctl::SPriority => usercopy(cmd, arg, None, |p: &mut u32| {
-                self.prio.change(&f.prio, *p)
-            }),
+            VideoIoctl::SPriority => {
+                usercopy(cmd, arg, None, |p: &mut u32| self.prio.change(&f.prio, *p))
+            }
             VideoIoctl::Queryctrl => self.ctrl_ioctl(f, CtrlIoctl::Queryctrl, cmd, arg),
             VideoIoctl::QueryExtCtrl => self.ctrl_ioctl(f, CtrlIoctl::QueryExtCtrl, cmd, arg),
             VideoIoctl::Querymenu => self.ctrl_ioctl(f, CtrlIoctl::Querymenu, cmd, arg),

@@ -69,7 +69,15 @@ impl CtrlConfig {
     }
 
     /// A driver control (`v4l2_ctrl_new_custom`).
-    pub fn custom(id: u32, name: &str, type_: u32, min: i64, max: i64, step: u64, def: i64) -> Self {
+    pub fn custom(
+        id: u32,
+        name: &str,
+        type_: u32,
+        min: i64,
+        max: i64,
+        step: u64,
+        def: i64,
+    ) -> Self {
         Self {
             name: Some(name.to_owned()),
             type_: Some(type_),
@@ -89,7 +97,15 @@ impl CtrlConfig {
     pub fn custom_int_menu(id: u32, name: &str, values: &[i64], def: i64) -> Self {
         Self {
             int_menu: values.to_vec(),
-            ..Self::custom(id, name, ty::INTEGER_MENU, 0, values.len() as i64 - 1, 0, def)
+            ..Self::custom(
+                id,
+                name,
+                ty::INTEGER_MENU,
+                0,
+                values.len() as i64 - 1,
+                0,
+                def,
+            )
         }
     }
 
@@ -116,10 +132,7 @@ impl CtrlConfig {
     /// or menu, `ERANGE` for a bad range, as `check_range`).
     pub fn resolve(&self) -> KResult<ResolvedCtrl> {
         let std = std_ctrl(self.id);
-        let type_ = self
-            .type_
-            .or(std.map(|s| s.type_))
-            .ok_or(Errno::EINVAL)?;
+        let type_ = self.type_.or(std.map(|s| s.type_)).ok_or(Errno::EINVAL)?;
         let name = match (&self.name, std) {
             (Some(n), _) => n.clone(),
             (None, Some(s)) => s.name.to_owned(),
@@ -248,10 +261,7 @@ impl ResolvedCtrl {
             return false;
         }
         match self.type_ {
-            ty::MENU => self
-                .menu
-                .get(i as usize)
-                .is_some_and(|s| !s.is_empty()),
+            ty::MENU => self.menu.get(i as usize).is_some_and(|s| !s.is_empty()),
             ty::INTEGER_MENU => (i as usize) < self.int_menu.len(),
             _ => false,
         }
@@ -305,14 +315,27 @@ mod tests {
 
     #[test]
     fn std_controls_take_the_core_description() {
-        let r = CtrlConfig::std(cid::HUE, -128, 127, 1, 0).resolve().unwrap();
+        let r = CtrlConfig::std(cid::HUE, -128, 127, 1, 0)
+            .resolve()
+            .unwrap();
         assert_eq!(r.name, "Hue");
         assert_eq!(r.type_, ty::INTEGER);
         assert_eq!(r.flags, ctrl_flag::SLIDER);
-        assert_eq!(CtrlConfig::std(0x0098_0999, 0, 1, 1, 0).resolve(), Err(Errno::EINVAL));
-        assert_eq!(CtrlConfig::std(cid::HUE, 5, 1, 1, 0).resolve(), Err(Errno::ERANGE));
-        assert_eq!(CtrlConfig::std(cid::HFLIP, 0, 2, 1, 0).resolve(), Err(Errno::ERANGE));
-        let c = CtrlConfig::class(0x00f0_0001, "VIMC Controls").resolve().unwrap();
+        assert_eq!(
+            CtrlConfig::std(0x0098_0999, 0, 1, 1, 0).resolve(),
+            Err(Errno::EINVAL)
+        );
+        assert_eq!(
+            CtrlConfig::std(cid::HUE, 5, 1, 1, 0).resolve(),
+            Err(Errno::ERANGE)
+        );
+        assert_eq!(
+            CtrlConfig::std(cid::HFLIP, 0, 2, 1, 0).resolve(),
+            Err(Errno::ERANGE)
+        );
+        let c = CtrlConfig::class(0x00f0_0001, "VIMC Controls")
+            .resolve()
+            .unwrap();
         assert_eq!(c.flags, ctrl_flag::READ_ONLY | ctrl_flag::WRITE_ONLY);
     }
 

@@ -147,8 +147,8 @@ impl CtrlHandler {
             let d = cfg.resolve()?;
             if d.type_ != ty::CTRL_CLASS {
                 let class = class_ctrl_of(d.id);
-                let have = ctrls.iter().any(|c| c.d.id == class)
-                    || cfgs.iter().any(|c| c.id == class);
+                let have =
+                    ctrls.iter().any(|c| c.d.id == class) || cfgs.iter().any(|c| c.id == class);
                 if !have {
                     if !is_std_class(ctrl_id2which(d.id)) {
                         return Err(Errno::EINVAL);
@@ -229,8 +229,8 @@ impl CtrlHandler {
         cfg.flags = c.d.flags;
         let mut nd = cfg.resolve()?;
         nd.flags = c.d.flags;
-        let range_changed = nd.min != c.d.min || nd.max != c.d.max || nd.step != c.d.step
-            || nd.def != c.d.def;
+        let range_changed =
+            nd.min != c.d.min || nd.max != c.d.max || nd.step != c.d.step || nd.def != c.d.def;
         let new = match nd.validate(c.cur) {
             Ok(v) if v == c.cur => c.cur,
             _ => def,
@@ -363,7 +363,11 @@ impl CtrlHandler {
 
     /// `prepare_ext_ctrls`: the index of each control (error index set as
     /// the kernel does).
-    fn prepare(g: &Inner, cs: &mut V4l2ExtControls, ctrls: &[V4l2ExtControl]) -> KResult<Vec<usize>> {
+    fn prepare(
+        g: &Inner,
+        cs: &mut V4l2ExtControls,
+        ctrls: &[V4l2ExtControl],
+    ) -> KResult<Vec<usize>> {
         let special = (which::DEF_VAL..=0x0f04_0000).contains(&cs.which);
         let mut idx = Vec::with_capacity(ctrls.len());
         for (i, c) in ctrls.iter().enumerate() {
@@ -576,12 +580,12 @@ impl CtrlHandler {
             .map(|c| {
                 let v = match c.d.type_ {
                     ty::MENU => c.d.menu.get(c.cur as usize).cloned().unwrap_or_default(),
-                    ty::INTEGER_MENU => c
-                        .d
-                        .int_menu
-                        .get(c.cur as usize)
-                        .map(|x| x.to_string())
-                        .unwrap_or_default(),
+                    ty::INTEGER_MENU => {
+                        c.d.int_menu
+                            .get(c.cur as usize)
+                            .map(|x| x.to_string())
+                            .unwrap_or_default()
+                    }
                     ty::BOOLEAN => (if c.cur != 0 { "true" } else { "false" }).to_owned(),
                     ty::BITMASK => format!("0x{:08x}", c.cur as u32),
                     _ => c.cur.to_string(),

@@ -60,12 +60,12 @@ pub(crate) fn ctrl_ioctl(
             Ok(())
         }),
         CtrlIoctl::GExtCtrls => ext_ctrls(cmd, arg, |cs, a| h.g_ext(cs, a)),
-        CtrlIoctl::TryExtCtrls => {
-            ext_ctrls(cmd, arg, |cs, a| h.try_set_ext(Some(from), cs, a, false, apply))
-        }
-        CtrlIoctl::SExtCtrls => {
-            ext_ctrls(cmd, arg, |cs, a| h.try_set_ext(Some(from), cs, a, true, apply))
-        }
+        CtrlIoctl::TryExtCtrls => ext_ctrls(cmd, arg, |cs, a| {
+            h.try_set_ext(Some(from), cs, a, false, apply)
+        }),
+        CtrlIoctl::SExtCtrls => ext_ctrls(cmd, arg, |cs, a| {
+            h.try_set_ext(Some(from), cs, a, true, apply)
+        }),
     }
 }
 
