@@ -6,6 +6,10 @@
 //! * `devlife topology <driver>`: the media graph of a freshly bound
 //!   instance, as `media-ctl -p` (or `--dot`: `media-ctl --print-dot`).
 //! * `devlife run <scenario>...`: scenario files, step by step.
+//! * `devlife mount DIR`: the drivers' nodes as files in `DIR/dev` and a
+//!   sysfs tree in `DIR/sys` (FUSE), until Ctrl-C or `umount DIR`.
+//! * `devlife exec -- CMD`: CMD in a private mount namespace where the nodes
+//!   are `/dev/*` and the sysfs tree is over `/sys`.
 //! * `devlife list`: the drivers `stress` and `topology` know.
 //!
 //! Exit codes: 0 success; 1 the run found a problem (a checker report, leak
@@ -13,7 +17,10 @@
 //! errors, an unknown driver); 3 the command could not run.
 
 mod args;
+mod exec;
+mod mount;
 mod run;
+mod serve;
 mod stress;
 mod topology;
 
@@ -48,6 +55,10 @@ enum Command {
     Topology(topology::TopologyArgs),
     /// Run scenario files (a race written step by step) deterministically.
     Run(run::RunArgs),
+    /// Serve the drivers' nodes (DIR/dev) and a sysfs tree (DIR/sys) through FUSE.
+    Mount(mount::MountArgs),
+    /// Run a command where the drivers' nodes are /dev/* and the sysfs tree is /sys.
+    Exec(exec::ExecArgs),
     /// List the drivers known to `stress` and `topology`.
     List,
 }
@@ -58,6 +69,8 @@ fn main() -> ExitCode {
         Command::Stress(a) => stress::main(a),
         Command::Topology(a) => topology::main(a),
         Command::Run(a) => run::main(a),
+        Command::Mount(a) => mount::main(a),
+        Command::Exec(a) => exec::main(a),
         Command::List => {
             for t in devlife_harness::stress::all_targets() {
                 crate::outln(format!("{:<10} {}", t.name(), t.description()));

@@ -32,7 +32,7 @@ use crate::kernel::{KernelInner, Shared};
 use crate::module::Module;
 use devlife::check::{EventKind, LiveToken};
 use devlife::{Gate, UnplugError, UnplugStats};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
@@ -598,6 +598,8 @@ impl Drop for NodeRegistration {
 #[derive(Default)]
 struct ChrState {
     by_name: BTreeMap<String, Node>,
+    /// Bumped at every registration and unregistration.
+    generation: u64,
     minors: HashMap<u32, BTreeSet<u32>>,
     numbers: HashMap<NodeKind, BTreeSet<u32>>,
     dyn_majors: HashMap<NodeKind, u32>,
@@ -611,6 +613,7 @@ pub const MINORS: u32 = 256;
 #[derive(Default)]
 pub struct ChrdevRegistry {
     state: Mutex<ChrState>,
+    changed: Condvar,
 }
 
 impl std::fmt::Debug for ChrdevRegistry {
@@ -633,6 +636,27 @@ impl ChrdevRegistry {
         self.state.lock().by_name.values().cloned().collect()
     }
 
+    /// A counter bumped by every registration and unregistration (what a
+    /// `/dev` watcher such as devtmpfs's users polls).
+    pub fn generation(&self) -> u64 {
+        self.state.lock().generation
+    }
+
+    /// Waits until the [`generation`](Self::generation) differs from `seen`
+    /// or `timeout` passes; returns the current generation.
+    pub fn wait_change(&self, seen: u64, timeout: Duration) -> u64 {
+        let mut s = self.state.lock();
+        if s.generation == seen {
+            self.changed.wait_for(&mut s, timeout);
+        }
+        s.generation
+    }
+
+    fn bump(&self, s: &mut ChrState) {
+        s.generation = s.generation.wrapping_add(1);
+        self.changed.notify_all();
+    }
+
     fn remove(&self, node: &Node) {
         let mut s = self.state.lock();
         if s.by_name
@@ -648,6 +672,7 @@ impl ChrdevRegistry {
         if let Some(n) = s.numbers.get_mut(&node.kind()) {
             n.remove(&node.number());
         }
+        self.bump(&mut s);
     }
 }
 
@@ -748,6 +773,7 @@ impl ChrdevRegistry {
         s.minors.entry(major).or_default().insert(minor);
         s.numbers.entry(spec.kind).or_default().insert(number);
         s.by_name.insert(name.clone(), node.clone());
+        self.bump(&mut s);
         drop(s);
         shared.activity.name_object(id, node.inner.name.clone());
         if let Some(k) = node.inner.kernel.upgrade() {

@@ -1,0 +1,117 @@
+//! Support for the tests that run real programs on devlife's nodes:
+//! prerequisites (root, /dev/fuse, v4l-utils), the `devlife` binary, and
+//! running a shell script under `devlife exec`.
+//!
+//! Outside CI a missing prerequisite makes a test print why and pass; with
+//! `CI` set it fails.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+/// Whether the machine can run these tests; prints why not (and panics
+/// under CI).
+pub fn ready() -> bool {
+    let mut why = Vec::new();
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")))
+        .unwrap_or(false);
+    if !root {
+        why.push("not root (mount(2) of FUSE and mount namespaces need it)".to_owned());
+    }
+    if !Path::new("/dev/fuse").exists() {
+        why.push("/dev/fuse is missing".to_owned());
+    }
+    for tool in ["media-ctl", "v4l2-ctl"] {
+        if which(tool).is_none() {
+            why.push(format!("{tool} is not installed (apt-get install v4l-utils)"));
+        }
+    }
+    if why.is_empty() {
+        return true;
+    }
+    let msg = format!("skipping: {}", why.join("; "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg} — CI must provide them");
+    }
+    eprintln!("{msg}");
+    false
+}
+
+/// The path of `tool` in `PATH`, if any.
+pub fn which(tool: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(tool))
+            .find(|f| f.is_file())
+    })
+}
+
+/// The `devlife` binary of this workspace, built (once per test process) if
+/// needed: the binary belongs to devlife-cli, which this crate's tests cannot
+/// depend on.
+pub fn devlife() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/<profile>/devlife
+        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_owned();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "devlife-cli", "--bin", "devlife", "--manifest-path"])
+            .arg(&manifest);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let st = cmd.status().expect("running cargo build for the devlife binary");
+        assert!(st.success(), "building the devlife binary failed");
+        let bin = profile_dir.join("devlife");
+        assert!(bin.is_file(), "{} missing after the build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug)]
+pub struct Transcript {
+    /// Exit code (`None`: killed by a signal).
+    pub code: Option<i32>,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl From<Output> for Transcript {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `devlife exec [--driver D]... -- sh -c SCRIPT` and returns its transcript.
+pub fn exec_script(drivers: &[&str], script: &str) -> Transcript {
+    let mut cmd = Command::new(devlife());
+    cmd.arg("exec");
+    for d in drivers {
+        cmd.args(["--driver", d]);
+    }
+    cmd.args(["--", "sh", "-c", script]);
+    cmd.output().expect("running devlife exec").into()
+}
+
+/// Runs `devlife ARGS...` and returns its transcript.
+pub fn devlife_cmd(args: &[&str]) -> Transcript {
+    Command::new(devlife())
+        .args(args)
+        .output()
+        .expect("running devlife")
+        .into()
+}
