@@ -20,13 +20,12 @@ mod mount;
 pub mod ns;
 mod server;
 pub mod shim;
-mod sys_stub;
 pub mod sysfs;
 mod usermem;
 
 /// The sysfs tree type the server serves.
 pub mod sys {
-    pub use crate::sys_stub::SysTree;
+    pub use crate::sysfs::SysTree;
 }
 
 pub use buffers::{BUF_SHIFT, FILE_SIZE, buffer_offset};

@@ -16,7 +16,10 @@ use std::sync::OnceLock;
 pub fn ready() -> bool {
     let mut why = Vec::new();
     let root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| s.lines().any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0")))
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false);
     if !root {
         why.push("not root (mount(2) of FUSE and mount namespaces need it)".to_owned());
@@ -26,7 +29,9 @@ pub fn ready() -> bool {
     }
     for tool in ["media-ctl", "v4l2-ctl"] {
         if which(tool).is_none() {
-            why.push(format!("{tool} is not installed (apt-get install v4l-utils)"));
+            why.push(format!(
+                "{tool} is not installed (apt-get install v4l-utils)"
+            ));
         }
     }
     if why.is_empty() {
@@ -57,16 +62,30 @@ pub fn devlife() -> PathBuf {
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().expect("test executable path");
         // target/<profile>/deps/<test> -> target/<profile>/devlife
-        let profile_dir = exe.parent().and_then(Path::parent).expect("target dir").to_owned();
+        let profile_dir = exe
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_owned();
         let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-q", "-p", "devlife-cli", "--bin", "devlife", "--manifest-path"])
-            .arg(&manifest);
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "devlife-cli",
+            "--bin",
+            "devlife",
+            "--manifest-path",
+        ])
+        .arg(&manifest);
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
-        let st = cmd.status().expect("running cargo build for the devlife binary");
+        let st = cmd
+            .status()
+            .expect("running cargo build for the devlife binary");
         assert!(st.success(), "building the devlife binary failed");
         let bin = profile_dir.join("devlife");
         assert!(bin.is_file(), "{} missing after the build", bin.display());
