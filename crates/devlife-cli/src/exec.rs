@@ -1,5 +1,5 @@
 //! `devlife exec -- CMD`: run CMD in a private mount namespace where the
-//! model's nodes are `/dev/*` and the sysfs tree is over `/sys/{bus,dev,class,module,devices}`.
+//! model's nodes are `/dev/*` and the sysfs tree is over `/sys/{bus,dev,class,module,devices,kernel}`.
 
 use crate::serve;
 use crate::{EXIT_ERROR, EXIT_FOUND};
@@ -27,7 +27,7 @@ pub struct ExecArgs {
 }
 
 /// The sysfs directories laid over the host's `/sys`.
-const SYS_DIRS: [&str; 5] = ["bus", "dev", "class", "module", "devices"];
+const SYS_DIRS: [&str; 6] = ["bus", "dev", "class", "module", "devices", "kernel"];
 
 struct TempDir(PathBuf);
 

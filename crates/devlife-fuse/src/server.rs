@@ -189,7 +189,12 @@ impl Shared {
             Key::Sys(p) => match self.sys.kind(&p).ok_or(Errno::ENOENT)? {
                 SysKind::Dir => self.dir_attr(ino),
                 SysKind::File { writable } => {
-                    let perm = if writable { 0o644 } else { 0o444 };
+                    // 0200 for write-only attributes (bind, unbind, remove).
+                    let perm = self
+                        .sys
+                        .mode(&p)
+                        .and_then(|m| u16::try_from(m).ok())
+                        .unwrap_or(if writable { 0o644 } else { 0o444 });
                     self.attr(ino, FileType::RegularFile, perm, 4096, 0)
                 }
                 SysKind::Symlink(t) => self.attr(ino, FileType::Symlink, 0o777, t.len() as u64, 0),
@@ -581,7 +586,13 @@ impl Filesystem for DevlifeFs {
             }
             Some(Key::Sys(p)) => match s.sys.kind(&p) {
                 Some(SysKind::File { writable }) => {
-                    if !writable && flags.acc_mode() != OpenAccMode::O_RDONLY {
+                    // kernfs refuses the open itself (even to root): writing
+                    // an attribute without a store, reading one without a show.
+                    let readable = s.sys.mode(&p).is_some_and(|m| m & 0o444 != 0);
+                    let acc = flags.acc_mode();
+                    if (!writable && acc != OpenAccMode::O_RDONLY)
+                        || (!readable && acc != OpenAccMode::O_WRONLY)
+                    {
                         return reply.error(Errno::EACCES);
                     }
                     let fh = s.insert(Handle::Sys(p));
