@@ -1,7 +1,7 @@
 //! The sysfs tree from a shell under `devlife exec`: unbind and bind, module
 //! unload refused while a file is open, bad writes and their errno as bash
 //! reports them, and a usb-av physical unplug while a PCM read and a video
-//! read are in progress.
+//! read are in progress (the other usb-av device and vimc work on).
 
 mod support;
 
@@ -163,7 +163,7 @@ fn usb_av_unplug_while_a_pcm_read_and_a_video_read_are_in_progress() {
         return;
     }
     let t = bash(
-        &["usb-av"],
+        &["vimc", "usb-av"],
         r#"
 set -u
 tmp=$(mktemp -d)
@@ -171,6 +171,7 @@ V=$(ls /sys/bus/usb/devices/1-1:1.0/video4linux | grep video)
 P=$(ls /sys/bus/usb/devices/1-1:1.1/sound/card*/ | grep pcm)
 P2=$(ls /sys/bus/usb/devices/2-1:1.1/sound/card*/ | grep pcm)
 V2=$(ls /sys/bus/usb/devices/2-1:1.0/video4linux | grep video)
+VIMC=$(ls /sys/bus/platform/devices/vimc.0/video4linux | grep video | head -1)
 dd if=/dev/$V of=$tmp/v bs=4096 2>$tmp/v.err & VP=$!
 dd if=/dev/$P of=$tmp/p bs=256 2>$tmp/p.err & PP=$!
 # Both readers are streaming (and so sleeping in read between frames).
@@ -184,6 +185,8 @@ test -e /dev/$V || echo "$V gone"
 # The other device keeps working.
 head -c 1024 /dev/$P2 | wc -c
 head -c 4096 /dev/$V2 | wc -c
+# So does the other driver.
+v4l2-ctl -d /dev/$VIMC --info | grep -m1 'Driver name'
 echo 1-1 > /sys/kernel/devlife/plug; echo "plug rc=$?"
 P=$(ls /sys/bus/usb/devices/1-1:1.1/sound/card*/ | grep pcm)
 head -c 1024 /dev/$P | wc -c
@@ -204,6 +207,7 @@ rm -r $tmp
             out[6],
             "1024",
             "4096",
+            "\tDriver name      : vimc",
             "plug rc=0",
             "1024",
         ],
