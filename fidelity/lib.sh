@@ -8,8 +8,8 @@ H=${FIDELITY_HELPER:-target/fidelity/helper}
 [ -x "$H" ] || { echo "fidelity: helper $H missing (build fidelity/helper.c)"; exit 2; }
 VIMC_DRV=/sys/bus/platform/drivers/vimc
 
-# The world: devlife serves /dev and /sys/bus over FUSE; the guest's are devtmpfs and sysfs.
-if awk '$2 == "/sys/bus" && $3 ~ /fuse/ { f = 1 } END { exit !f }' /proc/mounts 2>/dev/null; then
+# The world: devlife serves /dev (and /sys/bus) over FUSE; the guest's are devtmpfs and sysfs.
+if awk '($2 == "/dev" || $2 == "/sys/bus") && $3 ~ /^fuse/ { f = 1 } END { exit !f }' /proc/mounts 2>/dev/null; then
 	WORLD=devlife
 else
 	WORLD=linux
