@@ -15,9 +15,12 @@ else
 	WORLD=linux
 fi
 
-# Where devlife's module control lives (docs/sysfs.md): a file taking a module name.
+# Where devlife's module control lives (docs/sysfs.md: kernel/devlife/modules/{load,unload} of
+# the tree, a file taking a module name). `devlife exec` lays the tree's bus, dev, class, module
+# and devices over /sys but not kernel; then the control is reached through the tree's own mount
+# point, found in /proc/mounts.
 devlife_modctl() {
-	for d in /sys/kernel/devlife/modules /sys/module/devlife/modules; do
+	for d in /sys/kernel/devlife/modules $(awk '$3 ~ /^fuse/ { print $2 "/sys/kernel/devlife/modules" }' /proc/mounts); do
 		[ -e "$d/$1" ] && { echo "$d/$1"; return; }
 	done
 	echo /sys/kernel/devlife/modules/$1

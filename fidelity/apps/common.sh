@@ -5,6 +5,11 @@
 setup_rgb() {
 	run media-ctl -d /dev/media0 -V '"Sensor A":0[fmt:SBGGR8_1X8/640x480]'
 	run media-ctl -d /dev/media0 -V '"Debayer A":0[fmt:SBGGR8_1X8/640x480]'
+	run media-ctl -d /dev/media0 -V '"Sensor B":0[fmt:SBGGR8_1X8/640x480]'
+	run media-ctl -d /dev/media0 -V '"Debayer B":0[fmt:SBGGR8_1X8/640x480]'
+	# the raw captures share the sensors' enabled links: their formats are validated too
+	run v4l2-ctl -d /dev/video0 -v pixelformat=BA81
+	run v4l2-ctl -d /dev/video1 -v pixelformat=BA81
 	run v4l2-ctl -d /dev/video2 -v width=640,height=480,pixelformat=RGB3
 }
 # wait_grep FILE REGEX: wait (at most 30 s) until FILE has a line matching REGEX.

@@ -1,7 +1,8 @@
-# GStreamer's v4l2src captures from /dev/video2; vimc is unbound while frames flow.
+# GStreamer's v4l2src captures 640x480 RGB from /dev/video2 (without caps it picks the largest
+# size, which the configured pipeline refuses at STREAMON); vimc is unbound while frames flow.
 . fidelity/apps/common.sh
 setup_rgb
-gst-launch-1.0 v4l2src device=/dev/video2 ! fakesink silent=false -v >/tmp/gst.out 2>&1 &
+gst-launch-1.0 v4l2src device=/dev/video2 ! video/x-raw,format=RGB,width=640,height=480 ! fakesink silent=false -v >/tmp/gst.out 2>&1 &
 pid=$!
 wait_grep /tmp/gst.out 'chain'
 state $pid gst-launch-1.0
