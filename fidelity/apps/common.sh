@@ -12,10 +12,10 @@ setup_rgb() {
 	run v4l2-ctl -d /dev/video1 -v pixelformat=BA81
 	run v4l2-ctl -d /dev/video2 -v width=640,height=480,pixelformat=RGB3
 }
-# wait_grep FILE REGEX: wait (at most 30 s) until FILE has a line matching REGEX.
+# wait_grep FILE REGEX: wait (at most 60 s) until FILE has a line matching REGEX.
 wait_grep() {
 	i=0
-	while ! grep -qE "$2" "$1" 2>/dev/null && [ $i -lt 600 ]; do
+	while ! grep -qE "$2" "$1" 2>/dev/null && [ $i -lt 1200 ]; do
 		sleep 0.05
 		i=$((i + 1))
 	done
