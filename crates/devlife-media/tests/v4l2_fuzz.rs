@@ -85,7 +85,22 @@ fn bias(cmd: u32, b: &mut [u8], seed: u64) {
                 put(b, 0, pick(2, &[0, 1, 2, 4, 40]));
             }
         }
-        VIDIOC_QUERYBUF | VIDIOC_QBUF | VIDIOC_DQBUF => {
+        VIDIOC_CREATE_BUFS => {
+            if chance(0) {
+                put(b, 16, pick(0, &ty));
+            }
+            if chance(1) {
+                put(b, 8, pick(1, &[mm, mm, mm, memory::USERPTR, 7]));
+            }
+            if chance(2) {
+                put(b, 4, pick(2, &[0, 1, 2, 40]));
+            }
+            if chance(3) {
+                // format.fmt.pix.sizeimage
+                put(b, 16 + 8 + 20, pick(3, &[0, 1, 64 * 48 * 3, 1 << 20]));
+            }
+        }
+        VIDIOC_QUERYBUF | VIDIOC_QBUF | VIDIOC_DQBUF | VIDIOC_PREPARE_BUF => {
             if chance(0) {
                 put(b, 4, pick(0, &ty));
             }
@@ -158,7 +173,9 @@ fn expected_early(video: bool, cmd: u32, arg: &[u8]) -> Option<Errno> {
         {
             Some(Errno::EINVAL)
         }
+        VIDIOC_CREATE_BUFS if bad_type(16) => Some(Errno::EINVAL),
         VIDIOC_ENUM_FMT | VIDIOC_REQBUFS | VIDIOC_QUERYBUF | VIDIOC_QBUF | VIDIOC_DQBUF
+        | VIDIOC_PREPARE_BUF
             if bad_type(4) =>
         {
             Some(Errno::EINVAL)
@@ -217,6 +234,12 @@ fn check_reply(cmd: u32, reply: &[u8]) -> Result<(), TestCaseError> {
             let s = V4l2SubdevSelection::decode(reply);
             prop_assert_eq!((s.stream, s.reserved), (0, [0; 7]));
         }
+        VIDIOC_CREATE_BUFS => {
+            let c = devlife_media::uapi::io::V4l2CreateBuffers::decode(reply);
+            prop_assert_eq!(c.reserved, [0; 5]);
+            prop_assert_eq!(c.format.pix().priv_, V4L2_PIX_FMT_PRIV_MAGIC);
+            prop_assert_eq!(&reply[12..16], &[0; 4], "padding");
+        }
         VIDIOC_SUBDEV_QUERYCAP => {
             prop_assert_eq!(V4l2SubdevCapability::decode(reply).reserved, [0; 14])
         }
@@ -236,6 +259,7 @@ fn run_one(rig: &Rig, f: &File, video: bool, cmd: u32, arg: &[u8]) -> Result<(),
             Errno::EBUSY,
             Errno::EAGAIN,
             Errno::EIO,
+            Errno::ENOBUFS,
         ]
     } else {
         &[Errno::EINVAL, Errno::ENOTTY, Errno::EFAULT]

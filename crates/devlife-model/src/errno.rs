@@ -76,6 +76,7 @@ errnos! {
     ESHUTDOWN = 108, "Cannot send after transport endpoint shutdown (USB endpoint gone).";
     ETIMEDOUT = 110, "Connection timed out (a wait with a timeout expired).";
     ENOTSUP = 95, "Operation not supported.";
+    ENOBUFS = 105, "No buffer space available (a buffer queue is full).";
     ENOIOCTLCMD = 515, "Kernel-internal: no such ioctl (mapped to ENOTTY for userspace).";
     EPROBE_DEFER = 517, "Kernel-internal: probe deferral.";
 }

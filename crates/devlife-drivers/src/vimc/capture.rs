@@ -7,16 +7,18 @@
 //! `EINVAL`). devlife's vimc also serves `read()` and advertises
 //! `V4L2_CAP_READWRITE` (device caps `0x25000001` instead of `0x24000001`),
 //! because real programs reach devlife's nodes through FUSE, which has no
-//! `mmap` for character devices (spec §3).
+//! `mmap` for character devices. `VIDIOC_EXPBUF` answers `ENOTTY`, as for a
+//! driver without dma-buf export: no dma-buf fd can cross FUSE.
 
 use super::formats::{
-    Colorimetry, clamp_height, clamp_width, pix_default, pix_map_by_code, pix_map_by_index,
-    pix_map_by_pixelformat,
+    Colorimetry, MAX_HEIGHT, MAX_WIDTH, MIN_HEIGHT, MIN_WIDTH, clamp_height, clamp_width,
+    pix_default, pix_map_by_code, pix_map_by_index, pix_map_by_pixelformat,
 };
 use super::hw::reg_fmt;
 use super::state::{Stat, VimcStats};
 use super::streamer::StreamCtl;
 use devlife_media::mc::Pipeline;
+use devlife_media::uapi::io::{Stepwise, V4l2Frmsizeenum, frmsize_type};
 use devlife_media::uapi::subdev::V4l2MbusFramefmt;
 use devlife_media::uapi::videodev2::{V4l2PixFormat, cap, colorspace, field};
 use devlife_media::v4l2::{BufferQueue, CapStrings, FmtDesc, IoModes, QueueConfig, VideoOps};
@@ -119,6 +121,26 @@ impl VideoOps for CaptureOps {
         };
         vpix.map(|p| FmtDesc::new(p.pixelformat))
             .ok_or(Errno::EINVAL)
+    }
+
+    const HAS_ENUM_FRAMESIZES: bool = true;
+
+    /// `vimc_capture_enum_framesizes`: one continuous range for any format
+    /// of the pixel map.
+    fn enum_framesizes(&self, _ctx: &OpCtx<'_>, fs: &mut V4l2Frmsizeenum) -> KResult<()> {
+        if fs.index != 0 || pix_map_by_pixelformat(fs.pixel_format).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        fs.type_ = frmsize_type::CONTINUOUS;
+        fs.set_stepwise(Stepwise {
+            min_width: MIN_WIDTH,
+            max_width: MAX_WIDTH,
+            step_width: 1,
+            min_height: MIN_HEIGHT,
+            max_height: MAX_HEIGHT,
+            step_height: 1,
+        });
+        Ok(())
     }
 
     fn try_fmt(&self, _ctx: &OpCtx<'_>, pix: &mut V4l2PixFormat) -> KResult<()> {

@@ -224,6 +224,8 @@ pub mod buf_cap {
     pub const SUPPORTS_REQUESTS: u32 = 0x0000_0008;
     /// `REQBUFS(0)` may free buffers that are still mapped (they become orphans).
     pub const SUPPORTS_ORPHANED_BUFS: u32 = 0x0000_0010;
+    /// `V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS`: `max_num_buffers` of CREATE_BUFS is valid.
+    pub const SUPPORTS_MAX_NUM_BUFFERS: u32 = 0x0000_0080;
 }
 
 /// `V4L2_FMT_FLAG_*` (`v4l2_fmtdesc.flags`).
@@ -813,6 +815,8 @@ impl VideoIoctl {
                 | Self::Streamoff
                 | Self::GPriority
                 | Self::SPriority
+                | Self::CreateBufs
+                | Self::PrepareBuf
         )
     }
 

@@ -32,6 +32,7 @@
 //! before `remove()`), buffers return, sleepers are woken (with `ENODEV`, by
 //! the node's gate), and every later queue operation is refused.
 
+use crate::uapi::io::V4l2CreateBuffers;
 use crate::uapi::videodev2::{
     Timeval, V4l2Buffer, V4l2Requestbuffers, buf_cap, buf_flag, buf_type, field, memory,
 };
@@ -217,6 +218,8 @@ struct Slot {
     timestamp: Timeval,
     /// Payload flags (`KEYFRAME`, ...) set by the driver.
     flags: u32,
+    /// `PREPARE_BUF` was called and the buffer not queued since.
+    prepared: bool,
 }
 
 /// The buffer lists and states (`done_lock` domain).
@@ -458,10 +461,113 @@ impl Queue {
                 sequence: 0,
                 timestamp: Timeval::default(),
                 flags: 0,
+                prepared: false,
             })
             .collect();
         io.memory = memory::MMAP;
         *count = n;
+        Ok(())
+    }
+
+    // ----- CREATE_BUFS / PREPARE_BUF ----------------------------------------
+
+    /// `VIDIOC_CREATE_BUFS` (`vb2_ioctl_create_bufs`): adds `count` buffers
+    /// of at least `sizeimage` bytes (`EINVAL` if smaller than the current
+    /// format needs, as vimc's `queue_setup` says) after the existing ones;
+    /// `count == 0` only checks memory and type. `ENOBUFS` when full.
+    pub(crate) fn create_bufs(
+        &self,
+        file: u64,
+        p: &mut V4l2CreateBuffers,
+        drv: &dyn QueueDriver,
+    ) -> KResult<()> {
+        let mut io = self.io.lock();
+        self.check_alive()?;
+        let nbufs = self.shared.core.lock().bufs.len() as u32;
+        p.index = nbufs;
+        p.capabilities = self.caps() | buf_cap::SUPPORTS_MAX_NUM_BUFFERS;
+        p.flags = 0;
+        p.max_num_buffers = self.cfg.max_num_buffers;
+        p.reserved = [0; 5];
+        // vb2_verify_memory_type
+        let verify = if p.memory != memory::MMAP
+            || !self.cfg.io_modes.mmap
+            || p.format.type_ != self.cfg.type_
+        {
+            Err(Errno::EINVAL)
+        } else if io.fileio.is_some() {
+            Err(Errno::EBUSY)
+        } else {
+            Ok(())
+        };
+        if p.count == 0 {
+            return match verify {
+                Err(Errno::EBUSY) => Ok(()),
+                r => r,
+            };
+        }
+        verify?;
+        Self::check_owner(&io, file)?;
+        let want = p.format.pix().sizeimage;
+        if want == 0 {
+            return Err(Errno::EINVAL);
+        }
+        if nbufs >= self.cfg.max_num_buffers {
+            return Err(Errno::ENOBUFS);
+        }
+        if nbufs > 0 && io.memory != memory::MMAP {
+            return Err(Errno::EINVAL);
+        }
+        if nbufs == 0 && self.shared.core.lock().waiting_in_dqbuf {
+            return Err(Errno::EBUSY);
+        }
+        let mut n = p.count.min(self.cfg.max_num_buffers - nbufs);
+        // The driver's queue_setup for the current format: the minimum size.
+        let mut probe = n;
+        let need = drv.queue_setup(&mut probe)?;
+        if want < need {
+            return Err(Errno::EINVAL);
+        }
+        n = n.min(self.cfg.max_num_buffers - nbufs);
+        let alloc = page_align(want as usize);
+        let mut c = self.shared.core.lock();
+        for _ in 0..n {
+            c.bufs.push(Slot {
+                mem: BufferMemory::new(&self.monitor, alloc),
+                length: want,
+                state: BufState::Dequeued,
+                bytesused: 0,
+                field: field::NONE,
+                sequence: 0,
+                timestamp: Timeval::default(),
+                flags: 0,
+                prepared: false,
+            });
+        }
+        io.memory = memory::MMAP;
+        io.owner = Some(file);
+        p.count = n;
+        Ok(())
+    }
+
+    /// `VIDIOC_PREPARE_BUF` (`vb2_prepare_buf`): a dequeued buffer becomes
+    /// prepared (`V4L2_BUF_FLAG_PREPARED`); `QBUF` then takes it as is.
+    /// `EINVAL` for a buffer that is queued or already prepared.
+    pub(crate) fn prepare_buf(&self, file: u64, b: &mut V4l2Buffer) -> KResult<()> {
+        let io = self.io.lock();
+        self.check_alive()?;
+        Self::check_owner(&io, file)?;
+        if io.fileio.is_some() {
+            return Err(Errno::EBUSY);
+        }
+        let mut c = self.shared.core.lock();
+        let index = self.check_buf(&c, b, &io)?;
+        let s = &mut c.bufs[index as usize];
+        if s.state != BufState::Dequeued || s.prepared {
+            return Err(Errno::EINVAL);
+        }
+        s.prepared = true;
+        self.fill(&c, index, b);
         Ok(())
     }
 
@@ -499,6 +605,7 @@ impl Queue {
             BufState::Queued | BufState::Active => flags |= buf_flag::QUEUED,
             BufState::Error => flags |= buf_flag::ERROR | buf_flag::DONE,
             BufState::Done => flags |= buf_flag::DONE,
+            BufState::Dequeued if s.prepared => flags |= buf_flag::PREPARED,
             BufState::Dequeued => {}
         }
         flags |=
@@ -570,6 +677,7 @@ impl Queue {
             }
             s.bytesused = 0;
             s.flags = 0;
+            s.prepared = false;
             c.queued_count += 1;
             if c.start_streaming_called {
                 c.bufs[index as usize].state = BufState::Active;

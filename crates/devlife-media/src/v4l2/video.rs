@@ -33,6 +33,7 @@ use super::vb2::{BufferQueue, Queue, QueueConfig, QueueDriver};
 use super::{LINUX_VERSION_CODE, NodeRegistrar, V4l2Device, pixfmt_description, usercopy};
 use crate::mc::{Entity, EntityDesc, EntityOps, EntityType, Interface, LinkInfo, Pipeline};
 use crate::uapi::controls::{V4l2Event, V4l2EventSubscription, event::ALL as EVENT_ALL};
+use crate::uapi::io::{V4L2_INPUT_TYPE_CAMERA, V4l2CreateBuffers, V4l2Frmsizeenum, V4l2Input};
 use crate::uapi::ioctl::put_str;
 use crate::uapi::media::{
     MEDIA_ENT_F_IO_V4L, MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE,
@@ -50,7 +51,7 @@ use devlife_model::{
     PollMask, PollTable, ReleaseCtx, VmOps, WeakNode,
 };
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
 /// The strings of `VIDIOC_QUERYCAP`.
@@ -131,6 +132,34 @@ pub trait VideoOps: Send + Sync + 'static {
     /// (late completions are refused anyway). Called at `STREAMOFF`, at the
     /// owner's close, and at unplug — always while the device is still bound.
     fn stop_streaming(&self, queue: &BufferQueue);
+
+    /// Whether the driver implements [`enum_framesizes`](Self::enum_framesizes)
+    /// (`vidioc_enum_framesizes` set): without it the ioctl is `ENOTTY`
+    /// before its argument is looked at.
+    const HAS_ENUM_FRAMESIZES: bool = false;
+
+    /// `VIDIOC_ENUM_FRAMESIZES`: fill `type_` and the union of `fs` for
+    /// `fs.index` / `fs.pixel_format` (`EINVAL` past the end or for an
+    /// unknown format). Only called if
+    /// [`HAS_ENUM_FRAMESIZES`](Self::HAS_ENUM_FRAMESIZES).
+    fn enum_framesizes(&self, ctx: &OpCtx<'_>, fs: &mut V4l2Frmsizeenum) -> KResult<()> {
+        let _ = (ctx, fs);
+        Err(Errno::ENOTTY)
+    }
+
+    /// The names of the node's inputs (`VIDIOC_ENUMINPUT`), all cameras. A
+    /// node with `V4L2_CAP_IO_MC` has the core's single input named after
+    /// the node whatever this says; a node without `IO_MC` and without
+    /// inputs answers `ENOTTY` to the input ioctls.
+    fn inputs(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// `VIDIOC_S_INPUT` chose input `index` (already range-checked).
+    fn s_input(&self, ctx: &OpCtx<'_>, index: u32) -> KResult<()> {
+        let _ = (ctx, index);
+        Ok(())
+    }
 
     /// `s_ctrl` of the node's controls: apply the validated `value` of
     /// control `id` (inside the node's gate; the handler lock is held: do
@@ -230,6 +259,8 @@ pub(crate) struct VideoInner<D: VideoOps> {
     ctrls: Option<CtrlHandler>,
     /// Open files' priorities (`vdev->prio`).
     prio: PrioState,
+    /// The current input (`G_INPUT`).
+    input: AtomicU32,
     fmt: Mutex<V4l2PixFormat>,
     queue: Queue,
     reg: Mutex<Registration>,
@@ -344,6 +375,7 @@ impl<D: VideoOps> VideoDevice<D> {
                 ops,
                 ctrls,
                 prio: PrioState::new(),
+                input: AtomicU32::new(0),
                 fmt: Mutex::new(cfg.format),
                 queue: Queue::new(cfg.queue, &monitor),
                 reg: Mutex::new(Registration::default()),
@@ -709,6 +741,56 @@ impl<D: VideoOps> VideoInner<D> {
                 self.check_type(*t)?;
                 self.queue.streamoff(fh, *t, &self.drv())
             }),
+            // INFO_FL_CLEAR(v4l2_frmsizeenum, pixel_format).
+            VideoIoctl::EnumFramesizes if D::HAS_ENUM_FRAMESIZES => {
+                usercopy(cmd, arg, Some(8), |fs: &mut V4l2Frmsizeenum| {
+                    self.ops.enum_framesizes(ctx, fs)
+                })
+            }
+            // INFO_FL_CLEAR(v4l2_input, index).
+            VideoIoctl::Enuminput | VideoIoctl::GInput | VideoIoctl::SInput
+                if self.input_names().is_none() =>
+            {
+                Err(Errno::ENOTTY)
+            }
+            VideoIoctl::Enuminput => usercopy(cmd, arg, Some(4), |i: &mut V4l2Input| {
+                let names = self.input_names().ok_or(Errno::ENOTTY)?;
+                let name = names.get(i.index as usize).ok_or(Errno::EINVAL)?;
+                put_str(&mut i.name, name);
+                i.type_ = V4L2_INPUT_TYPE_CAMERA;
+                Ok(())
+            }),
+            VideoIoctl::GInput => usercopy(cmd, arg, None, |i: &mut u32| {
+                self.input_names().ok_or(Errno::ENOTTY)?;
+                *i = self.input.load(Ordering::Acquire);
+                Ok(())
+            }),
+            VideoIoctl::SInput => usercopy(cmd, arg, None, |i: &mut u32| {
+                let names = self.input_names().ok_or(Errno::ENOTTY)?;
+                if *i as usize >= names.len() {
+                    return Err(Errno::EINVAL);
+                }
+                if self.device_caps & cap::IO_MC == 0 {
+                    self.ops.s_input(ctx, *i)?;
+                }
+                self.input.store(*i, Ordering::Release);
+                Ok(())
+            }),
+            VideoIoctl::CreateBufs => usercopy(cmd, arg, None, |p: &mut V4l2CreateBuffers| {
+                self.check_type(p.format.type_)?;
+                // CLEAR_AFTER_FIELD(create, flags) + v4l_sanitize_format.
+                p.max_num_buffers = 0;
+                p.reserved = [0; 5];
+                self.queue.create_bufs(fh, p, &self.drv())?;
+                let mut pix = p.format.pix();
+                pix.priv_ = V4L2_PIX_FMT_PRIV_MAGIC;
+                p.format.set_pix(&pix);
+                Ok(())
+            }),
+            VideoIoctl::PrepareBuf => usercopy(cmd, arg, None, |b: &mut V4l2Buffer| {
+                self.check_type(b.type_)?;
+                self.queue.prepare_buf(fh, b)
+            }),
             VideoIoctl::GPriority => usercopy(cmd, arg, None, |p: &mut u32| {
                 *p = self.prio.max();
                 Ok(())
@@ -757,12 +839,22 @@ impl<D: VideoOps> VideoInner<D> {
         }
     }
 
+    /// The inputs (`None`: the input ioctls are not there).
+    fn input_names(&self) -> Option<Vec<String>> {
+        if self.device_caps & cap::IO_MC != 0 {
+            return Some(vec![self.name.clone()]);
+        }
+        let v = self.ops.inputs();
+        (!v.is_empty()).then_some(v)
+    }
+
     /// Whether this node answers `key` (`determine_valid_ioctls`): the
     /// priority check only happens for valid ioctls.
     fn served(&self, key: VideoIoctl) -> bool {
         match key {
             VideoIoctl::SCtrl | VideoIoctl::SExtCtrls => self.ctrls.is_some(),
             VideoIoctl::SParm | VideoIoctl::SSelection | VideoIoctl::RemoveBufs => false,
+            VideoIoctl::SInput => self.input_names().is_some(),
             _ => true,
         }
     }
