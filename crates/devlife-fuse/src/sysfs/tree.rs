@@ -47,17 +47,16 @@ impl Snapshot {
 
     /// Adds a directory and its missing parents.
     pub(crate) fn dir(&mut self, path: &str) {
-        let mut end = 0;
-        for (i, c) in path.char_indices() {
-            if c == '/' {
-                self.entries
-                    .entry(path[..i].to_owned())
-                    .or_insert(Entry::Dir);
-            }
-            end = i + c.len_utf8();
+        // Walk up to the deepest ancestor already present, then add the
+        // missing ones (most entries share their parent with the previous one).
+        let mut missing = Vec::new();
+        let mut p = path;
+        while !p.is_empty() && !self.entries.contains_key(p) {
+            missing.push(p);
+            p = p.rsplit_once('/').map_or("", |(d, _)| d);
         }
-        if end > 0 {
-            self.entries.entry(path.to_owned()).or_insert(Entry::Dir);
+        for m in missing.into_iter().rev() {
+            self.entries.insert(m.to_owned(), Entry::Dir);
         }
     }
 
