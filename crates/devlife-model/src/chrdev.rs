@@ -514,14 +514,10 @@ impl Node {
             }
             None => &self.inner.gate,
         };
-        // Labels (for the watchdog and `Gate::blockers`) cost a clock read;
-        // they are on when the kernel asks for them.
-        let access = if self.inner.shared.label_ops {
-            gate.enter_as(op)
-        } else {
-            gate.enter()
-        }
-        .map_err(|_| gone)?;
+        // Every call is labelled with its operation, so that the watchdog,
+        // `Gate::blockers` and the hang checker name it (a label costs one
+        // store on enter and one on exit).
+        let access = gate.enter_as(op).map_err(|_| gone)?;
         let ctx = OpCtx {
             access: &access,
             node: self,

@@ -32,10 +32,6 @@ pub struct KernelConfig {
     pub watchdog: Option<Duration>,
     /// Default access latency of new hardware.
     pub hw_latency: Duration,
-    /// Label every gate access with its operation (`"VIDIOC_DQBUF"`), so
-    /// that [`devlife::Gate::blockers`] and the watchdog can name it. Costs a
-    /// clock read per call; always on when `watchdog` is set.
-    pub label_ops: bool,
     /// Journal every enter and exit of node and binding gates (slow; for
     /// scenario replay and debugging).
     pub trace_gates: bool,
@@ -45,7 +41,6 @@ pub struct KernelConfig {
 /// driver, so holding it makes no cycle.
 pub(crate) struct Shared {
     pub id: u64,
-    pub label_ops: bool,
     pub monitor: Monitor,
     pub activity: Arc<Activity>,
     pub faults: Faults,
@@ -130,7 +125,6 @@ impl Kernel {
         let activity = Arc::new(Activity::default());
         let shared = Arc::new(Shared {
             id,
-            label_ops: config.label_ops || config.watchdog.is_some(),
             irq: IrqController::new(&monitor, activity.clone(), id),
             wq: Workqueue::new(&format!("events-{id}"), activity.clone()),
             timers: TimerBase::new(activity.clone()),

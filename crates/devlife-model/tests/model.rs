@@ -412,15 +412,14 @@ fn device_release_callback_runs_on_last_reference() {
     assert!(k.leaks().is_empty(), "{:?}", k.leaks());
 }
 
-/// With `trace_gates`, every call is in the journal; with `label_ops`, the
-/// gate names the operation a blocked thread is in.
+/// With `trace_gates`, every call is in the journal; and every call is
+/// labelled, so the gate names the operation a blocked thread is in.
 #[test]
 fn traced_and_labelled_calls() {
     use devlife_model::KernelConfig;
     use devlife_model::devlife::check::EventKind;
     let k = Kernel::with_config(KernelConfig {
         trace_gates: true,
-        label_ops: true,
         ..Default::default()
     });
     let t = testdrv::setup(&k, Style::Framework).unwrap();

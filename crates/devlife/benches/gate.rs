@@ -23,6 +23,7 @@
 //!   of the object's flag + `urcu_memb_read_unlock`, looped in C
 //!   (`benches/urcu_memb.c`, built by `build.rs` when liburcu-dev is installed);
 //! * `gate`: `Gate::enter` + drop of the `Access`;
+//! * `gate_labelled`: `Gate::enter_as` (a watchdog label) + drop;
 //! * `revocable`: `Revocable::try_access` + drop of the guard;
 //! * `devres_bound`: `Devres::access` with a `Bound` proof (inside one access).
 //!
@@ -39,7 +40,7 @@
 //! * `idle_after_100_threads`: `idle` again, with the 100 sleeper threads'
 //!   records now in the registry (the scan is O(registered threads)).
 
-use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use criterion::{BatchSize, Criterion, criterion_group};
 use devlife::{Gate, ResourceScope, Revocable, WaitOptions, WaitQueue};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, compiler_fence, fence};
@@ -108,7 +109,15 @@ fn floor_exit(o: &SlotObject) {
     }
 }
 
+/// Hands the thread's slot address to an opaque function, as a real scheme
+/// registers its slot with the unplug side. Without it the compiler sees a
+/// thread-local that nothing reads and deletes the stores.
+fn publish_slot() {
+    SLOT.with(|s| black_box(std::ptr::from_ref(s)));
+}
+
 fn floor_loop(o: &SlotObject, iters: u64) {
+    publish_slot();
     for _ in 0..iters {
         let o = black_box(o);
         if floor_enter(o) {
@@ -118,6 +127,7 @@ fn floor_loop(o: &SlotObject, iters: u64) {
 }
 
 fn tls_fence_loop(o: &SlotObject, iters: u64) {
+    publish_slot();
     for _ in 0..iters {
         let o = black_box(o);
         SLOT.with(|s| s.store(o.id, Ordering::Relaxed));
@@ -218,6 +228,12 @@ fn gate_loop(g: &Gate, iters: u64) {
     }
 }
 
+fn gate_labelled_loop(g: &Gate, iters: u64) {
+    for _ in 0..iters {
+        drop(black_box(g).enter_as("VIDIOC_DQBUF"));
+    }
+}
+
 fn revocable_loop(r: &Revocable<u64>, iters: u64) {
     for _ in 0..iters {
         let v = black_box(r).try_access();
@@ -311,6 +327,9 @@ fn enter_exit(c: &mut Criterion) {
         });
         g.bench_function(id("gate"), |b| {
             b.iter_custom(|n| concurrent(&gate, threads, n, gate_loop))
+        });
+        g.bench_function(id("gate_labelled"), |b| {
+            b.iter_custom(|n| concurrent(&gate, threads, n, gate_labelled_loop))
         });
         g.bench_function(id("revocable"), |b| {
             b.iter_custom(|n| concurrent(&revocable, threads, n, revocable_loop))
@@ -469,4 +488,82 @@ fn unplug(c: &mut Criterion) {
 }
 
 criterion_group!(benches, enter_exit, unplug);
-criterion_main!(benches);
+
+// ---- interleaved peer comparison ------------------------------------------------
+
+/// One scheme of the peer comparison: its summary name and its loop.
+struct Peer<'a> {
+    name: &'static str,
+    run: Box<dyn Fn(usize, u64) -> Duration + 'a>,
+}
+
+/// The peer comparison behind `scripts/bench`'s ratios: every scheme runs
+/// `rounds` times, interleaved (floor, urcu, gate, ... then again), and each
+/// keeps its best round. On a shared machine a burst of load then hits
+/// every scheme alike instead of one criterion group, so the ratios of one
+/// run are comparable. Prints one `name value` line per scheme and thread
+/// count (ns per enter+exit pair).
+fn peers(rounds: usize, iters: u64) {
+    let slot_obj = SlotObject {
+        id: 7,
+        unplugged: AtomicBool::new(false),
+    };
+    let gate = Gate::named("peers");
+    let revocable = Revocable::new(5u64);
+    #[cfg(devlife_urcu)]
+    let urcu_obj = UrcuObject {
+        unplugged: std::sync::atomic::AtomicI32::new(0),
+    };
+    let mut list: Vec<Peer<'_>> = vec![
+        Peer {
+            name: "floor",
+            run: Box::new(|t, n| concurrent(&slot_obj, t, n, floor_loop)),
+        },
+        Peer {
+            name: "gate",
+            run: Box::new(|t, n| concurrent(&gate, t, n, gate_loop)),
+        },
+        Peer {
+            name: "gate_labelled",
+            run: Box::new(|t, n| concurrent(&gate, t, n, gate_labelled_loop)),
+        },
+        Peer {
+            name: "revocable",
+            run: Box::new(|t, n| concurrent(&revocable, t, n, revocable_loop)),
+        },
+    ];
+    #[cfg(devlife_urcu)]
+    list.push(Peer {
+        name: "urcu_memb",
+        run: Box::new(|t, n| concurrent(&urcu_obj, t, n, urcu_memb_loop)),
+    });
+    #[cfg(not(devlife_urcu))]
+    eprintln!("liburcu-memb row skipped: liburcu-dev was not found when the bench was built");
+    for threads in [1usize, 2] {
+        let mut best = vec![f64::INFINITY; list.len()];
+        for _ in 0..rounds {
+            for (p, b) in list.iter().zip(best.iter_mut()) {
+                let ns = (p.run)(threads, iters).as_secs_f64() * 1e9 / iters as f64;
+                *b = b.min(ns);
+            }
+        }
+        for (p, b) in list.iter().zip(&best) {
+            println!("{}_{threads}t_ns {b:.3}", p.name);
+        }
+    }
+    black_box(&slot_obj);
+}
+
+fn main() {
+    // `DEVLIFE_PEERS=ROUNDS[xITERS]` runs the interleaved comparison instead
+    // of criterion (used by scripts/bench).
+    if let Ok(spec) = std::env::var("DEVLIFE_PEERS") {
+        let (rounds, iters) = spec.split_once('x').unwrap_or((&spec, "20000000"));
+        let rounds = rounds.parse().expect("DEVLIFE_PEERS: rounds");
+        let iters = iters.parse().expect("DEVLIFE_PEERS: iterations");
+        peers(rounds, iters);
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

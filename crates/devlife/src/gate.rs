@@ -20,13 +20,25 @@
 //! read-modify-write instruction is executed. (The stores are `Release`, which
 //! on x86 and with `membarrier` is the same `mov` as a relaxed store.)
 //!
+//! The fast path is taken only when it needs no decision: the process uses
+//! `membarrier` (so the light barrier is a compiler fence, and only threads of
+//! such a process get a fast-path record, see `registry::fast`), the thread
+//! holds no other access (slot 0 is free) and the state byte is 0 (open and
+//! not traced; tracing is a state bit so that one load and one test cover
+//! both). Everything else — nesting, a first enter, full-fence mode, a traced
+//! or unplugging gate — goes to the general path, which runs the same
+//! protocol with the thread's own light barrier. An [`Access`] made with a
+//! full fence carries a flag, so its exit also takes the general path and
+//! issues the fence: the reader's barrier always matches the unplugger's
+//! (`barrier.rs` fixes the mode once for the process).
+//!
 //! # Memory-ordering argument
 //!
 //! Enter is "publish, then check"; unplug is "flag, then scan":
 //!
 //! ```text
 //!   reader (enter)                 unplugger
-//!   slot := id        (release)    state := DRAINING (SeqCst RMW)
+//!   slot := id        (release)    state |= DRAINING (SeqCst RMW)
 //!   light barrier                  heavy barrier
 //!   s := state        (relaxed)    scan slots        (acquire)
 //! ```
@@ -66,22 +78,33 @@
 
 use crate::barrier;
 use crate::check::{EventKind, Monitor, Report, ReportKind};
-use crate::registry::{self, SLOTS, SlotInfo, ThreadRecord};
+use crate::registry::{self, SLOTS, ThreadRecord};
 use crate::sync::{
     Arc, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId, current_thread_id,
     full_fence, lock, wait,
 };
+use std::sync::atomic::compiler_fence;
 use crate::wait::WqShared;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::{Duration, Instant};
 
-const OPEN: u8 = 0;
+/// Gate state bits. The state only gains bits: an open gate has neither
+/// `DRAINING` nor `DEAD`.
+///
+/// Entries are refused: an unplug has started.
 const DRAINING: u8 = 1;
+/// The drain has completed.
 const DEAD: u8 = 2;
+/// The gate journals enters and exits (fixed when the gate is built). Kept in
+/// the state byte so that the fast path's one test (`state == 0`) also sends
+/// traced gates to the general path, with no second load.
+const TRACED: u8 = 4;
+/// Either unplug bit.
+const UNPLUGGED: u8 = DRAINING | DEAD;
 /// An [`Access`] is two words: the gate, and the thread's record pointer whose
-/// low 7 bits (records are 128-byte aligned) carry the slot index and these
+/// low 8 bits (records are 256-byte aligned) carry the slot index and these
 /// flags. Two words travel in registers (a `Result<Access, Gone>` too); a third
 /// word made the compiler move the guard through the stack with mixed-size
 /// stores and loads, which stalls store forwarding on every enter.
@@ -92,8 +115,11 @@ const M_OVERFLOW: usize = 1 << 4;
 const M_LABELLED: usize = 1 << 5;
 /// The gate journals enters and exits.
 const M_TRACE: usize = 1 << 6;
+/// The thread uses full fences as its light barrier (no `membarrier`): the
+/// exit must take the general path, which issues one.
+const M_FENCE: usize = 1 << 7;
 /// All tag bits.
-const M_ALL: usize = 0x7f;
+const M_ALL: usize = 0xff;
 const _: () = assert!(
     SLOTS.is_power_of_two() && SLOTS <= M_SLOT + 1 && std::mem::align_of::<ThreadRecord>() > M_ALL
 );
@@ -149,7 +175,9 @@ pub struct Blocker {
     pub thread: String,
     /// Label given with [`Gate::enter_as`], if any.
     pub label: Option<&'static str>,
-    /// When the labelled access started.
+    /// A time since which the access has been inside the gate (no clock is
+    /// read on enter): in a watchdog report, the start of the unplug, since
+    /// no access can begin after it; `None` from [`Gate::blockers`].
     pub since: Option<Instant>,
 }
 
@@ -160,7 +188,7 @@ impl fmt::Display for Blocker {
             write!(f, " in `{l}`")?;
         }
         if let Some(s) = self.since {
-            write!(f, " for {:?}", s.elapsed())?;
+            write!(f, " for at least {:?}", s.elapsed())?;
         }
         Ok(())
     }
@@ -215,21 +243,21 @@ struct Slow {
 
 /// The shared part of a gate.
 ///
-/// The fields read on the fast path (`id`, `state`, `trace`) sit on their own
+/// The fields read on the fast path (`id`, `state`) sit on their own
 /// cache lines (the struct is 128-byte aligned, which also keeps them off the
 /// line of the `Arc` reference counts); the fields written by the slow paths
 /// (overflow counter, lock, condition variable) sit in [`Cold`], on other lines.
 ///
 /// # Invariants
 ///
-/// * `state` only moves forward: `OPEN` → `DRAINING` → `DEAD`.
-/// * In `DEAD`, no slot of any thread holds `id` and `overflow` is 0, and none ever
+/// * `state` only gains bits: open → `DRAINING` → `DRAINING | DEAD`; `TRACED`
+///   is set at creation iff `trace` is, and never changes.
+/// * With `DEAD` set, no slot of any thread holds `id` and `overflow` is 0, and none ever
 ///   will again.
 #[repr(C, align(128))]
 pub(crate) struct GateCore {
     pub(crate) id: u64,
     state: AtomicU8,
-    trace: bool,
     name: String,
     watchdog: Option<Duration>,
     on_stall: Option<StallFn>,
@@ -295,7 +323,7 @@ impl GateBuilder {
         Gate {
             core: Arc::new(GateCore {
                 id: next_gate_id(),
-                state: AtomicU8::new(OPEN),
+                state: AtomicU8::new(if self.trace { TRACED } else { 0 }),
                 cold: Cold {
                     overflow: AtomicUsize::new(0),
                     slow: Mutex::new(Slow {
@@ -313,7 +341,6 @@ impl GateBuilder {
                 watchdog: self.watchdog,
                 on_stall: self.on_stall,
                 monitor: self.monitor,
-                trace: self.trace,
             }),
         }
     }
@@ -388,12 +415,12 @@ impl Gate {
 
     /// Whether `unplug` has started (new entries are refused).
     pub fn is_unplugged(&self) -> bool {
-        self.core.state.load(Ordering::Acquire) != OPEN
+        self.core.state.load(Ordering::Acquire) & UNPLUGGED != 0
     }
 
     /// Whether an `unplug` has completed its drain.
     pub fn is_drained(&self) -> bool {
-        self.core.state.load(Ordering::Acquire) == DEAD
+        self.core.state.load(Ordering::Acquire) & DEAD != 0
     }
 
     /// Enters the gate. Fails with [`Gone`] once the gate is unplugged.
@@ -407,14 +434,17 @@ impl Gate {
 
     /// Enters the gate and labels the access for the watchdog (e.g. `"VIDIOC_DQBUF"`).
     ///
-    /// Slightly slower than [`enter`](Self::enter): it records the label and the time.
+    /// The label costs one store on enter and one on exit (the exit takes the
+    /// general path), so callers can label every operation: a drain that waits
+    /// for this access then names it ([`Blocker::label`]).
+    #[inline]
     pub fn enter_as(&self, label: &'static str) -> Result<Access<'_>, Gone> {
         let mut a = self.core.enter_raw(Some(label))?;
         if a.meta() & M_OVERFLOW == 0 {
-            lock(&a.record().info)[a.meta() & M_SLOT] = Some(SlotInfo {
-                label,
-                since: Instant::now(),
-            });
+            // Release: a scanner that reads the word also sees the text (a
+            // label may be a leaked string written by another thread).
+            a.record().labels[a.meta() & M_SLOT]
+                .store(registry::pack_label(label), Ordering::Release);
             a.add_flag(M_LABELLED);
         }
         Ok(a)
@@ -455,7 +485,7 @@ impl Gate {
 
     /// The accesses currently inside this gate (a scan of all threads).
     pub fn blockers(&self) -> Vec<Blocker> {
-        self.core.blockers()
+        self.core.blockers(None)
     }
 
     /// Number of accesses currently inside the gate (a scan; racy by nature).
@@ -480,32 +510,41 @@ impl Gate {
 }
 
 impl GateCore {
-    /// The fast path: the calling thread holds no other access (the common
-    /// case), so slot 0 is free and is the one used.
+    /// The fast path: the process uses `membarrier`, the thread is registered
+    /// and holds no other access (the common case), so slot 0 is free and the
+    /// light barrier is a compiler fence. Everything else takes
+    /// [`GateCore::enter_general`].
     ///
     /// The only loads are of the thread's record pointer, of slot 0 (to see it
-    /// is free), and of the gate; they feed predicted branches and addresses, and
-    /// the stores write values that depend on no load, so back-to-back
-    /// enter/exit pairs form no store-to-load dependency chain.
+    /// is free), and of the gate's id and state; they feed predicted branches
+    /// and addresses, and the stores write values that depend on no load, so
+    /// back-to-back enter/exit pairs form no store-to-load dependency chain.
     #[inline(always)]
     fn enter_raw(&self, label: Option<&'static str>) -> Result<Access<'_>, Gone> {
-        let record = registry::current();
-        if record.slots[0].load(Ordering::Relaxed) != 0 {
-            return self.enter_nested(record, label);
+        match registry::fast() {
+            Some(record) if record.slots[0].load(Ordering::Relaxed) == 0 => {
+                // "Publish, then check" (module docs); as in `publish`, with
+                // `record.fence` known to be false.
+                record.slots[0].store(self.id, Ordering::Release);
+                compiler_fence(Ordering::SeqCst);
+                let state = self.state.load(Ordering::Relaxed);
+                if state != 0 {
+                    return self.entered_flagged(record, 0, state, label);
+                }
+                Ok(Access::new(self, record, 0))
+            }
+            _ => self.enter_general(label),
         }
-        self.publish(record, 0, label)
     }
 
-    /// Enter while the thread already holds accesses (nesting, several gates):
-    /// the lowest free slot, or the overflow counter when all are taken.
+    /// Enter while the thread already holds accesses (nesting, several gates),
+    /// is not registered yet, or uses full fences: the lowest free slot, or the
+    /// overflow counter when all are taken.
     #[inline(never)]
-    fn enter_nested(
-        &self,
-        record: &'static ThreadRecord,
-        label: Option<&'static str>,
-    ) -> Result<Access<'_>, Gone> {
+    fn enter_general(&self, label: Option<&'static str>) -> Result<Access<'_>, Gone> {
+        let record = registry::current();
         // Only this thread writes its slots, so a relaxed read is exact.
-        match (1..SLOTS).find(|i| record.slots[*i].load(Ordering::Relaxed) == 0) {
+        match (0..SLOTS).find(|i| record.slots[*i].load(Ordering::Relaxed) == 0) {
             Some(slot) => self.publish(record, slot, label),
             None => self.enter_overflow(record, label),
         }
@@ -526,16 +565,37 @@ impl GateCore {
         barrier::light(record.fence);
         // A relaxed load is enough: the light/heavy barrier pair orders it after
         // the slot store as seen by the unplugger (module docs).
-        if self.state.load(Ordering::Relaxed) != OPEN {
+        let state = self.state.load(Ordering::Relaxed);
+        let fence = if record.fence { M_FENCE } else { 0 };
+        if state != 0 {
+            return self
+                .entered_flagged(record, slot, state, label)
+                .map(|mut a| {
+                    a.add_flag(fence);
+                    a
+                });
+        }
+        Ok(Access::new(self, record, slot | fence))
+    }
+
+    /// The state check of an enter found a bit set: back out if the gate is
+    /// unplugging, else (a traced gate) journal the enter.
+    #[cold]
+    #[inline(never)]
+    fn entered_flagged(
+        &self,
+        record: &'static ThreadRecord,
+        slot: usize,
+        state: u8,
+        label: Option<&'static str>,
+    ) -> Result<Access<'_>, Gone> {
+        if state & UNPLUGGED != 0 {
             self.exit_slot(record, slot);
             return Err(Gone);
         }
-        let flags = if self.trace {
-            self.journal_enter(label)
-        } else {
-            0
-        };
-        Ok(Access::new(self, record, slot | flags))
+        debug_assert!(state & TRACED != 0);
+        self.journal(EventKind::Enter, label);
+        Ok(Access::new(self, record, slot | M_TRACE))
     }
 
     #[cold]
@@ -551,12 +611,14 @@ impl GateCore {
         // place of the light barrier (the unplug side's heavy barrier pairs
         // with it either way).
         full_fence();
-        if self.state.load(Ordering::SeqCst) != OPEN {
+        let state = self.state.load(Ordering::SeqCst);
+        if state & UNPLUGGED != 0 {
             self.exit_overflow(record);
             return Err(Gone);
         }
-        let flags = if self.trace {
-            self.journal_enter(label)
+        let flags = if state & TRACED != 0 {
+            self.journal(EventKind::Enter, label);
+            M_TRACE
         } else {
             0
         };
@@ -570,7 +632,18 @@ impl GateCore {
         // The mask (SLOTS is a power of two) spares a bounds check.
         record.slots[slot & (SLOTS - 1)].store(0, Ordering::Release);
         barrier::light(record.fence);
-        if self.state.load(Ordering::Relaxed) != OPEN {
+        if self.state.load(Ordering::Relaxed) & UNPLUGGED != 0 {
+            self.exit_while_unplugging();
+        }
+    }
+
+    /// [`GateCore::exit_slot`] for an access made by the fast path: slot 0,
+    /// and the thread's light barrier is a compiler fence.
+    #[inline(always)]
+    fn exit_fast(&self, record: &ThreadRecord) {
+        record.slots[0].store(0, Ordering::Release);
+        compiler_fence(Ordering::SeqCst);
+        if self.state.load(Ordering::Relaxed) & UNPLUGGED != 0 {
             self.exit_while_unplugging();
         }
     }
@@ -586,7 +659,7 @@ impl GateCore {
             }
         }
         full_fence();
-        if self.state.load(Ordering::SeqCst) != OPEN {
+        if self.state.load(Ordering::SeqCst) & UNPLUGGED != 0 {
             self.exit_while_unplugging();
         }
     }
@@ -599,14 +672,6 @@ impl GateCore {
     #[inline(never)]
     fn exit_while_unplugging(&self) {
         self.notify_drainers();
-    }
-
-    /// Journals an enter of a traced gate; returns the flag to set.
-    #[cold]
-    #[inline(never)]
-    fn journal_enter(&self, label: Option<&'static str>) -> usize {
-        self.journal(EventKind::Enter, label);
-        M_TRACE
     }
 
     #[cold]
@@ -651,16 +716,17 @@ impl GateCore {
         n
     }
 
-    fn blockers(&self) -> Vec<Blocker> {
+    /// The accesses inside this gate; `since` is what each [`Blocker`] says
+    /// about how long it has been inside.
+    fn blockers(&self, since: Option<Instant>) -> Vec<Blocker> {
         let mut out = Vec::new();
         for r in registry::snapshot() {
             for (i, s) in r.slots.iter().enumerate() {
                 if s.load(Ordering::Acquire) == self.id {
-                    let info = lock(&r.info)[i];
                     out.push(Blocker {
                         thread: lock(&r.name).clone(),
-                        label: info.map(|i| i.label),
-                        since: info.map(|i| i.since),
+                        label: registry::unpack_label(r.labels[i].load(Ordering::Acquire)),
+                        since,
                     });
                 }
             }
@@ -697,10 +763,8 @@ impl GateCore {
     fn unplug(&self) -> Result<UnplugStats, UnplugError> {
         let t0 = Instant::now();
         let mut stats = UnplugStats::default();
-        let first = self
-            .state
-            .compare_exchange(OPEN, DRAINING, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok();
+        // An RMW that only adds the bit: the first caller sees it clear.
+        let first = self.state.fetch_or(DRAINING, Ordering::SeqCst) & DRAINING == 0;
         stats.first = first;
         if first {
             self.journal(EventKind::UnplugBegin, None);
@@ -742,10 +806,10 @@ impl GateCore {
         {
             return Err(UnplugError::InsideAccess(self.name.clone()));
         }
-        stats.in_flight = self.drain();
+        stats.in_flight = self.drain(t0);
         // An RMW (not a store) because the state is also CASed (see the note
         // in `Signal::take` about loom); `max` keeps the state monotonic.
-        self.state.fetch_max(DEAD, Ordering::AcqRel);
+        self.state.fetch_or(DEAD, Ordering::AcqRel);
         if first {
             self.journal(EventKind::UnplugEnd, None);
         }
@@ -759,7 +823,7 @@ impl GateCore {
     /// The scan and the decision to sleep happen under the gate lock, and an
     /// exit that sees the gate unplugging notifies under the same lock, so no
     /// notification falls between a scan and the sleep (module docs).
-    fn drain(&self) -> usize {
+    fn drain(&self, unplug_start: Instant) -> usize {
         let t0 = Instant::now();
         let mut next_report = self.watchdog;
         let mut s = lock(&self.cold.slow);
@@ -784,7 +848,9 @@ impl GateCore {
                 let stall = DrainStall {
                     gate: self.name.clone(),
                     waited: t0.elapsed(),
-                    blockers: self.blockers(),
+                    // No access can begin after the unplug started, so every
+                    // blocker has been inside at least since then.
+                    blockers: self.blockers(Some(unplug_start)),
                 };
                 if let Some(f) = &self.on_stall {
                     f(&stall);
@@ -876,7 +942,7 @@ impl Access<'_> {
     /// Whether the gate started unplugging while this access was held: long
     /// operations should check it and bail out early.
     pub fn is_unplugging(&self) -> bool {
-        self.gate.state.load(Ordering::Acquire) != OPEN
+        self.gate.state.load(Ordering::Acquire) & UNPLUGGED != 0
     }
 
     /// A typestate proof that the object behind the gate is still bound for as
@@ -896,7 +962,7 @@ impl fmt::Debug for Access<'_> {
     }
 }
 
-/// Exit of a nested (slot > 0), labelled, traced or overflow access. Takes the
+/// Exit of a nested (slot > 0), labelled, traced, full-fence or overflow access. Takes the
 /// access's two words by value so that the fast path never spills the guard.
 #[cold]
 #[inline(never)]
@@ -906,7 +972,7 @@ fn drop_slow(gate: &GateCore, tagged: *const ThreadRecord) {
     // record.
     let record: &'static ThreadRecord = unsafe { &*tagged.map_addr(|a| a & !M_ALL) };
     if meta & M_LABELLED != 0 {
-        lock(&record.info)[meta & M_SLOT] = None;
+        record.labels[meta & M_SLOT].store(0, Ordering::Relaxed);
     }
     if meta & M_TRACE != 0 {
         gate.journal(EventKind::Exit, None);
@@ -921,9 +987,16 @@ fn drop_slow(gate: &GateCore, tagged: *const ThreadRecord) {
 impl Drop for Access<'_> {
     #[inline(always)]
     fn drop(&mut self) {
-        // Fast path: slot 0, no flag, so the tagged pointer is the record.
-        if self.meta() == 0 {
-            self.gate.exit_slot(self.record(), 0);
+        // Fast path: slot 0, no flag (so a compiler-fence thread), and the
+        // tagged pointer is the record.
+        let meta = self.meta();
+        if meta == 0 {
+            self.gate.exit_fast(self.record());
+        } else if meta == M_LABELLED {
+            // The labelled twin of the fast path (`Gate::enter_as` in slot 0).
+            let record = self.record();
+            record.labels[0].store(0, Ordering::Relaxed);
+            self.gate.exit_fast(record);
         } else {
             drop_slow(self.gate, self.tagged);
         }
@@ -946,6 +1019,49 @@ mod tests {
         assert!(g.is_drained());
         let st2 = g.unplug().unwrap();
         assert!(!st2.first);
+    }
+
+    /// A label names its access while it is held, nested labels name theirs,
+    /// and a plain access that reuses a labelled slot shows no stale label.
+    #[test]
+    fn labels_name_held_accesses_and_are_cleared_at_exit() {
+        let g = Gate::named("labels");
+        let labels = |g: &Gate| {
+            let mut v: Vec<_> = g.blockers().into_iter().map(|b| b.label).collect();
+            v.sort();
+            v
+        };
+        let a = g.enter_as("VIDIOC_DQBUF").unwrap();
+        let leaked: &'static str = Box::leak(String::from("dynamic op").into_boxed_str());
+        let b = g.enter_as(leaked).unwrap();
+        assert_eq!(labels(&g), vec![Some("VIDIOC_DQBUF"), Some("dynamic op")]);
+        assert!(g.blockers().iter().all(|b| b.since.is_none()));
+        drop(b);
+        drop(a);
+        let plain = g.enter().unwrap();
+        assert_eq!(labels(&g), vec![None]);
+        drop(plain);
+        assert!(g.blockers().is_empty());
+    }
+
+    /// A traced gate journals both ends of a fast-path access, in order.
+    #[test]
+    fn traced_gate_journals_enter_and_exit() {
+        let m = Monitor::new();
+        let g = Gate::builder().trace(true).monitor(&m).build();
+        drop(g.enter_as("read").unwrap());
+        drop(g.enter().unwrap());
+        assert_eq!(
+            m.journal().kinds(g.id()),
+            vec![
+                EventKind::Enter,
+                EventKind::Exit,
+                EventKind::Enter,
+                EventKind::Exit
+            ]
+        );
+        g.unplug().unwrap();
+        assert!(g.enter().is_err());
     }
 
     #[test]

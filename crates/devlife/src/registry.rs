@@ -33,7 +33,6 @@
 //!   with no access held).
 
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Mutex, Ordering, lock};
-use std::time::Instant;
 
 /// Slots per thread: how many gate accesses one thread may hold at once before
 /// further accesses fall back to the gate's shared overflow counter.
@@ -46,25 +45,52 @@ pub const SLOTS: usize = 16;
 #[cfg(loom)]
 pub const SLOTS: usize = 2;
 
-/// What a labelled access recorded for the watchdog.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct SlotInfo {
-    pub label: &'static str,
-    pub since: Instant,
+/// A watchdog label packed into one word, so that the owner publishes it with
+/// a single store and a scanner on another thread can never read half of one
+/// label and half of another: the address of the `'static` text in the high 48
+/// bits, its length in the low 16. 0 means "no label".
+///
+/// A label whose address or length does not fit (no such address exists in
+/// user space on x86-64 or AArch64 Linux) is replaced by [`UNFIT_LABEL`].
+#[inline]
+pub(crate) fn pack_label(label: &'static str) -> u64 {
+    let fits = |l: &'static str| {
+        let addr = l.as_ptr().expose_provenance() as u64;
+        (addr >> 48 == 0 && l.len() <= 0xffff && !l.is_empty()).then_some(addr << 16 | l.len() as u64)
+    };
+    fits(label).unwrap_or_else(|| fits(UNFIT_LABEL).expect("a short static label fits"))
+}
+
+/// The label recorded in place of one that cannot be packed.
+const UNFIT_LABEL: &str = "<unrepresentable label>";
+
+/// The label packed by [`pack_label`], or `None` for 0.
+pub(crate) fn unpack_label(word: u64) -> Option<&'static str> {
+    if word == 0 {
+        return None;
+    }
+    let ptr = std::ptr::with_exposed_provenance::<u8>((word >> 16) as usize);
+    let len = (word & 0xffff) as usize;
+    // SAFETY: every non-zero word stored in a label cell comes from
+    // `pack_label` of a `&'static str` (an exposed address and the length of
+    // valid UTF-8 that lives forever and is never written), so rebuilding
+    // that slice yields the same `&'static str`.
+    Some(unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(ptr, len)) })
 }
 
 /// One thread's access slots.
 ///
-/// Aligned to 128 bytes (two cache lines, the unit the adjacent-line prefetcher
-/// pulls) so that the hot `slots`/`used` words of two threads never share a
-/// line, and the slow-path mutexes of one record never share a line with the
-/// slots of another.
-#[repr(C, align(128))]
+/// Aligned to 256 bytes: a record pointer then has 8 low zero bits, which an
+/// [`Access`](crate::Access) uses for its slot index and flags, and the hot
+/// `slots` words of two threads never share a cache line (nor the pair the
+/// adjacent-line prefetcher pulls).
+#[repr(C, align(256))]
 pub(crate) struct ThreadRecord {
     /// Gate ids, 0 when free.
     pub slots: [AtomicU64; SLOTS],
     /// Readers of this process use a full fence as their light barrier (no
-    /// `membarrier`); a copy of [`crate::barrier::readers_need_fence`].
+    /// `membarrier`); a copy of [`crate::barrier::readers_need_fence`]. Such a
+    /// thread never takes the gate's fast path (see [`fast`]).
     pub fence: bool,
     /// Set while a live thread owns this record.
     owned: AtomicBool,
@@ -74,8 +100,9 @@ pub(crate) struct ThreadRecord {
     pub overflow_held: Mutex<Vec<u64>>,
     /// Name of the owning thread (for watchdog reports).
     pub name: Mutex<String>,
-    /// Labels and start times of labelled accesses (slow path only).
-    pub info: Mutex<[Option<SlotInfo>; SLOTS]>,
+    /// Watchdog labels of the accesses in `slots` ([`pack_label`]; 0 = none).
+    /// Written only by the owner, with release stores, read by scans.
+    pub labels: [AtomicU64; SLOTS],
 }
 
 impl ThreadRecord {
@@ -88,7 +115,7 @@ impl ThreadRecord {
             next,
             overflow_held: Mutex::new(Vec::new()),
             name: Mutex::new(String::new()),
-            info: Mutex::new([None; SLOTS]),
+            labels: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 
@@ -174,6 +201,7 @@ impl Drop for Releaser {
         // destructor registers afresh instead of sharing a record that another
         // thread may claim.
         let _ = CURRENT.try_with(|c| c.set(None));
+        let _ = FAST.try_with(|c| c.set(None));
         // A swap, not a store: `owned` is claimed with a CAS, and every write
         // being an RMW keeps loom's model exact (tokio-rs/loom#254).
         self.0.owned.swap(false, Ordering::Release);
@@ -183,12 +211,14 @@ impl Drop for Releaser {
 #[cfg(not(loom))]
 thread_local! {
     static CURRENT: std::cell::Cell<Option<&'static ThreadRecord>> = const { std::cell::Cell::new(None) };
+    static FAST: std::cell::Cell<Option<&'static ThreadRecord>> = const { std::cell::Cell::new(None) };
     static RELEASER: std::cell::RefCell<Option<Releaser>> = const { std::cell::RefCell::new(None) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: std::cell::Cell<Option<&'static ThreadRecord>> = std::cell::Cell::new(None);
+    static FAST: std::cell::Cell<Option<&'static ThreadRecord>> = std::cell::Cell::new(None);
     static RELEASER: std::cell::RefCell<Option<Releaser>> = std::cell::RefCell::new(None);
 }
 
@@ -201,6 +231,18 @@ pub(crate) fn current() -> &'static ThreadRecord {
         Ok(Some(r)) => r,
         _ => register(),
     }
+}
+
+/// The calling thread's record if it may take the gate's fast path: it is
+/// registered and the process uses `membarrier` (a compiler fence is then the
+/// whole light barrier). `None` sends the caller to the general path, which
+/// registers the thread and honours [`ThreadRecord::fence`], so the fast path
+/// never has to load and test the barrier mode.
+#[inline(always)]
+pub(crate) fn fast() -> Option<&'static ThreadRecord> {
+    // `FAST` has a const initialiser and no destructor: `try_with` fails only
+    // under loom, after the model thread's locals were torn down.
+    FAST.try_with(|c| c.get()).ok().flatten()
 }
 
 /// The calling thread's record if it has one (never registers).
@@ -244,6 +286,9 @@ fn register() -> &'static ThreadRecord {
         .unwrap_or_else(|| format!("{:?}", std::thread::current().id()));
     *lock(&rec.name) = name;
     let _ = CURRENT.try_with(|c| c.set(Some(rec)));
+    if !rec.fence {
+        let _ = FAST.try_with(|c| c.set(Some(rec)));
+    }
     // If the thread is already tearing down its thread-locals the record simply
     // stays owned (leaked to the pool); that costs memory, never correctness.
     let _ = RELEASER.try_with(|r| *r.borrow_mut() = Some(Releaser(rec)));
