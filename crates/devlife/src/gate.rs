@@ -83,11 +83,11 @@ use crate::sync::{
     Arc, AtomicU8, AtomicUsize, Condvar, Mutex, MutexGuard, Ordering, ThreadId, current_thread_id,
     full_fence, lock, wait,
 };
-use std::sync::atomic::compiler_fence;
 use crate::wait::WqShared;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::compiler_fence;
 use std::time::{Duration, Instant};
 
 /// Gate state bits. The state only gains bits: an open gate has neither
@@ -1032,8 +1032,10 @@ mod tests {
             v
         };
         let a = g.enter_as("VIDIOC_DQBUF").unwrap();
-        let leaked: &'static str = Box::leak(String::from("dynamic op").into_boxed_str());
-        let b = g.enter_as(leaked).unwrap();
+        // A label built at run time (a `'static` borrow of a heap string).
+        static DYNAMIC: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let dynamic: &'static str = DYNAMIC.get_or_init(|| ["dynamic", "op"].join(" "));
+        let b = g.enter_as(dynamic).unwrap();
         assert_eq!(labels(&g), vec![Some("VIDIOC_DQBUF"), Some("dynamic op")]);
         assert!(g.blockers().iter().all(|b| b.since.is_none()));
         drop(b);

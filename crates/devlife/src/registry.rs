@@ -56,7 +56,8 @@ pub const SLOTS: usize = 2;
 pub(crate) fn pack_label(label: &'static str) -> u64 {
     let fits = |l: &'static str| {
         let addr = l.as_ptr().expose_provenance() as u64;
-        (addr >> 48 == 0 && l.len() <= 0xffff && !l.is_empty()).then_some(addr << 16 | l.len() as u64)
+        (addr >> 48 == 0 && l.len() <= 0xffff && !l.is_empty())
+            .then_some(addr << 16 | l.len() as u64)
     };
     fits(label).unwrap_or_else(|| fits(UNFIT_LABEL).expect("a short static label fits"))
 }
