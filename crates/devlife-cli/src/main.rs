@@ -19,6 +19,7 @@
 mod args;
 mod exec;
 mod mount;
+mod plot;
 mod run;
 mod serve;
 mod stress;

@@ -49,6 +49,10 @@ pub struct StressArgs {
     /// Print the summary as JSON on stdout (nothing else is printed there).
     #[arg(long)]
     json: bool,
+    /// Also draw the unplug-latency histogram and the call and unplug rates
+    /// over time into this SVG file.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<std::path::PathBuf>,
 }
 
 /// Runs `devlife stress`; returns the exit code.
@@ -114,6 +118,12 @@ pub fn main(a: StressArgs) -> u8 {
             return EXIT_ERROR;
         }
     };
+    if let Some(path) = &a.plot
+        && let Err(e) = crate::plot::stress_svg(path, &s)
+    {
+        eprintln!("error: cannot draw {}: {e:#}", path.display());
+        return EXIT_ERROR;
+    }
     if a.json {
         match serde_json::to_string_pretty(&s) {
             Ok(j) => crate::outln(j),

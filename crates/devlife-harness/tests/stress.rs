@@ -37,6 +37,15 @@ fn assert_clean(s: &Summary) {
     );
     assert!(s.unplugs.count > 0, "{}", s.table());
     assert!(s.unplugs.latency.is_some());
+    assert!(s.unplugs.with_sleeper <= s.unplugs.count);
+    assert_eq!(s.unplugs.samples_us.len() as u64, s.unplugs.count);
+    // The progress timeline is taken about every 100 ms and never goes back.
+    assert!(!s.timeline.is_empty());
+    assert!(
+        s.timeline
+            .windows(2)
+            .all(|w| w[0].t_s < w[1].t_s && w[0].ops <= w[1].ops)
+    );
 }
 
 fn assert_fires(s: &Summary) {

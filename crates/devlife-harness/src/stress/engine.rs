@@ -2,7 +2,7 @@
 //! signals long sleepers and watches for hangs, and the wind-down.
 
 use super::stats::{Merged, Outcome, ThreadStats};
-use super::summary::{Hang, Leak, Summary, Unplugs};
+use super::summary::{Hang, Leak, Summary, TimePoint, Unplugs};
 use super::target::{Instance, KernelOp, NodeProfile, Target, all_targets};
 use devlife_drivers::Style;
 use devlife_model::{
@@ -312,13 +312,24 @@ pub fn run_with_progress(
         reports: kernel.monitor().reports().len(),
     };
     // The race.
+    let mut timeline = Vec::new();
+    let mut next_point = Duration::ZERO;
     while spawn_err.is_none() {
         let elapsed = t0.elapsed();
         if elapsed >= cfg.duration || users.iter().all(|(_, h)| h.is_finished()) {
             break;
         }
         std::thread::sleep((cfg.duration - elapsed).min(Duration::from_millis(10)));
-        progress(&snapshot(t0.elapsed().min(cfg.duration)));
+        let p = snapshot(t0.elapsed().min(cfg.duration));
+        if p.elapsed >= next_point {
+            next_point = p.elapsed + Duration::from_millis(100);
+            timeline.push(TimePoint {
+                t_s: p.elapsed.as_secs_f64(),
+                ops: p.ops,
+                unplugs: p.unplugs,
+            });
+        }
+        progress(&p);
         signals += signal_sleepers(&kernel, cfg.signal_after);
         watch(&workers, hang_timeout, &mut hangs, &mut seen_hangs);
     }
@@ -388,10 +399,17 @@ pub fn run_with_progress(
             released: c.released,
         })
         .collect();
+    let samples_us = stats
+        .unplug_latency
+        .iter()
+        .map(|d| d.as_secs_f64() * 1e6)
+        .collect();
     let unplugs = Unplugs {
         count: stats.unplugs.values().sum(),
         by_kind: std::mem::take(&mut stats.unplugs),
+        with_sleeper: stats.unplugs_with_sleeper,
         latency: super::stats::Latency::from_samples(std::mem::take(&mut stats.unplug_latency)),
+        samples_us,
     };
     let clean = reports.is_empty() && leaks.is_empty() && hangs.is_empty();
     Ok(Summary {
@@ -413,6 +431,7 @@ pub fn run_with_progress(
         ioctls: stats.ioctls,
         results: stats.results,
         unplugs,
+        timeline,
         report_count: reports.len(),
         reports_by_kind,
         reports: groups,
@@ -927,6 +946,14 @@ fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
             let p = FAULT_POINTS[rng.random_range(0..FAULT_POINTS.len())];
             k.faults().fail_nth(p, rng.random_range(1..=3));
         }
+        // Whether a userspace thread sleeps in a call as the unplug begins
+        // (any target: a sleeper on another device still races the model's
+        // shared state, and the table does not say which target a node is).
+        let sleeper = op.is_unplug()
+            && k.activity()
+                .blocked()
+                .iter()
+                .any(|b| b.kind == BlockKind::Wait && b.op != "-");
         me.begin(op.name(), name);
         let (r, dt) = if op == KernelOp::Unload {
             unload(ctx, ti, &mut rng)
@@ -940,6 +967,7 @@ fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
         if r.is_ok() && op.is_unplug() {
             st.unplug_latency.push(dt);
             *st.unplugs.entry(op.name()).or_default() += 1;
+            st.unplugs_with_sleeper += u64::from(sleeper);
             me.unplugs.fetch_add(1, Ordering::Relaxed);
         }
         // Leave the devices up for a moment so userspace gets to use them;

@@ -65,7 +65,7 @@ pub use engine::{
 };
 pub use faults::{FaultCase, FaultSweep, fault_sweep};
 pub use stats::{Latency, OpStats};
-pub use summary::{Hang, Leak, ReportGroup, Summary, Unplugs, thousands};
+pub use summary::{Hang, Leak, ReportGroup, Summary, TimePoint, Unplugs, thousands};
 pub use target::{
     Instance, IoctlCall, KernelOp, NodeProfile, Target, all_targets, hot_unplug_device, nodes_of,
     target, target_names, unbind_device,

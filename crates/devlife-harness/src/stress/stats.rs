@@ -61,6 +61,8 @@ pub(crate) struct ThreadStats {
     pub(crate) unplug_latency: Vec<Duration>,
     /// Successful unplugs by kind.
     pub(crate) unplugs: HashMap<&'static str, u64>,
+    /// Successful unplugs that began while a userspace thread slept in a call.
+    pub(crate) unplugs_with_sleeper: u64,
 }
 
 impl ThreadStats {
@@ -143,6 +145,7 @@ pub(crate) struct Merged {
     pub(crate) results: BTreeMap<String, u64>,
     pub(crate) unplug_latency: Vec<Duration>,
     pub(crate) unplugs: BTreeMap<String, u64>,
+    pub(crate) unplugs_with_sleeper: u64,
 }
 
 fn merge_into(dst: &mut BTreeMap<String, OpStats>, src: HashMap<&'static str, Local>) {
@@ -168,6 +171,7 @@ impl Merged {
         for (k, n) in t.unplugs {
             *self.unplugs.entry(k.to_owned()).or_default() += n;
         }
+        self.unplugs_with_sleeper += t.unplugs_with_sleeper;
     }
 }
 

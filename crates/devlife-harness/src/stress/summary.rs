@@ -82,8 +82,28 @@ pub struct Unplugs {
     pub count: u64,
     /// The same, by kind.
     pub by_kind: BTreeMap<String, u64>,
+    /// Those that began while a userspace thread was asleep in a blocking
+    /// call (on a wait queue: `DQBUF`, `read`, `poll`, ...), the case the
+    /// wake-up step of an unplug exists for. A faster run that slept less
+    /// would test less: this count must not fall.
+    pub with_sleeper: u64,
     /// Wall time of each (the seven steps, drain included).
     pub latency: Option<Latency>,
+    /// Every unplug's wall time, in microseconds, in completion order (for
+    /// `--plot`; not serialised).
+    #[serde(skip)]
+    pub samples_us: Vec<f64>,
+}
+
+/// One point of the run's progress, taken about every 100 ms.
+#[derive(Clone, Copy, Debug, Serialize, PartialEq)]
+pub struct TimePoint {
+    /// Seconds since the threads started.
+    pub t_s: f64,
+    /// Calls made so far (all threads).
+    pub ops: u64,
+    /// Successful unplugs so far.
+    pub unplugs: u64,
 }
 
 /// Everything a stress run found.
@@ -119,6 +139,9 @@ pub struct Summary {
     pub results: BTreeMap<String, u64>,
     /// Unplugs and their latency.
     pub unplugs: Unplugs,
+    /// Progress over time (for `--plot`; not serialised).
+    #[serde(skip)]
+    pub timeline: Vec<TimePoint>,
     /// Checker reports, in total.
     pub report_count: usize,
     /// Checker reports by checker title.
@@ -237,6 +260,11 @@ impl Summary {
             "unplugs          {:>12}  ({})",
             thousands(self.unplugs.count),
             kinds.join(", ")
+        );
+        let _ = writeln!(
+            s,
+            "  with a sleeper {:>12}  (a userspace thread asleep in a call when it began)",
+            thousands(self.unplugs.with_sleeper)
         );
         match &self.unplugs.latency {
             Some(l) => {
