@@ -16,7 +16,9 @@ import sys
 
 ORDER = [
     ("floor", "per-thread plain store + compiler fence + flag check (floor)"),
+    ("urcu_memb", "liburcu-memb `urcu_memb_read_lock` + flag check + unlock (C)"),
     ("gate", "**devlife `Gate::enter` + drop**"),
+    ("gate_labelled", "devlife `Gate::enter_as` (labelled) + drop"),
     ("revocable", "devlife `Revocable::try_access` + drop"),
     ("devres_bound", "devlife `Devres::access(&Bound)` (inside one access)"),
     ("tls_fence", "per-thread store + `SeqCst` fence (gate without membarrier)"),
