@@ -96,7 +96,10 @@ fn run(a: &ExecArgs, served: &serve::Served) -> Result<u8, String> {
     let mut cmd = Command::new(&a.cmd[0]);
     cmd.args(&a.cmd[1..]).env("LD_PRELOAD", preload);
     let status = ns::spawn(&mut cmd)
-        .and_then(|mut c| c.wait())
+        .and_then(|mut c| {
+            ns::forward_termination(c.id());
+            c.wait()
+        })
         .map_err(|e| format!("running {}: {e}", a.cmd[0]));
     let r = m.stop();
     drop(m);

@@ -193,6 +193,28 @@ pub fn wake_termination() {
     unsafe { libc::kill(libc::getpid(), libc::SIGUSR1) };
 }
 
+/// Forwards SIGINT, SIGTERM and SIGHUP received by this process (blocked
+/// with [`block_termination_signals`]) to process `pid`, from a thread, so
+/// that `kill` or `timeout` on `devlife exec` reaches the command.
+pub fn forward_termination(pid: u32) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    let _ = std::thread::Builder::new()
+        .name("signal-forward".into())
+        .spawn(move || {
+            loop {
+                let sig = wait_termination();
+                if is_wake(sig) {
+                    continue;
+                }
+                // SAFETY: kill has no memory effects; a stale pid at worst
+                // gets ESRCH.
+                unsafe { libc::kill(pid, sig) };
+            }
+        });
+}
+
 /// Spawns `cmd` with every signal unblocked and default dispositions for
 /// the termination signals (this process blocks them).
 pub fn spawn(cmd: &mut Command) -> std::io::Result<Child> {

@@ -14,6 +14,9 @@ use std::sync::OnceLock;
 /// Whether the machine can run these tests; prints why not (and panics
 /// under CI).
 pub fn ready() -> bool {
+    if which("python3").is_none() {
+        eprintln!("note: python3 missing; the Python client tests will fail");
+    }
     let mut why = Vec::new();
     let root = std::fs::read_to_string("/proc/self/status")
         .map(|s| {
@@ -133,4 +136,55 @@ pub fn devlife_cmd(args: &[&str]) -> Transcript {
         .output()
         .expect("running devlife")
         .into()
+}
+
+/// The vimc streaming recipe of the kernel's vimc documentation, with the
+/// scaler's source size set too (the kernel's scaler no longer multiplies by
+/// three): SBGGR8 640x480 sensors and debayers, BA81 on the raw captures,
+/// RGB24 1920x1440 on the RGB/YUV Capture.
+pub const VIMC_RECIPE: &str = r#"
+media-ctl -d /dev/media0 -V '"Sensor A":0[fmt:SBGGR8_1X8/640x480]' || exit 20
+media-ctl -d /dev/media0 -V '"Debayer A":0[fmt:SBGGR8_1X8/640x480]' || exit 21
+media-ctl -d /dev/media0 -V '"Sensor B":0[fmt:SBGGR8_1X8/640x480]' || exit 22
+media-ctl -d /dev/media0 -V '"Debayer B":0[fmt:SBGGR8_1X8/640x480]' || exit 23
+media-ctl -d /dev/media0 -V '"Scaler":1[fmt:RGB888_1X24/1920x1440]' || exit 24
+v4l2-ctl -d /dev/video2 -v width=1920,height=1440 || exit 25
+v4l2-ctl -d /dev/video0 -v pixelformat=BA81 || exit 26
+v4l2-ctl -d /dev/video1 -v pixelformat=BA81 || exit 27
+"#;
+
+/// A scratch directory under the system temp dir (visible inside
+/// `devlife exec`, which only lays its mounts over /dev and /sys), removed on
+/// drop. It holds a copy of the Python client.
+pub struct Scratch {
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+impl Scratch {
+    /// A new scratch directory for test `name`.
+    pub fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("devlife-fuse-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("scratch dir");
+        std::fs::write(dir.join("client.py"), include_str!("client.py")).expect("client.py");
+        Self { dir }
+    }
+
+    /// `dir/name` as a string for scripts.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// The value after `key ` on the line starting with it.
+pub fn field<'a>(out: &'a str, key: &str) -> Option<&'a str> {
+    out.lines()
+        .find_map(|l| l.strip_prefix(key).and_then(|r| r.strip_prefix(' ')))
 }
