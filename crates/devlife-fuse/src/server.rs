@@ -15,6 +15,7 @@ use crate::sys::SysTree;
 use crate::sysfs::SysKind;
 use crate::usermem::ProcessMemory;
 use devlife::Signal;
+use devlife_media::uapi::controls::copies_out_on_error;
 use devlife_media::uapi::ioctl::{IoctlCmd, with_current_mm};
 use devlife_media::uapi::videodev2::{VIDIOC_DQBUF, VIDIOC_DQEVENT};
 use devlife_model::{
@@ -443,6 +444,13 @@ impl DevlifeFs {
                 }
                 let out = (out_size as usize).min(arg.len());
                 reply.ioctl(i32::try_from(ret).unwrap_or(i32::MAX), &arg[..out]);
+            }
+            // `*_EXT_CTRLS` report `error_idx` on failure: the argument is
+            // copied out with a negative result (FUSE returns the result
+            // after copying the data, as `video_usercopy` does).
+            Err(e) if copies_out_on_error(cmd) => {
+                let out = (out_size as usize).min(arg.len());
+                reply.ioctl(-e.raw(), &arg[..out]);
             }
             Err(e) => reply.error(kerr(e)),
         }

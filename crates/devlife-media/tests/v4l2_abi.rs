@@ -282,6 +282,8 @@ fn ioctl_numbers_are_the_measured_ones() {
         (SubdevIoctl::SClientCap, 0xc008_5666),
         (SubdevIoctl::GRouting, 0xc040_5626),
         (SubdevIoctl::SRouting, 0xc040_5627),
+        (SubdevIoctl::GCrop, 0xc038_563b),
+        (SubdevIoctl::SCrop, 0xc038_563c),
         (SubdevIoctl::Queryctrl, 0xc044_5624),
         (SubdevIoctl::QueryExtCtrl, 0xc0e8_5667),
         (SubdevIoctl::Querymenu, 0xc02c_5625),

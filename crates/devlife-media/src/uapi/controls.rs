@@ -92,9 +92,13 @@ pub mod which {
     /// Current values.
     pub const CUR_VAL: u32 = 0;
     /// Default values (get only).
-    pub const DEF_VAL: u32 = 0x0f01_0000;
+    pub const DEF_VAL: u32 = 0x0f00_0000;
     /// Values of a request (not modelled: no request API).
-    pub const REQUEST_VAL: u32 = 0x0f02_0000;
+    pub const REQUEST_VAL: u32 = 0x0f01_0000;
+    /// Minimum values (only for controls with `HAS_WHICH_MIN_MAX`).
+    pub const MIN_VAL: u32 = 0x0f02_0000;
+    /// Maximum values (only for controls with `HAS_WHICH_MIN_MAX`).
+    pub const MAX_VAL: u32 = 0x0f03_0000;
 }
 
 /// `V4L2_CTRL_ID2WHICH(id)`: the control class of an id.

@@ -174,6 +174,24 @@ uapi_struct! {
 }
 
 uapi_struct! {
+    /// `struct v4l2_subdev_crop` (56 bytes): the legacy `VIDIOC_SUBDEV_G/S_CROP`,
+    /// which the core serves through the `CROP` selection target.
+    #[repr(C)]
+    pub struct V4l2SubdevCrop: size 56, align 4 {
+        /// TRY or ACTIVE.
+        @0 pub which: u32,
+        /// Pad index.
+        @4 pub pad: u32,
+        /// The crop rectangle.
+        @8 pub rect: V4l2Rect,
+        /// Stream.
+        @24 pub stream: u32,
+        /// Zero.
+        @28 pub reserved: [u32; 7],
+    }
+}
+
+uapi_struct! {
     /// `struct v4l2_subdev_selection` (64 bytes): `VIDIOC_SUBDEV_G/S_SELECTION`.
     #[repr(C)]
     pub struct V4l2SubdevSelection: size 64, align 4 {
@@ -247,6 +265,11 @@ pub const VIDIOC_SUBDEV_G_ROUTING: u32 = iowr(38, V4l2SubdevRouting::SIZE);
 /// `VIDIOC_SUBDEV_S_ROUTING`.
 pub const VIDIOC_SUBDEV_S_ROUTING: u32 = iowr(39, V4l2SubdevRouting::SIZE);
 /// `VIDIOC_SUBDEV_G_SELECTION`.
+/// `VIDIOC_SUBDEV_G_CROP`.
+pub const VIDIOC_SUBDEV_G_CROP: u32 = iowr(59, V4l2SubdevCrop::SIZE);
+/// `VIDIOC_SUBDEV_S_CROP`.
+pub const VIDIOC_SUBDEV_S_CROP: u32 = iowr(60, V4l2SubdevCrop::SIZE);
+/// `VIDIOC_SUBDEV_G_SELECTION`.
 pub const VIDIOC_SUBDEV_G_SELECTION: u32 = iowr(61, V4l2SubdevSelection::SIZE);
 /// `VIDIOC_SUBDEV_S_SELECTION`.
 pub const VIDIOC_SUBDEV_S_SELECTION: u32 = iowr(62, V4l2SubdevSelection::SIZE);
@@ -273,6 +296,8 @@ pub enum SubdevIoctl {
     EnumFrameSize,
     GClientCap,
     SClientCap,
+    GCrop,
+    SCrop,
     Queryctrl,
     QueryExtCtrl,
     Querymenu,
@@ -301,6 +326,8 @@ impl SubdevIoctl {
         Self::EnumFrameSize,
         Self::GClientCap,
         Self::SClientCap,
+        Self::GCrop,
+        Self::SCrop,
         Self::Queryctrl,
         Self::QueryExtCtrl,
         Self::Querymenu,
@@ -329,6 +356,8 @@ impl SubdevIoctl {
             Self::EnumFrameSize => VIDIOC_SUBDEV_ENUM_FRAME_SIZE,
             Self::GClientCap => VIDIOC_SUBDEV_G_CLIENT_CAP,
             Self::SClientCap => VIDIOC_SUBDEV_S_CLIENT_CAP,
+            Self::GCrop => VIDIOC_SUBDEV_G_CROP,
+            Self::SCrop => VIDIOC_SUBDEV_S_CROP,
             Self::Queryctrl => VIDIOC_QUERYCTRL,
             Self::QueryExtCtrl => VIDIOC_QUERY_EXT_CTRL,
             Self::Querymenu => VIDIOC_QUERYMENU,
@@ -358,6 +387,8 @@ impl SubdevIoctl {
             Self::EnumFrameSize => "VIDIOC_SUBDEV_ENUM_FRAME_SIZE",
             Self::GClientCap => "VIDIOC_SUBDEV_G_CLIENT_CAP",
             Self::SClientCap => "VIDIOC_SUBDEV_S_CLIENT_CAP",
+            Self::GCrop => "VIDIOC_SUBDEV_G_CROP",
+            Self::SCrop => "VIDIOC_SUBDEV_S_CROP",
             Self::Queryctrl => "VIDIOC_QUERYCTRL",
             Self::QueryExtCtrl => "VIDIOC_QUERY_EXT_CTRL",
             Self::Querymenu => "VIDIOC_QUERYMENU",
@@ -425,6 +456,8 @@ subdev_table!(
     EnumFrameSize,
     GClientCap,
     SClientCap,
+    GCrop,
+    SCrop,
     Queryctrl,
     QueryExtCtrl,
     Querymenu,
@@ -451,6 +484,8 @@ numbers!(
     VIDIOC_SUBDEV_S_CLIENT_CAP = 0xc008_5666,
     VIDIOC_SUBDEV_G_ROUTING = 0xc040_5626,
     VIDIOC_SUBDEV_S_ROUTING = 0xc040_5627,
+    VIDIOC_SUBDEV_G_CROP = 0xc038_563b,
+    VIDIOC_SUBDEV_S_CROP = 0xc038_563c,
 );
 
 #[cfg(test)]

@@ -224,8 +224,6 @@ pub mod buf_cap {
     pub const SUPPORTS_REQUESTS: u32 = 0x0000_0008;
     /// `REQBUFS(0)` may free buffers that are still mapped (they become orphans).
     pub const SUPPORTS_ORPHANED_BUFS: u32 = 0x0000_0010;
-    /// `V4L2_BUF_CAP_SUPPORTS_MAX_NUM_BUFFERS`: `max_num_buffers` of CREATE_BUFS is valid.
-    pub const SUPPORTS_MAX_NUM_BUFFERS: u32 = 0x0000_0080;
 }
 
 /// `V4L2_FMT_FLAG_*` (`v4l2_fmtdesc.flags`).
@@ -247,7 +245,7 @@ pub mod pix_fmt {
     pub const RGB24: u32 = fourcc(b'R', b'G', b'B', b'3');
     /// 24-bit BGR 8-8-8, `BGR3`.
     pub const BGR24: u32 = fourcc(b'B', b'G', b'R', b'3');
-    /// 32-bit BGRA/ARGB 8-8-8-8, `BA24`.
+    /// 32-bit ARGB 8-8-8-8, `BA24`.
     pub const ARGB32: u32 = fourcc(b'B', b'A', b'2', b'4');
     /// 16-bit YUV 4:2:2 packed, `YUYV`.
     pub const YUYV: u32 = fourcc(b'Y', b'U', b'Y', b'V');

@@ -141,16 +141,33 @@ pub(crate) fn usercopy<T: Wire>(
 
 /// The description `v4l_fill_fmtdesc` gives a pixel format, if known.
 pub fn pixfmt_description(fourcc: u32) -> Option<&'static str> {
+    use crate::uapi::videodev2::fourcc as f;
     Some(match fourcc {
         pix_fmt::RGB24 => "24-bit RGB 8-8-8",
         pix_fmt::BGR24 => "24-bit BGR 8-8-8",
-        pix_fmt::ARGB32 => "32-bit BGRA 8-8-8-8",
+        pix_fmt::ARGB32 => "32-bit ARGB 8-8-8-8",
         pix_fmt::YUYV => "YUYV 4:2:2",
         pix_fmt::GREY => "8-bit Greyscale",
         pix_fmt::SBGGR8 => "8-bit Bayer BGBG/GRGR",
         pix_fmt::SGBRG8 => "8-bit Bayer GBGB/RGRG",
         pix_fmt::SGRBG8 => "8-bit Bayer GRGR/BGBG",
         pix_fmt::SRGGB8 => "8-bit Bayer RGRG/GBGB",
+        x if x == f(b'B', b'G', b'1', b'0') => "10-bit Bayer BGBG/GRGR",
+        x if x == f(b'G', b'B', b'1', b'0') => "10-bit Bayer GBGB/RGRG",
+        x if x == f(b'B', b'A', b'1', b'0') => "10-bit Bayer GRGR/BGBG",
+        x if x == f(b'R', b'G', b'1', b'0') => "10-bit Bayer RGRG/GBGB",
+        x if x == f(b'a', b'B', b'A', b'8') => "8-bit Bayer BGBG/GRGR (A-law)",
+        x if x == f(b'a', b'G', b'A', b'8') => "8-bit Bayer GBGB/RGRG (A-law)",
+        x if x == f(b'a', b'g', b'A', b'8') => "8-bit Bayer GRGR/BGBG (A-law)",
+        x if x == f(b'a', b'R', b'A', b'8') => "8-bit Bayer RGRG/GBGB (A-law)",
+        x if x == f(b'b', b'B', b'A', b'8') => "8-bit Bayer BGBG/GRGR (DPCM)",
+        x if x == f(b'b', b'G', b'A', b'8') => "8-bit Bayer GBGB/RGRG (DPCM)",
+        x if x == f(b'B', b'D', b'1', b'0') => "8-bit Bayer GRGR/BGBG (DPCM)",
+        x if x == f(b'b', b'R', b'A', b'8') => "8-bit Bayer RGRG/GBGB (DPCM)",
+        x if x == f(b'B', b'G', b'1', b'2') => "12-bit Bayer BGBG/GRGR",
+        x if x == f(b'G', b'B', b'1', b'2') => "12-bit Bayer GBGB/RGRG",
+        x if x == f(b'B', b'A', b'1', b'2') => "12-bit Bayer GRGR/BGBG",
+        x if x == f(b'R', b'G', b'1', b'2') => "12-bit Bayer RGRG/GBGB",
         _ => return None,
     })
 }

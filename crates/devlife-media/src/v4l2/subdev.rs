@@ -35,8 +35,8 @@ use crate::uapi::subdev::{
     V4L2_SEL_TGT_CROP, V4L2_SEL_TGT_CROP_BOUNDS, V4L2_SUBDEV_CAP_RO_SUBDEV,
     V4L2_SUBDEV_CLIENT_CAP_INTERVAL_USES_WHICH, V4L2_SUBDEV_CLIENT_CAP_STREAMS,
     V4L2_SUBDEV_FORMAT_ACTIVE, V4L2_SUBDEV_FORMAT_TRY, V4l2MbusFramefmt, V4l2SubdevCapability,
-    V4l2SubdevClientCapability, V4l2SubdevFormat, V4l2SubdevFrameSizeEnum, V4l2SubdevMbusCodeEnum,
-    V4l2SubdevSelection,
+    V4l2SubdevClientCapability, V4l2SubdevCrop, V4l2SubdevFormat, V4l2SubdevFrameSizeEnum,
+    V4l2SubdevMbusCodeEnum, V4l2SubdevSelection,
 };
 use crate::uapi::videodev2::{V4l2Rect, field};
 use devlife::Monitor;
@@ -681,6 +681,39 @@ impl<D: SubdevOps> SubdevInner<D> {
                 s.reserved = [0; 7];
                 self.check(s.which, s.pad, s.stream)?;
                 self.with_state(s.which, Some(fh), |st| self.ops.set_selection(st, s))
+            }),
+            // The legacy crop ioctls: the core maps them to the CROP target.
+            SubdevIoctl::GCrop => usercopy(cmd, arg, None, |c: &mut V4l2SubdevCrop| {
+                c.stream = 0;
+                c.reserved = [0; 7];
+                self.check(c.which, c.pad, c.stream)?;
+                let mut s = V4l2SubdevSelection {
+                    which: c.which,
+                    pad: c.pad,
+                    target: V4L2_SEL_TGT_CROP,
+                    ..Default::default()
+                };
+                self.with_state(s.which, Some(fh), |st| self.ops.get_selection(st, &mut s))?;
+                c.rect = s.r;
+                Ok(())
+            }),
+            SubdevIoctl::SCrop => usercopy(cmd, arg, None, |c: &mut V4l2SubdevCrop| {
+                if c.which != V4L2_SUBDEV_FORMAT_TRY && self.cfg.read_only {
+                    return Err(Errno::EPERM);
+                }
+                c.stream = 0;
+                c.reserved = [0; 7];
+                self.check(c.which, c.pad, c.stream)?;
+                let mut s = V4l2SubdevSelection {
+                    which: c.which,
+                    pad: c.pad,
+                    target: V4L2_SEL_TGT_CROP,
+                    r: c.rect,
+                    ..Default::default()
+                };
+                self.with_state(s.which, Some(fh), |st| self.ops.set_selection(st, &mut s))?;
+                c.rect = s.r;
+                Ok(())
             }),
             SubdevIoctl::GClientCap => {
                 usercopy(cmd, arg, None, |c: &mut V4l2SubdevClientCapability| {

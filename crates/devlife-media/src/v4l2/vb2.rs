@@ -471,7 +471,8 @@ impl Queue {
 
     // ----- CREATE_BUFS / PREPARE_BUF ----------------------------------------
 
-    /// `VIDIOC_CREATE_BUFS` (`vb2_ioctl_create_bufs`): adds `count` buffers
+    /// `VIDIOC_CREATE_BUFS` (`vb2_ioctl_create_bufs`, as Linux 6.1 answers
+    /// it): adds `count` buffers
     /// of at least `sizeimage` bytes (`EINVAL` if smaller than the current
     /// format needs, as vimc's `queue_setup` says) after the existing ones;
     /// `count == 0` only checks memory and type. `ENOBUFS` when full.
@@ -485,9 +486,12 @@ impl Queue {
         self.check_alive()?;
         let nbufs = self.shared.core.lock().bufs.len() as u32;
         p.index = nbufs;
-        p.capabilities = self.caps() | buf_cap::SUPPORTS_MAX_NUM_BUFFERS;
+        p.capabilities = self.caps();
         p.flags = 0;
-        p.max_num_buffers = self.cfg.max_num_buffers;
+        // `max_num_buffers` (6.8+) stays zero: the field is `reserved[0]` for
+        // the 6.1-era v4l-utils docs/compliance.md measures against, which
+        // checks that it is zero.
+        p.max_num_buffers = 0;
         p.reserved = [0; 5];
         // vb2_verify_memory_type
         let verify = if p.memory != memory::MMAP

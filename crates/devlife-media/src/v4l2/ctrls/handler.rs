@@ -368,7 +368,7 @@ impl CtrlHandler {
         cs: &mut V4l2ExtControls,
         ctrls: &[V4l2ExtControl],
     ) -> KResult<Vec<usize>> {
-        let special = (which::DEF_VAL..=0x0f04_0000).contains(&cs.which);
+        let special = (which::DEF_VAL..=which::MAX_VAL).contains(&cs.which);
         let mut idx = Vec::with_capacity(ctrls.len());
         for (i, c) in ctrls.iter().enumerate() {
             cs.error_idx = i as u32;
@@ -384,7 +384,7 @@ impl CtrlHandler {
                 return Err(Errno::EINVAL);
             }
             // No control has V4L2_CTRL_FLAG_HAS_WHICH_MIN_MAX.
-            if cs.which == 0x0f03_0000 || cs.which == 0x0f04_0000 {
+            if cs.which == which::MIN_VAL || cs.which == which::MAX_VAL {
                 return Err(Errno::EINVAL);
             }
             idx.push(k);
@@ -394,7 +394,7 @@ impl CtrlHandler {
 
     /// `class_check` for `count == 0`.
     fn class_check(g: &Inner, w: u32) -> KResult<()> {
-        if w == 0 || (which::DEF_VAL..=0x0f04_0000).contains(&w) || g.find(w | 1).is_some() {
+        if w == 0 || (which::DEF_VAL..=which::MAX_VAL).contains(&w) || g.find(w | 1).is_some() {
             Ok(())
         } else {
             Err(Errno::EINVAL)
@@ -443,7 +443,7 @@ impl CtrlHandler {
         apply: ApplyFn<'_>,
     ) -> KResult<()> {
         cs.error_idx = cs.count;
-        if (which::DEF_VAL..=0x0f04_0000).contains(&cs.which) && cs.which != which::REQUEST_VAL {
+        if (which::DEF_VAL..=which::MAX_VAL).contains(&cs.which) && cs.which != which::REQUEST_VAL {
             return Err(Errno::EINVAL);
         }
         if cs.which == which::REQUEST_VAL {
