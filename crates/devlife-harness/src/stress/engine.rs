@@ -953,7 +953,9 @@ fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
             && k.activity()
                 .blocked()
                 .iter()
-                .any(|b| b.kind == BlockKind::Wait && b.op != "-");
+                .any(|b| {
+                    b.kind == BlockKind::Wait && b.op != "-" && b.thread.starts_with("stress-user")
+                });
         me.begin(op.name(), name);
         let (r, dt) = if op == KernelOp::Unload {
             unload(ctx, ti, &mut rng)
