@@ -16,12 +16,12 @@ pub struct StressArgs {
     #[arg(short, long = "driver", value_name = "DRIVER",
           value_parser = PossibleValuesParser::new(target_names()))]
     drivers: Vec<String>,
-    /// Userspace threads (open/ioctl/read/poll/mmap/close); default: 2 per CPU, at least 4.
+    /// Userspace threads (open/ioctl/read/poll/mmap/close); default: 8 per CPU, at least 4.
     #[arg(short, long, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=512))]
     threads: Option<u16>,
     /// Kernel threads (unbind/bind/hot-unplug/replug/module unload and reload); 0: none.
-    #[arg(long, value_name = "N", default_value_t = 2,
+    #[arg(long, value_name = "N", default_value_t = stress::DEFAULT_KERNEL_THREADS as u16,
           value_parser = clap::value_parser!(u16).range(0..=64))]
     kernel_threads: u16,
     /// How long the threads race: 10, 10s, 500ms, 2m.

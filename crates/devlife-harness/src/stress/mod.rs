@@ -61,7 +61,8 @@ mod target;
 pub mod targets;
 
 pub use engine::{
-    Progress, StressConfig, StressError, default_user_threads, random_seed, run, run_with_progress,
+    DEFAULT_KERNEL_THREADS, Progress, StressConfig, StressError, default_user_threads, random_seed,
+    run, run_with_progress,
 };
 pub use faults::{FaultCase, FaultSweep, fault_sweep};
 pub use stats::{Latency, OpStats};

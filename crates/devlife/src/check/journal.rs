@@ -140,23 +140,40 @@ impl Journal {
         detail: Option<String>,
         site: Option<&'static Location<'static>>,
     ) {
-        let thread = std::thread::current()
-            .name()
-            .map(str::to_owned)
-            .unwrap_or_else(|| format!("{:?}", std::thread::current().id()));
         let at = self.start.elapsed();
+        let current = std::thread::current();
         let mut g = self.lock();
         let seq = g.next;
         g.next += 1;
-        if g.events.len() == g.capacity {
-            g.events.pop_front();
+        // A full journal recycles the text buffers of the event it evicts:
+        // with every checker on, events are recorded on every bind, unbind
+        // and unplug, and allocating and freeing their strings was the
+        // largest cost of a vimc bind+unbind cycle.
+        let (mut thread, mut owned_name) = match g.events.len() == g.capacity {
+            true => g
+                .events
+                .pop_front()
+                .map(|e| (e.thread, e.name))
+                .unwrap_or_default(),
+            false => Default::default(),
+        };
+        thread.clear();
+        match current.name() {
+            Some(n) => thread.push_str(n),
+            None => {
+                use std::fmt::Write as _;
+                let _ = write!(thread, "{:?}", current.id());
+            }
         }
+        owned_name.clear();
+        owned_name.push_str(name);
+        let name = owned_name;
         g.events.push_back(Event {
             seq,
             at,
             thread,
             object,
-            name: name.to_owned(),
+            name,
             kind,
             detail,
             site,
@@ -210,5 +227,23 @@ mod tests {
         assert!(ev.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(j.kinds(2), vec![EventKind::Release]);
         assert_eq!(j.history(1).len(), 2);
+        // Recycled text buffers carry the new event's name and thread, not
+        // the evicted one's.
+        let last = ev.last().unwrap();
+        assert_eq!(last.name, "y");
+        let me = std::thread::current();
+        assert_eq!(Some(last.thread.as_str()), me.name());
+        std::thread::scope(|s| {
+            std::thread::Builder::new()
+                .name("other-thread".into())
+                .spawn_scoped(s, || j.note(3, "a longer object name", "n"))
+                .unwrap();
+        });
+        let ev = j.events();
+        let last = ev.last().unwrap();
+        assert_eq!(
+            (last.name.as_str(), last.thread.as_str()),
+            ("a longer object name", "other-thread")
+        );
     }
 }
