@@ -3,13 +3,16 @@
 //! * [`vimc`]: the kernel's virtual media controller test driver (exact topology);
 //! * [`usb_av`]: a hot-pluggable USB device with a video and an audio driver sharing
 //!   one media device through the Media Device Allocator (au0828 + snd-usb-audio);
-//! * [`isp`]: a platform, IRQ-driven image signal processor (omap3isp / rcar-vin style).
+//! * [`isp`]: a platform, IRQ-driven image signal processor (omap3isp / rcar-vin style);
+//! * [`mutants`]: framework-style drivers with one deliberate lifetime bug each, one
+//!   per checker, so that every checker is shown to fire.
 //!
 //! Each driver exists in the framework style and in a `legacy` style that reproduces
 //! the pre-fix kernel bugs, selectable at bind time ([`Style`]).
 
 pub mod common;
 pub mod isp;
+pub mod mutants;
 pub mod usb_av;
 pub mod vimc;
 

@@ -46,3 +46,42 @@ fn every_scenario_of_the_library_passes() {
         failures.join("\n\n")
     );
 }
+
+/// Every mutant of `devlife_drivers::mutants` has a scenario in
+/// `scenarios/mutants/` that names its driver, and every one of them passes:
+/// each expects its checker's report, so a checker that cannot fire fails here.
+#[test]
+fn every_mutant_is_caught() {
+    use devlife_drivers::mutants::Mutation;
+    let dir = library().join("mutants");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("scenarios/mutants/ exists")
+        .map(|e| e.expect("readable directory").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "scn"))
+        .collect();
+    files.sort();
+    let mut covered = Vec::new();
+    let mut failures = Vec::new();
+    for f in &files {
+        let sc = match parse(f) {
+            Ok(sc) => sc,
+            Err(e) => {
+                failures.push(format!("{e}"));
+                continue;
+            }
+        };
+        covered.push(sc.driver.clone());
+        if let Err(e) = run(&sc, &RunOptions::default()) {
+            failures.push(e.report());
+        }
+    }
+    for m in Mutation::ALL {
+        assert!(
+            covered.iter().any(|d| d == m.driver_name()),
+            "no scenario in {} uses `driver {}`",
+            dir.display(),
+            m.driver_name()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

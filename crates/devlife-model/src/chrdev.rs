@@ -254,6 +254,9 @@ pub(crate) struct NodeInner {
     number: u32,
     gate: Gate,
     legacy_gate: Option<Gate>,
+    /// The node's lock class (`node NAME`): a call holds it, unplug waits
+    /// for it (see `devlife::check::Lockdep`).
+    lock_class: &'static str,
     pub(crate) ops: Arc<dyn ErasedOps>,
     policy: ErrnoPolicy,
     owner: Option<Module>,
@@ -434,9 +437,18 @@ impl Node {
     ///
     /// Fails with `EDEADLK` when called from inside a call on this node (new
     /// calls are refused anyway; the drain must be done by another thread).
+    #[track_caller]
     pub fn unplug(&self) -> KResult<UnplugStats> {
-        let j = self.inner.shared.monitor.journal();
+        let m = &self.inner.shared.monitor;
+        let j = m.journal();
         j.note(self.inner.id, &self.inner.name, "unplug");
+        // Waiting for the drain is a blocking acquisition of the node's class.
+        let _held = m.lockdep().acquire_at(
+            m,
+            self.inner.lock_class,
+            true,
+            std::panic::Location::caller(),
+        );
         let r = self.inner.shared.activity.unplug_published(
             &self.inner.gate,
             &self.inner.name,
@@ -453,6 +465,7 @@ impl Node {
     /// Unregisters the node: [`unplug`](Self::unplug) (steps 1-4), then
     /// removes it from `/dev` and frees its minor and name (step 6).
     /// Idempotent. Memory goes with the last reference (step 7).
+    #[track_caller]
     pub fn unregister(&self) -> KResult<()> {
         let r = self.unplug().map(|_| ());
         let first = {
@@ -518,6 +531,14 @@ impl Node {
         // `Gate::blockers` and the hang checker name it (a label costs one
         // store on enter and one on exit).
         let access = gate.enter_as(op).map_err(|_| gone)?;
+        // The call holds the node's lock class (entering waits for nothing).
+        let m = &self.inner.shared.monitor;
+        let _held = m.lockdep().acquire_at(
+            m,
+            self.inner.lock_class,
+            false,
+            std::panic::Location::caller(),
+        );
         let ctx = OpCtx {
             access: &access,
             node: self,
@@ -752,6 +773,7 @@ impl ChrdevRegistry {
                 number,
                 gate,
                 legacy_gate,
+                lock_class: devlife::check::lock_class(&format!("node {name}")),
                 ops,
                 policy: spec.policy.unwrap_or_else(|| spec.kind.default_policy()),
                 owner: spec.owner.take(),

@@ -36,6 +36,7 @@
 //! [`Kernel::set_unbind_hook`](crate::Kernel::set_unbind_hook).
 
 use crate::activity;
+use crate::bound::BoundOnly;
 use crate::chrdev::{Node, NodeSpec};
 use crate::device::Device;
 use crate::errno::{Errno, KResult};
@@ -211,6 +212,8 @@ pub(crate) struct Lists {
     works: Vec<Work>,
     timers: Vec<Timer>,
     devm: Vec<Devm>,
+    /// Bound-only cells made by probe (id, name): their history shows the remove.
+    cells: Vec<(u64, String)>,
 }
 
 /// One binding of a driver to a device.
@@ -399,6 +402,25 @@ impl<'a> ProbeCtx<'a> {
         Ok(Shadow::new(self.kernel.monitor(), type_name, name, value))
     }
 
+    /// A [`BoundOnly`] cell holding `value`: state only the bound driver may
+    /// touch (hardware bookkeeping, IRQ state). Any access after this
+    /// binding's `remove()` returned is reported as a use after remove.
+    #[track_caller]
+    pub fn bound_only<T: Send + Sync + 'static>(&self, name: &str, value: T) -> BoundOnly<T> {
+        let c = BoundOnly::new(
+            self.kernel.monitor(),
+            self.binding.session.clone(),
+            name,
+            value,
+        );
+        self.binding
+            .lists
+            .lock()
+            .cells
+            .push((c.id(), name.to_owned()));
+        c
+    }
+
     /// `devm_kzalloc`: an instrumented allocation *freed at unbind* by the
     /// devm actions, whoever still points to it (legacy style). Fault point `Alloc`.
     #[track_caller]
@@ -496,6 +518,29 @@ impl RemoveCtx<'_> {
     }
 }
 
+thread_local! {
+    /// The session of the binding being probed on this thread: what an
+    /// interrupt requested during probe belongs to.
+    static PROBING: std::cell::RefCell<Option<Arc<HwSession>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The binding being probed by the current thread (its hardware session).
+pub(crate) fn probing_session() -> Option<Arc<HwSession>> {
+    PROBING.with(|p| p.borrow().clone())
+}
+
+/// Restores the previous probing binding when a probe ends (probes nest when
+/// a driver registers devices that bind synchronously).
+struct ProbingGuard(Option<Arc<HwSession>>);
+
+impl Drop for ProbingGuard {
+    fn drop(&mut self) {
+        let prev = self.0.take();
+        let _ = PROBING.try_with(|p| *p.borrow_mut() = prev);
+    }
+}
+
 /// Probes `dev` with `drv`. The caller holds the device lock.
 pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult<()> {
     if dev.is_deleted() {
@@ -535,6 +580,7 @@ pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult
             works: Vec::new(),
             timers: Vec::new(),
             devm: Vec::new(),
+            cells: Vec::new(),
         }),
         _live: m.live("binding"),
     });
@@ -547,7 +593,10 @@ pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult
         binding: &binding,
         scope: &scope,
     };
-    match drv.drv.probe(&ctx) {
+    let probing = ProbingGuard(PROBING.with(|p| p.replace(Some(binding.session.clone()))));
+    let result = drv.drv.probe(&ctx);
+    drop(probing);
+    match result {
         Ok(data) => {
             *binding.data.lock() = Some(data);
             *binding.scope.lock() = Some(scope);
@@ -645,6 +694,15 @@ fn teardown(
         b.driver.drv.remove(&ctx, &**d);
     }
     b.session.close();
+    let cells = std::mem::take(&mut b.lists.lock().cells);
+    for (id, name) in &cells {
+        k.monitor().journal().record_named(
+            *id,
+            name,
+            devlife::check::EventKind::Remove,
+            Some(&b.driver.name),
+        );
+    }
     hook(UnbindPhase::Removed);
     let irqs = std::mem::take(&mut b.lists.lock().irqs);
     for i in &irqs {

@@ -321,6 +321,10 @@ impl HwSession {
     pub(crate) fn close(&self) {
         self.closed.store(true, Ordering::Release);
     }
+    /// Who holds the session (`driver bound to device`).
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
     /// Whether `remove()` returned.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)

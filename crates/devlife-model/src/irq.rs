@@ -5,10 +5,15 @@
 //!
 //! An interrupt delivered to an action whose `dev_id` has been released (a
 //! devm/kfree'd driver state that the handler still points to) is reported as
-//! [`ReportKind::IrqAfterRelease`] before the handler runs.
+//! [`ReportKind::IrqAfterRelease`] before the handler runs. Every request made
+//! during a probe also carries that binding: a handler about to run after the
+//! binding's `remove()` returned is reported the same way (a framework handler
+//! gated by its binding never gets there; one requested outside the framework's
+//! `request_irq` and left installed does).
 
 use crate::activity::{self, Activity, BlockKind, Frame};
 use crate::errno::{Errno, KResult};
+use crate::hw::HwSession;
 use devlife::check::{Report, ReportKind, Shadow};
 use devlife::{Access, Bound, Gate, Monitor};
 use parking_lot::{Condvar, Mutex};
@@ -89,6 +94,9 @@ pub(crate) struct Action {
     handler: Handler,
     gate: Option<Gate>,
     dev_id: Option<IrqDevId>,
+    /// The binding that requested it during its probe (framework and devm
+    /// IRQs alike): a handler run after its `remove()` returned is reported.
+    owner: Option<Arc<HwSession>>,
 }
 
 struct LineState {
@@ -232,17 +240,33 @@ impl IrqLine {
             && !(d.alive)()
         {
             released = true;
-            self.monitor.report(Report::new(
-                ReportKind::IrqAfterRelease,
-                self.monitor_id(),
-                &format!("irq/{}-{}", self.number, a.name),
+            self.report_released(
+                a,
                 format!(
                     "interrupt {} delivered to handler `{}` whose dev_id `{}` was released",
                     self.number, a.name, d.name
                 ),
-                None,
-            ));
+            );
         }
+        // The handler is about to run: if its binding's remove() returned,
+        // it runs for a driver that is gone (whatever its data says).
+        let after_remove = |released: &mut bool| {
+            if !*released
+                && let Some(o) = &a.owner
+                && o.is_closed()
+            {
+                *released = true;
+                self.report_released(
+                    a,
+                    format!(
+                        "interrupt {} runs handler `{}` after `{}`'s remove() returned",
+                        self.number,
+                        a.name,
+                        o.owner()
+                    ),
+                );
+            }
+        };
         let _f = activity::push_frame(Frame {
             kernel: self.kernel,
             object: self.monitor_id(),
@@ -251,16 +275,22 @@ impl IrqLine {
         });
         let r = match &a.gate {
             Some(g) => match g.enter_as("irq") {
-                Ok(acc) => Some((a.handler)(&IrqCtx {
-                    line: self.number,
-                    access: Some(&acc),
-                })),
+                Ok(acc) => {
+                    after_remove(&mut released);
+                    Some((a.handler)(&IrqCtx {
+                        line: self.number,
+                        access: Some(&acc),
+                    }))
+                }
                 Err(_) => None,
             },
-            None => Some((a.handler)(&IrqCtx {
-                line: self.number,
-                access: None,
-            })),
+            None => {
+                after_remove(&mut released);
+                Some((a.handler)(&IrqCtx {
+                    line: self.number,
+                    access: None,
+                }))
+            }
         };
         let mut s = self.stats.lock();
         if released {
@@ -275,6 +305,16 @@ impl IrqLine {
                 }
             }
         }
+    }
+
+    fn report_released(&self, a: &Action, message: String) {
+        self.monitor.report(Report::new(
+            ReportKind::IrqAfterRelease,
+            self.monitor_id(),
+            &format!("irq/{}-{}", self.number, a.name),
+            message,
+            None,
+        ));
     }
 
     fn monitor_id(&self) -> u64 {
@@ -500,6 +540,7 @@ impl IrqController {
             handler: req.handler,
             gate: req.gate,
             dev_id: req.dev_id,
+            owner: crate::driver::probing_session(),
         }))?;
         Ok(IrqHandle {
             inner: Arc::new(HandleInner {

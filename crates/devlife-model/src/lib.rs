@@ -113,6 +113,7 @@
 #![forbid(unsafe_code)]
 
 mod activity;
+mod bound;
 pub mod chrdev;
 mod device;
 mod driver;
@@ -130,6 +131,7 @@ mod work;
 pub use activity::{
     Activity, BlockGuard, BlockKind, Blocked, OwnedBlockGuard, current_signal, thread_name,
 };
+pub use bound::BoundOnly;
 pub use chrdev::{
     ChrdevRegistry, Devt, ErrnoPolicy, Node, NodeKind, NodeRegistration, NodeSpec, WeakNode,
 };

@@ -107,7 +107,7 @@ pub enum ParseErrorKind {
     FieldsNotIoctl(String),
     /// An unknown checker name.
     #[error(
-        "unknown checker `{0}` (use-after-free, double-free, hw-after-remove, irq-after-release, leak, bad-release, drain-stall, hang, lifetime-bug)"
+        "unknown checker `{0}` (use-after-free, use-after-remove, double-free, hw-after-remove, irq-after-release, leak, drain-stall, hang, lock-order)"
     )]
     UnknownChecker(String),
     /// An `expect` that cannot be parsed.
@@ -338,10 +338,10 @@ pub fn parse_checker(s: &str) -> Option<ReportKind> {
         "hardware-access-after-remove" | "hw-after-remove" => ReportKind::HwAfterRemove,
         "interrupt-after-release" | "irq-after-release" => ReportKind::IrqAfterRelease,
         "leak" => ReportKind::Leak,
-        "bad-release" => ReportKind::BadRelease,
+        "use-after-remove" | "uar" => ReportKind::UseAfterRemove,
         "drain-stall" => ReportKind::DrainStall,
         "hang" => ReportKind::Hang,
-        "lifetime-bug" | "other" => ReportKind::Other,
+        "lock-order" => ReportKind::LockOrder,
         _ => return None,
     })
 }

@@ -507,6 +507,10 @@ struct Run<'a> {
     workers: Vec<Worker>,
     log: RunLog,
     torn_down: bool,
+    /// Reports raised while tearing down (threads stopped, files closed,
+    /// kernel shut down), and whether an `expect` on reports ran after it.
+    teardown_reports: Vec<devlife::check::Report>,
+    checked_after_teardown: bool,
 }
 
 /// A failure before it is wrapped into a [`RunError`].
@@ -576,6 +580,8 @@ impl<'a> Run<'a> {
             workers,
             log: RunLog::new(sname),
             torn_down: false,
+            teardown_reports: Vec::new(),
+            checked_after_teardown: false,
         })
     }
 
@@ -659,6 +665,22 @@ impl<'a> Run<'a> {
                         )));
                     }
                 }
+                // A framework run must not leave a report behind in its
+                // teardown (a close, an unplug or an unload that misbehaves)
+                // unless a later `expect` looked at the reports.
+                if self.style == Style::Framework
+                    && !self.teardown_reports.is_empty()
+                    && !self.checked_after_teardown
+                {
+                    let first = self.teardown_reports[0].to_string();
+                    let n = self.teardown_reports.len();
+                    return Err(self.error(fail(
+                        0,
+                        RunErrorKind::Expectation(format!(
+                            "{n} checker report(s) raised during the teardown of a framework run; first:\n{first}"
+                        )),
+                    )));
+                }
                 self.collect_reports();
                 Ok(std::mem::replace(&mut self.log, RunLog::new("")))
             }
@@ -712,6 +734,25 @@ impl<'a> Run<'a> {
     /// model is left as it is: shutting it down could wait forever).
     fn teardown(&mut self) -> bool {
         self.torn_down = true;
+        let monitor = self.shared.kernel.monitor().clone();
+        let before = monitor.reports().all();
+        let clean = self.teardown_inner();
+        // The kernel's hang checker looks at sleepers once more.
+        self.shared.kernel.check_hangs();
+        self.teardown_reports = monitor
+            .reports()
+            .all()
+            .into_iter()
+            .filter(|r| {
+                !before
+                    .iter()
+                    .any(|b| b.kind == r.kind && b.site == r.site && b.object_name == r.object_name)
+            })
+            .collect();
+        clean
+    }
+
+    fn teardown_inner(&mut self) -> bool {
         let mut clean = self.kernel_worker.quit(CLEANUP);
         for w in &mut self.workers {
             if let Some(b) = &w.breaks {
@@ -880,6 +921,9 @@ impl<'a> Run<'a> {
                 let deadline = Instant::now() + self.timeout;
                 let monitor = self.shared.kernel.monitor().clone();
                 loop {
+                    if filter.kind == devlife::check::ReportKind::Hang {
+                        self.shared.kernel.check_hangs();
+                    }
                     let hit = monitor
                         .reports()
                         .all()
@@ -949,6 +993,17 @@ impl<'a> Run<'a> {
     }
 
     fn expect(&mut self, e: &Expect) -> Result<String, String> {
+        if matches!(
+            e,
+            Expect::NoReports | Expect::Report { .. } | Expect::NoReport { .. }
+        ) {
+            // Sleepers an unplug did not wake are reported by the kernel's
+            // hang checker, which looks when asked.
+            self.shared.kernel.check_hangs();
+            if self.torn_down {
+                self.checked_after_teardown = true;
+            }
+        }
         let reports = self.shared.kernel.monitor().reports().all();
         let list = |rs: &[&devlife::check::Report]| -> String {
             rs.iter()
@@ -972,18 +1027,20 @@ impl<'a> Run<'a> {
             }
             Expect::Report { filter, count } => {
                 let hits: Vec<_> = reports.iter().filter(|r| filter.matches(r)).collect();
+                // Repeats of a kept report (same kind and site) count too.
+                let n_hits: u64 = hits.iter().map(|r| r.occurrences()).sum();
                 let ok = match count {
-                    Some(n) => hits.len() == *n,
+                    Some(n) => n_hits == *n as u64,
                     None => !hits.is_empty(),
                 };
                 if ok {
-                    Ok(format!("{} report(s): {}", hits.len(), list(&hits)))
+                    Ok(format!("{n_hits} report(s): {}", list(&hits)))
                 } else {
                     let all: Vec<_> = reports.iter().collect();
                     Err(format!(
                         "expected {} {filter} report(s), found {}; all reports: {}",
                         count.map_or("some".to_owned(), |n| n.to_string()),
-                        hits.len(),
+                        n_hits,
                         if all.is_empty() {
                             "none".to_owned()
                         } else {

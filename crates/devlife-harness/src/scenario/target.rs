@@ -8,7 +8,7 @@
 //! driver-specific actions.
 
 use devlife_drivers::Style;
-use devlife_drivers::{isp, usb_av, vimc};
+use devlife_drivers::{isp, mutants, usb_av, vimc};
 use devlife_model::testdrv;
 use devlife_model::{Device, Errno, KResult, Kernel};
 use parking_lot::Mutex;
@@ -115,7 +115,103 @@ static TARGETS: &[TargetInfo] = &[
         points: &[],
         setup: setup_isp,
     },
+    mutant_info!(
+        "mutant-use-after-free",
+        UseAfterFree,
+        "mutant: remove() frees the state open files still use (expect use-after-free)"
+    ),
+    mutant_info!(
+        "mutant-use-after-remove",
+        UseAfterRemove,
+        "mutant: release updates bound-only engine state after remove() (expect use-after-remove)"
+    ),
+    mutant_info!(
+        "mutant-hw-after-remove",
+        HwAfterRemove,
+        "mutant: release writes a register through a copied handle (expect hw-after-remove)"
+    ),
+    mutant_info!(
+        "mutant-irq-after-release",
+        IrqAfterRelease,
+        "mutant: IRQ requested outside the framework, freed with the state (expect irq-after-release)"
+    ),
+    mutant_info!(
+        "mutant-double-free",
+        DoubleFree,
+        "mutant: a buffer freed in remove() and again with the state (expect double-free)"
+    ),
+    mutant_info!(
+        "mutant-leak",
+        Leak,
+        "mutant: the state holds its own node, a reference cycle (expect leak mutant_state)"
+    ),
+    mutant_info!(
+        "mutant-hang",
+        Hang,
+        "mutant: read sleeps on a queue of a private gate, unplug cannot wake it (expect hang)"
+    ),
+    mutant_info!(
+        "mutant-lock-order",
+        LockOrder,
+        "mutant: remove() unregisters the node while holding the lock its ioctl takes (expect lock-order)"
+    ),
 ];
+
+// ----- mutants ------------------------------------------------------------------
+
+/// The entry of one mutant: role `mutant`, node `mutant0`, framework style only.
+macro_rules! mutant_info {
+    ($name:literal, $m:ident, $about:literal) => {
+        TargetInfo {
+            name: $name,
+            about: $about,
+            roles: &["mutant"],
+            actions: &[],
+            points: &[],
+            setup: |k, style| setup_mutant(k, style, mutants::Mutation::$m),
+        }
+    };
+}
+use mutant_info;
+
+struct MutantTarget {
+    setup: Mutex<Option<mutants::Setup>>,
+}
+
+fn setup_mutant(k: &Kernel, style: Style, m: mutants::Mutation) -> KResult<Box<dyn Target>> {
+    // A mutant is a framework driver with a bug: it has no legacy twin.
+    if style != Style::Framework {
+        return Err(Errno::EINVAL);
+    }
+    let s = mutants::setup(k, m)?;
+    Ok(Box::new(MutantTarget {
+        setup: Mutex::new(Some(s)),
+    }))
+}
+
+impl Target for MutantTarget {
+    fn role(&self, name: Option<&str>) -> Option<Role> {
+        if name.is_some_and(|n| n != "mutant") {
+            return None;
+        }
+        let s = self.setup.lock();
+        let s = s.as_ref()?;
+        Some(Role {
+            driver: s.mutation.driver_name().to_owned(),
+            device: Some(s.device.clone()),
+            module: Some(s.module.name().to_owned()),
+        })
+    }
+    fn device(&self) -> Option<Device> {
+        self.setup.lock().as_ref().map(|s| s.device.clone())
+    }
+    fn replug(&self, _kernel: &Kernel) -> KResult<()> {
+        Err(Errno::ENOSYS)
+    }
+    fn teardown(&self) {
+        self.setup.lock().take();
+    }
+}
 
 // ----- testdrv ----------------------------------------------------------------
 

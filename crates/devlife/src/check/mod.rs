@@ -6,19 +6,23 @@
 //!   reports every access after that, KASAN-style, with the access site, the
 //!   allocation and free sites and the object's event history;
 //! * [`Ledger`]: live-object accounting per type (created, released, live);
-//! * [`Reports`]: the reports collected by all checkers.
+//! * [`Lockdep`]: the lock-order checker (a cycle among lock classes is
+//!   reported with both acquisition sites, before it can deadlock);
+//! * [`Reports`]: the reports collected by all checkers, deduplicated.
 //!
-//! A [`Monitor`] bundles the four; one monitor usually covers one model
+//! A [`Monitor`] bundles them; one monitor usually covers one model
 //! instance (one test, one stress run), so parallel tests do not mix.
 
 mod journal;
 mod kasan;
 mod ledger;
+mod lockdep;
 mod report;
 
 pub use journal::{Event, EventKind, Journal};
 pub use kasan::{Shadow, ShadowRef};
 pub use ledger::{Ledger, LiveCount, LiveToken};
+pub use lockdep::{CheckedMutex, CheckedMutexGuard, Held, Lockdep, lock_class};
 pub use report::{Report, ReportKind, Reports};
 
 use std::sync::Arc;
@@ -34,6 +38,7 @@ struct MonitorInner {
     journal: Journal,
     ledger: Ledger,
     reports: Reports,
+    lockdep: Lockdep,
 }
 
 impl std::fmt::Debug for Monitor {
@@ -66,9 +71,13 @@ impl Monitor {
         &self.inner.reports
     }
 
-    /// Records a report, attaching the object's journal history.
+    /// Records a report, attaching the object's journal history. A report of
+    /// a kind and site already kept is only counted (see [`Reports`]); the
+    /// journal still records it.
     pub fn report(&self, mut r: Report) {
-        if r.history.is_empty()
+        let repeat = self.inner.reports.bump(&r.key());
+        if !repeat
+            && r.history.is_empty()
             && let Some(obj) = r.object
         {
             r.history = self.inner.journal.history(obj);
@@ -79,7 +88,14 @@ impl Monitor {
             EventKind::Report(r.kind),
             None,
         );
-        self.inner.reports.push(r);
+        if !repeat {
+            self.inner.reports.push(r);
+        }
+    }
+
+    /// The lock-order checker of this instance.
+    pub fn lockdep(&self) -> &Lockdep {
+        &self.inner.lockdep
     }
 
     /// The leak checker: records one [`ReportKind::Leak`] report for every type
