@@ -423,3 +423,49 @@ fn a_hand_built_scenario_is_validated_before_running() {
         "{e}"
     );
 }
+
+/// A framework run whose teardown raises a report (here the file closed by the
+/// runner at the end runs `release` on state the mutant freed in `remove()`)
+/// fails, unless an `expect` after a teardown looked at the reports.
+#[test]
+fn a_report_raised_during_the_teardown_fails_a_framework_run() {
+    let src = "
+driver mutant-use-after-free
+style framework
+thread app
+app: open f /dev/mutant0
+unbind
+expect no reports
+";
+    let e = go(src).unwrap_err();
+    assert!(
+        matches!(&e.kind, RunErrorKind::Expectation(m) if m.contains("raised during the teardown")),
+        "{}",
+        e.report()
+    );
+    assert!(e.report().contains("use-after-free"), "{}", e.report());
+    // Looked at after the (explicit) teardown: the run decides by its expectations.
+    let checked = format!("{src}expect leak mutant_state_never\n");
+    assert!(go(&checked).is_err());
+    let checked = format!("{src}expect leaks none\nexpect report use-after-free\n");
+    go(&checked).unwrap_or_else(|e| panic!("{}", e.report()));
+}
+
+/// The kernel's hang checker runs when a scenario asks about reports: a
+/// sleeper the unplug did not wake is named.
+#[test]
+fn a_sleeper_unplug_cannot_wake_is_reported_as_a_hang() {
+    let src = "
+driver mutant-hang
+style framework
+threads reader udev
+reader: open f /dev/mutant0
+reader: read f 4 &
+wait reader blocked read
+udev: unbind &
+wait udev blocked unplug
+expect no reports
+";
+    let e = go(src).unwrap_err();
+    assert!(e.report().contains("still sleeps in `read`"), "{}", e.report());
+}
