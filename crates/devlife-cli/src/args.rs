@@ -26,6 +26,12 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     if !secs.is_finite() || secs <= 0.0 || secs > 24.0 * 3600.0 {
         return Err(format!("`{s}` is out of range (more than 0, at most 24h)"));
     }
+    // Durations are used in whole milliseconds: refuse what would round to 0.
+    if secs < 0.001 {
+        return Err(format!(
+            "`{s}` is shorter than a millisecond, the resolution of every duration"
+        ));
+    }
     Ok(Duration::from_secs_f64(secs))
 }
 
@@ -57,6 +63,9 @@ mod tests {
         assert!(parse_duration("5d").unwrap_err().contains("unknown unit"));
         assert!(parse_duration("25h").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("0.5ms").unwrap_err().contains("millisecond"));
+        assert!(parse_duration("0.0001").is_err());
+        assert_eq!(parse_duration("1ms"), Ok(Duration::from_millis(1)));
     }
 
     #[test]

@@ -13,8 +13,10 @@
 //! * `devlife list`: the drivers `stress` and `topology` know.
 //!
 //! Exit codes: 0 success; 1 the run found a problem (a checker report, leak
-//! or hang in the framework style, a failed scenario); 2 bad usage (clap's
-//! errors, an unknown driver); 3 the command could not run.
+//! or hang in the framework style, a failed scenario) or, for
+//! `stress --legacy`, no checker fired on the pre-fix drivers; 2 bad usage
+//! (clap's errors, an unknown driver, an unparsable scenario); 3 the command
+//! could not run (a scenario file that cannot be read, a model that failed).
 
 mod args;
 mod exec;
@@ -41,7 +43,8 @@ pub const EXIT_ERROR: u8 = 3;
     version,
     about = "Device-object lifetimes in user space: stress drivers, replay races, print media graphs",
     after_help = "Exit codes: 0 success; 1 a problem was found (checker report, leak or hang in \
-                  the framework style, failed scenario); 2 bad usage; 3 the command could not run."
+                  the framework style, failed scenario) or, with stress --legacy, no checker fired; \
+                  2 bad usage; 3 the command could not run (e.g. a missing scenario file)."
 )]
 struct Cli {
     #[command(subcommand)]

@@ -4,7 +4,7 @@
 use crate::args::parse_duration;
 use crate::{EXIT_ERROR, EXIT_FOUND, EXIT_USAGE};
 use clap::{Args, ValueEnum};
-use devlife_harness::scenario::{self, RunOptions, ScenarioError};
+use devlife_harness::scenario::{self, ParseErrorKind, RunOptions, ScenarioError};
 use devlife_harness::stress::Style;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,7 +39,8 @@ pub struct RunArgs {
 }
 
 /// Runs `devlife run`; returns the exit code: 0 when every scenario passed,
-/// 1 when one failed (an expectation, a hang), 2 when one does not parse.
+/// 1 when one failed (an expectation, a hang), 2 when one does not parse, 3
+/// when one cannot be read (the worst of them when there are several).
 pub fn main(a: RunArgs) -> u8 {
     let opts = RunOptions {
         timeout: a.timeout,
@@ -57,6 +58,10 @@ pub fn main(a: RunArgs) -> u8 {
         let (status, c) = match &r {
             Ok(_) => ("pass", 0),
             Err(ScenarioError::Run(_)) => ("fail", EXIT_FOUND),
+            // A file that cannot be read is not a bad scenario: it could not run.
+            Err(ScenarioError::Parse(p)) if matches!(p.kind, ParseErrorKind::Io(_)) => {
+                ("error", EXIT_ERROR)
+            }
             Err(ScenarioError::Parse(_)) => ("error", EXIT_USAGE),
         };
         code = code.max(c);

@@ -141,6 +141,28 @@ fn legacy_run_prints_each_report_with_its_site_and_history() {
 }
 
 #[test]
+fn a_legacy_run_where_no_checker_fired_exits_1() {
+    // No kernel thread: nothing is ever unbound, so the legacy bugs never
+    // happen and the run shows nothing about the checkers.
+    let o = devlife(&[
+        "stress",
+        "--driver",
+        "testdrv",
+        "--legacy",
+        "--kernel-threads",
+        "0",
+        "--ops-per-thread",
+        "20",
+        "--threads",
+        "1",
+        "--seed",
+        "5",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stdout(&o).contains("no checker fired"), "{}", stdout(&o));
+}
+
+#[test]
 fn a_hang_in_the_framework_style_fails_the_run() {
     // No kernel thread unplugs anything and no signal comes: a thread that
     // sleeps in TESTDRV_WAIT stays there far longer than the hang timeout.
@@ -176,7 +198,9 @@ fn a_hang_in_the_framework_style_fails_the_run() {
 
 #[test]
 fn bad_flags_get_clear_errors() {
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 9] = [
+        (&["stress", "--duration", "0.5ms"], "shorter than a millisecond"),
+        (&["stress", "--hang-timeout", "5ms"], "below"),
         (&["stress", "--driver", "nope"], "invalid value 'nope'"),
         (&["stress", "--threads", "0"], "--threads"),
         (&["stress", "--duration", "ten"], "is not a duration"),
@@ -320,8 +344,8 @@ fn run_plays_scenarios_and_reports_failures_and_parse_errors() {
     assert_eq!(v[1]["status"], "error");
     assert!(v[0]["outcome"]["runs"].is_array(), "{v}");
 
-    // A missing file is an error naming it.
+    // A missing file could not run (3), naming it.
     let o = devlife(&["run", "/nonexistent/x.scn"]);
-    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(o.status.code(), Some(3));
     assert!(stderr(&o).contains("/nonexistent/x.scn"), "{}", stderr(&o));
 }

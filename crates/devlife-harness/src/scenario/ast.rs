@@ -11,6 +11,10 @@ use std::time::Duration;
 /// against hangs, never reached by a passing scenario.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The bound of every wait under `timeout 0` or `timeout inf`: none in
+/// practice (a century), so a wait that never ends hangs the run.
+pub const NO_TIMEOUT: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
 /// One parsed scenario file.
 ///
 /// # Invariants

@@ -56,7 +56,7 @@ pub mod runner;
 pub mod target;
 
 pub use ast::{
-    Actor, Command, DEFAULT_TIMEOUT, Expect, Expected, Op, ReportFilter, ResultExpect, Scenario,
+    Actor, Command, DEFAULT_TIMEOUT, Expect, NO_TIMEOUT, Expected, Op, ReportFilter, ResultExpect, Scenario,
     Step,
 };
 pub use outcome::{Outcome, ReportLog, RunError, RunErrorKind, RunLog, StepLog};

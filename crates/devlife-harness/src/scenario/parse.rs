@@ -489,9 +489,11 @@ impl Parser {
                 }
                 let d = arg(w, 1, "timeout", "a duration")?;
                 no_more(w, 2, "timeout")?;
+                // `0` and `inf`: no hang guard (a wait that never ends then
+                // hangs the run, as documented).
                 let d = parse_duration(d)?
                     .filter(|d| !d.is_zero())
-                    .ok_or_else(|| ParseErrorKind::BadDuration(d.to_owned()))?;
+                    .unwrap_or(super::NO_TIMEOUT);
                 self.timeout = Some(d);
                 return Ok(());
             }
@@ -1474,6 +1476,14 @@ mod tests {
         );
         assert_eq!(parse_duration("inf").unwrap(), None);
         assert!(parse_duration("5 minutes").is_err());
+        // The header: `timeout 0` and `timeout inf` mean no hang guard.
+        for t in ["0", "inf"] {
+            let sc = parse_str("t.scn", &format!("driver testdrv\ntimeout {t}\nexpect no reports\n"))
+                .unwrap_or_else(|e| panic!("timeout {t}: {e}"));
+            assert_eq!(sc.timeout, super::super::NO_TIMEOUT, "timeout {t}");
+        }
+        let sc = parse_str("t.scn", "driver testdrv\ntimeout 250ms\n").unwrap();
+        assert_eq!(sc.timeout, Duration::from_millis(250));
         assert!(parse_duration("99999999999999999999s").is_err());
     }
 }

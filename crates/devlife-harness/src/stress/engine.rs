@@ -64,7 +64,17 @@ impl Default for StressConfig {
     }
 }
 
+/// How often the coordinator looks at the threads (progress, signals, hang
+/// watch): the resolution of the hang timeout.
+pub const PACING: Duration = Duration::from_millis(10);
+
 impl StressConfig {
+    /// The smallest hang timeout the engine accepts: its pacing, or the
+    /// signal delay if that is longer.
+    pub fn min_hang_timeout(&self) -> Duration {
+        PACING.max(self.signal_after)
+    }
+
     /// The hang timeout in effect.
     pub fn effective_hang_timeout(&self) -> Duration {
         self.hang_timeout
@@ -123,6 +133,17 @@ pub enum StressError {
     /// No userspace thread.
     #[error("need at least one userspace thread")]
     NoThreads,
+    /// The hang timeout is shorter than what the engine can observe.
+    #[error(
+        "hang timeout {given:?} is below {min:?}: the coordinator looks every {PACING:?} and \
+         signals sleepers after the signal delay, so a shorter timeout would call every sleep a hang"
+    )]
+    HangTimeoutTooShort {
+        /// The timeout asked for.
+        given: Duration,
+        /// The smallest accepted (the pacing, or the signal delay if longer).
+        min: Duration,
+    },
     /// A target could not be registered.
     #[error("registering {driver} failed: {errno}")]
     Register {
@@ -236,6 +257,14 @@ pub fn run_with_progress(
     if cfg.user_threads == 0 {
         return Err(StressError::NoThreads);
     }
+    if let Some(given) = cfg.hang_timeout
+        && given < cfg.min_hang_timeout()
+    {
+        return Err(StressError::HangTimeoutTooShort {
+            given,
+            min: cfg.min_hang_timeout(),
+        });
+    }
     let targets = select_targets(&cfg.drivers)?;
     let hang_timeout = cfg.effective_hang_timeout();
     let kernel = Kernel::with_config(KernelConfig {
@@ -327,7 +356,7 @@ pub fn run_with_progress(
         if elapsed >= cfg.duration || users.iter().all(|(_, h)| h.is_finished()) {
             break;
         }
-        std::thread::sleep((cfg.duration - elapsed).min(Duration::from_millis(10)));
+        std::thread::sleep((cfg.duration - elapsed).min(PACING));
         let p = snapshot(t0.elapsed().min(cfg.duration));
         if p.elapsed >= next_point {
             next_point = p.elapsed + Duration::from_millis(100);
@@ -371,6 +400,9 @@ pub fn run_with_progress(
             });
         }
     }
+    // Every device is gone (or shutdown is stuck): a thread still sleeping in
+    // an operation of an unplugged node was not woken by its unplug.
+    kernel.check_hangs();
     for (_, h) in join_all(users, hang_timeout, &mut hangs, &kernel, true) {
         stats.add(h);
     }
@@ -389,13 +421,15 @@ pub fn run_with_progress(
         return Err(e);
     }
 
+    // One kept report per kind and site, with its repeat count.
     let reports = kernel.monitor().reports().all();
+    let report_total = kernel.monitor().reports().len();
     let groups = Summary::group_reports(&reports);
     let mut reports_by_kind = std::collections::BTreeMap::new();
     for r in &reports {
         *reports_by_kind
             .entry(r.kind.title().to_owned())
-            .or_insert(0usize) += 1;
+            .or_insert(0usize) += usize::try_from(r.occurrences()).unwrap_or(usize::MAX);
     }
     let leaks: Vec<Leak> = kernel
         .leaks()
@@ -440,7 +474,7 @@ pub fn run_with_progress(
         results: stats.results,
         unplugs,
         timeline,
-        report_count: reports.len(),
+        report_count: report_total,
         reports_by_kind,
         reports: groups,
         leaks,

@@ -164,8 +164,9 @@ impl Summary {
         for r in reports {
             let site = r.site.map(|s| s.to_string());
             let key = (r.kind, site.clone(), r.object_name.clone());
+            let n = usize::try_from(r.occurrences()).unwrap_or(usize::MAX);
             match index.get(&key) {
-                Some(&i) => groups[i].count += 1,
+                Some(&i) => groups[i].count += n,
                 None => {
                     index.insert(key, groups.len());
                     groups.push(ReportGroup {
@@ -173,7 +174,7 @@ impl Summary {
                         report_kind: r.kind,
                         object: r.object_name.clone(),
                         site,
-                        count: 1,
+                        count: n,
                         message: r.message.clone(),
                         text: r.to_string(),
                     });
