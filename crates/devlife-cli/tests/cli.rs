@@ -199,7 +199,10 @@ fn a_hang_in_the_framework_style_fails_the_run() {
 #[test]
 fn bad_flags_get_clear_errors() {
     let cases: [(&[&str], &str); 9] = [
-        (&["stress", "--duration", "0.5ms"], "shorter than a millisecond"),
+        (
+            &["stress", "--duration", "0.5ms"],
+            "shorter than a millisecond",
+        ),
         (&["stress", "--hang-timeout", "5ms"], "below"),
         (&["stress", "--driver", "nope"], "invalid value 'nope'"),
         (&["stress", "--threads", "0"], "--threads"),

@@ -56,8 +56,12 @@ fn interrupt_between_the_devm_frees() {
             Style::Legacy => {
                 // devm ran kfree(media_dev), kfree(state), then free_irq.
                 assert!(phases.lock().contains(&UnbindPhase::DevmAction(2)));
-                assert_eq!(line.stats().after_release, 1);
-                assert_eq!(count(&rig, ReportKind::IrqAfterRelease), 1);
+                // Every interrupt from remove() until devm's free_irq ran the
+                // handler for a removed binding; the last of them also on
+                // freed data.
+                let after = line.stats().after_release;
+                assert!(after >= 2, "{after}");
+                assert_eq!(count(&rig, ReportKind::IrqAfterRelease) as u64, after);
                 assert!(reports_on(&rig.k, ReportKind::UseAfterFree, STATE) >= 1);
                 // The handler also read the registers after remove().
                 assert!(count(&rig, ReportKind::HwAfterRemove) >= 1);

@@ -467,5 +467,9 @@ wait udev blocked unplug
 expect no reports
 ";
     let e = go(src).unwrap_err();
-    assert!(e.report().contains("still sleeps in `read`"), "{}", e.report());
+    assert!(
+        e.report().contains("still sleeps in `read`"),
+        "{}",
+        e.report()
+    );
 }

@@ -56,8 +56,8 @@ pub mod runner;
 pub mod target;
 
 pub use ast::{
-    Actor, Command, DEFAULT_TIMEOUT, Expect, NO_TIMEOUT, Expected, Op, ReportFilter, ResultExpect, Scenario,
-    Step,
+    Actor, Command, DEFAULT_TIMEOUT, Expect, Expected, NO_TIMEOUT, Op, ReportFilter, ResultExpect,
+    Scenario, Step,
 };
 pub use outcome::{Outcome, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 pub use parse::{ParseError, ParseErrorKind, parse_str};

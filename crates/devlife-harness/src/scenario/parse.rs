@@ -1478,8 +1478,11 @@ mod tests {
         assert!(parse_duration("5 minutes").is_err());
         // The header: `timeout 0` and `timeout inf` mean no hang guard.
         for t in ["0", "inf"] {
-            let sc = parse_str("t.scn", &format!("driver testdrv\ntimeout {t}\nexpect no reports\n"))
-                .unwrap_or_else(|e| panic!("timeout {t}: {e}"));
+            let sc = parse_str(
+                "t.scn",
+                &format!("driver testdrv\ntimeout {t}\nexpect no reports\n"),
+            )
+            .unwrap_or_else(|e| panic!("timeout {t}: {e}"));
             assert_eq!(sc.timeout, super::super::NO_TIMEOUT, "timeout {t}");
         }
         let sc = parse_str("t.scn", "driver testdrv\ntimeout 250ms\n").unwrap();

@@ -69,10 +69,10 @@ impl Default for StressConfig {
 pub const PACING: Duration = Duration::from_millis(10);
 
 impl StressConfig {
-    /// The smallest hang timeout the engine accepts: its pacing, or the
-    /// signal delay if that is longer.
+    /// The smallest hang timeout the engine accepts: its pacing (it cannot
+    /// see a thread stuck for less).
     pub fn min_hang_timeout(&self) -> Duration {
-        PACING.max(self.signal_after)
+        PACING
     }
 
     /// The hang timeout in effect.
@@ -135,13 +135,13 @@ pub enum StressError {
     NoThreads,
     /// The hang timeout is shorter than what the engine can observe.
     #[error(
-        "hang timeout {given:?} is below {min:?}: the coordinator looks every {PACING:?} and \
-         signals sleepers after the signal delay, so a shorter timeout would call every sleep a hang"
+        "hang timeout {given:?} is below {min:?}: the coordinator looks at the threads every \
+         {PACING:?} and cannot tell a shorter stall"
     )]
     HangTimeoutTooShort {
         /// The timeout asked for.
         given: Duration,
-        /// The smallest accepted (the pacing, or the signal delay if longer).
+        /// The smallest accepted (the pacing).
         min: Duration,
     },
     /// A target could not be registered.

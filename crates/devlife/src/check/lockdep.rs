@@ -222,25 +222,23 @@ impl Lockdep {
             let b = g.class(class);
             for (a_name, a_site) in held {
                 let a = g.class(a_name);
-                {
-                    if a == b || g.edges.contains_key(&(a, b)) {
-                        continue;
-                    }
-                    if let Some(path) = g.path(b, a)
-                        && g.reported.insert((a.min(b), a.max(b)))
-                    {
-                        reports.push(inversion(&g, a, a_site, b, site, &path));
-                    }
-                    g.edges.insert(
-                        (a, b),
-                        Edge {
-                            held: a_site,
-                            acquired: site,
-                            thread: thread_name(),
-                        },
-                    );
-                    g.adj[a].push(b);
+                if a == b || g.edges.contains_key(&(a, b)) {
+                    continue;
                 }
+                if let Some(path) = g.path(b, a)
+                    && g.reported.insert((a.min(b), a.max(b)))
+                {
+                    reports.push(inversion(&g, a, a_site, b, site, &path));
+                }
+                g.edges.insert(
+                    (a, b),
+                    Edge {
+                        held: a_site,
+                        acquired: site,
+                        thread: thread_name(),
+                    },
+                );
+                g.adj[a].push(b);
             }
         }
         for r in reports {
@@ -288,8 +286,10 @@ fn inversion(g: &Graph, a: usize, a_site: Site, b: usize, b_site: Site, path: &[
         Some(b_site),
     );
     r.related.push(("this order: held lock taken", a_site));
-    r.related.push(("reverse order: lock taken", first.acquired));
-    r.related.push(("reverse order: held lock taken", first.held));
+    r.related
+        .push(("reverse order: lock taken", first.acquired));
+    r.related
+        .push(("reverse order: held lock taken", first.held));
     r
 }
 

@@ -1,8 +1,8 @@
 //! Checker reports.
 
 use super::journal::Event;
-use std::panic::Location;
 use std::collections::HashMap;
+use std::panic::Location;
 use std::sync::Mutex;
 
 /// Which checker fired.
