@@ -51,7 +51,11 @@ fn attr(ino: u64, kind: FileType) -> FileAttr {
 impl Filesystem for Bare {
     fn lookup(&self, _r: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         if parent.0 == 1 && name == "video0" {
-            reply.entry(&Duration::ZERO, &attr(2, FileType::RegularFile), Generation(0));
+            reply.entry(
+                &Duration::ZERO,
+                &attr(2, FileType::RegularFile),
+                Generation(0),
+            );
         } else {
             reply.error(Errno::ENOENT);
         }
@@ -172,7 +176,10 @@ fn main() {
     println!(
         "VIDIOC_QUERYCAP round trip, {THREADS} server threads, {n} calls per client, best of {rounds} interleaved rounds"
     );
-    println!("{:<8} {:>14} {:>14} {:>8}", "clients", "devlife ns/op", "bare ns/op", "ratio");
+    println!(
+        "{:<8} {:>14} {:>14} {:>8}",
+        "clients", "devlife ns/op", "bare ns/op", "ratio"
+    );
     let mut lines = Vec::new();
     let mut rate_2c = 0.0;
     for clients in [1usize, 2] {
@@ -193,8 +200,14 @@ fn main() {
             ratio
         );
         lines.push(format!("fuse_ioctl_ratio_{clients}c {ratio:.3} x"));
-        lines.push(format!("fuse_querycap_devlife_{clients}c {:.0} ns", per(best_d)));
-        lines.push(format!("fuse_querycap_bare_{clients}c {:.0} ns", per(best_b)));
+        lines.push(format!(
+            "fuse_querycap_devlife_{clients}c {:.0} ns",
+            per(best_d)
+        ));
+        lines.push(format!(
+            "fuse_querycap_bare_{clients}c {:.0} ns",
+            per(best_b)
+        ));
         if clients == 2 {
             rate_2c = (2 * n) as f64 / best_d.as_secs_f64();
         }
