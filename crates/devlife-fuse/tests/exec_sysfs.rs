@@ -216,3 +216,48 @@ rm -r $tmp
     assert!(out[6].ends_with(" gone"), "{t:?}");
     assert!(t.stderr.is_empty(), "{}", t.stderr);
 }
+
+#[test]
+fn usb_authorized_soft_unplug_and_replug_from_a_shell() {
+    if !ready() {
+        return;
+    }
+    let t = bash(
+        &["usb-av"],
+        r#"
+ls /sys/bus/usb/devices | tr '\n' ' '; echo
+echo 0 > /sys/bus/usb/devices/2-1/authorized; echo "rc=$?"
+cat /sys/bus/usb/devices/2-1/authorized
+ls /sys/bus/usb/devices | tr '\n' ' '; echo
+ls /dev | grep -c -E '^(video|media|v4l-subdev|pcm)'
+echo maybe > /sys/bus/usb/devices/2-1/authorized; echo "rc=$?"
+echo 1 > /sys/bus/usb/devices/2-1/authorized; echo "rc=$?"
+ls /dev | grep -c -E '^(video|media|v4l-subdev|pcm)'
+P=$(ls /sys/bus/usb/devices/2-1:1.1/sound/card*/ | grep pcm)
+head -c 512 /dev/$P | wc -c
+"#,
+    );
+    assert_eq!(t.code, Some(0), "{t:?}");
+    assert_eq!(
+        lines(&t.stdout),
+        [
+            "1-1 1-1:1.0 1-1:1.1 2-1 2-1:1.0 2-1:1.1 ",
+            "rc=0",
+            "0",
+            "1-1 1-1:1.0 1-1:1.1 2-1 ",
+            "4",
+            "rc=1",
+            "rc=0",
+            "8",
+            "512",
+        ],
+        "{t:?}"
+    );
+    assert!(
+        t.stderr
+            .trim_end()
+            .ends_with("echo: write error: Invalid argument"),
+        "{}",
+        t.stderr
+    );
+}

@@ -65,6 +65,8 @@ fn walkers_and_a_writer_race_without_errors() {
             ("bus/platform/drivers/vimc/bind", "vimc.0\n"),
             ("bus/usb/devices/1-1/remove", "1\n"),
             ("kernel/devlife/plug", "1-1\n"),
+            ("bus/usb/devices/2-1/authorized", "0\n"),
+            ("bus/usb/devices/2-1/authorized", "1\n"),
             ("bus/usb/drivers/usbav-audio/unbind", "2-1:1.1\n"),
             ("bus/usb/drivers/usbav-audio/bind", "2-1:1.1\n"),
             ("kernel/devlife/modules/unload", "vimc\n"),

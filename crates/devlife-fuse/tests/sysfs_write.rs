@@ -94,8 +94,8 @@ fn bad_bind_and_unbind_writes_get_linux_errnos_and_change_nothing() {
     );
     assert_eq!(b.echo("module/vimc/refcnt", "0"), Err(Errno::EACCES));
     assert_eq!(
-        b.echo("bus/usb/devices/1-1/authorized", "0"),
-        Err(Errno::EACCES)
+        b.echo("bus/usb/devices/1-1/authorized", "yes"),
+        Err(Errno::EINVAL)
     );
     assert_eq!(
         b.echo("bus/platform/drivers/vimc", "x")
@@ -219,6 +219,62 @@ fn module_unload_is_refused_while_a_file_is_open_and_load_brings_it_back() {
     assert!(
         b.cat("bus/usb/devices/2-1:1.1/uevent")
             .contains("DRIVER=usbav-audio")
+    );
+    assert!(b.kernel.monitor().reports().is_empty());
+}
+
+#[test]
+fn usb_authorized_0_removes_the_interfaces_and_1_brings_them_back() {
+    let b = Bench::new();
+    let before = b.kernel.nodes().len();
+    let pcm_of = |b: &Bench| {
+        b.names("class/sound")
+            .into_iter()
+            .filter(|n| n.starts_with("pcmC"))
+            .find(|n| b.link(&format!("class/sound/{n}")).contains("/1-1:1.1/"))
+    };
+    let held = b
+        .kernel
+        .open(&pcm_of(&b).unwrap(), OpenFlags::RDONLY)
+        .unwrap();
+    assert_eq!(b.cat("bus/usb/devices/1-1/authorized"), "1\n");
+    assert_eq!(b.tree.mode("bus/usb/devices/1-1/authorized"), Some(0o644));
+    // authorized_store: 0 unbinds and deletes the interfaces, the device stays.
+    assert_eq!(b.echo("bus/usb/devices/1-1/authorized", "0\n"), Ok(2));
+    assert_eq!(b.cat("bus/usb/devices/1-1/authorized"), "0\n");
+    assert!(b.exists("bus/usb/devices/1-1"));
+    assert!(!b.exists("bus/usb/devices/1-1:1.0"));
+    assert!(!b.exists("bus/usb/devices/1-1:1.1"));
+    assert!(!b.exists("bus/usb/devices/1-1/media1"));
+    assert_eq!(pcm_of(&b), None);
+    assert_eq!(b.kernel.nodes().len(), before - 4);
+    assert_eq!(held.read(&mut [0u8; 16]), Err(Errno::ENODEV));
+    assert!(b.exists("bus/usb/devices/2-1:1.1"));
+    // The same value again changes nothing.
+    assert_eq!(b.echo("bus/usb/devices/1-1/authorized", "0"), Ok(1));
+    assert_eq!(b.kernel.nodes().len(), before - 4);
+    // Any other number creates the interfaces again and the drivers probe.
+    assert_eq!(b.echo("bus/usb/devices/1-1/authorized", "1\n"), Ok(2));
+    assert_eq!(b.kernel.nodes().len(), before);
+    assert!(
+        b.cat("bus/usb/devices/1-1:1.0/uevent")
+            .contains("DRIVER=usbav-video")
+    );
+    assert!(
+        b.cat("bus/usb/devices/1-1:1.1/uevent")
+            .contains("DRIVER=usbav-audio")
+    );
+    let f = b
+        .kernel
+        .open(&pcm_of(&b).unwrap(), OpenFlags::RDONLY)
+        .unwrap();
+    assert!(f.read(&mut [0u8; 256]).unwrap() > 0);
+    drop((f, held));
+    // Unplugged, the attribute is gone with the device.
+    assert_eq!(b.echo("bus/usb/devices/1-1/remove", "1"), Ok(1));
+    assert_eq!(
+        b.echo("bus/usb/devices/1-1/authorized", "1"),
+        Err(Errno::ENOENT)
     );
     assert!(b.kernel.monitor().reports().is_empty());
 }

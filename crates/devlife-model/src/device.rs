@@ -29,6 +29,9 @@ pub(crate) struct DeviceInner {
     pub(crate) bind_lock: Mutex<()>,
     pub(crate) binding: Mutex<Option<Arc<Binding>>>,
     pub(crate) deleted: AtomicBool,
+    /// USB `authorized`: whether the device's interfaces exist.
+    pub(crate) authorized: AtomicBool,
+    pub(crate) usb_interfaces: Vec<UsbInterfaceSpec>,
     pub(crate) children: Mutex<Vec<WeakDevice>>,
     release: Mutex<Option<DevRelease>>,
     _live: LiveToken,
@@ -140,6 +143,11 @@ impl Device {
     pub fn is_bound(&self) -> bool {
         self.inner.binding.lock().is_some()
     }
+    /// USB `authorized`: whether the device's interfaces exist (see
+    /// [`Kernel::usb_authorize`]). Always true for other devices.
+    pub fn is_authorized(&self) -> bool {
+        self.inner.authorized.load(Ordering::Acquire)
+    }
     /// Whether the device was deleted (hot-unplugged).
     pub fn is_deleted(&self) -> bool {
         self.inner.deleted.load(Ordering::Acquire)
@@ -185,6 +193,8 @@ pub struct DeviceSpec {
     pub(crate) irq: bool,
     pub(crate) props: BTreeMap<String, String>,
     pub(crate) latency: Option<std::time::Duration>,
+    /// The interfaces of a USB device (re-created when it is authorized again).
+    pub(crate) usb_interfaces: Vec<UsbInterfaceSpec>,
 }
 
 impl DeviceSpec {
@@ -199,6 +209,7 @@ impl DeviceSpec {
             irq: true,
             props: BTreeMap::new(),
             latency: None,
+            usb_interfaces: Vec::new(),
         }
     }
 
@@ -217,6 +228,7 @@ impl DeviceSpec {
                 ("idProduct".to_owned(), format!("{pid:04x}")),
             ]),
             latency: None,
+            usb_interfaces: Vec::new(),
         }
     }
 
@@ -231,6 +243,7 @@ impl DeviceSpec {
             irq: false,
             props: BTreeMap::new(),
             latency: None,
+            usb_interfaces: Vec::new(),
         }
     }
 
@@ -326,6 +339,8 @@ impl DeviceInner {
             bind_lock: Mutex::new(()),
             binding: Mutex::new(None),
             deleted: AtomicBool::new(false),
+            authorized: AtomicBool::new(true),
+            usb_interfaces: spec.usb_interfaces.clone(),
             children: Mutex::new(Vec::new()),
             release: Mutex::new(None),
         })

@@ -264,40 +264,106 @@ impl Kernel {
     /// its [`children`](Device::children)).
     pub fn add_usb_device(
         &self,
-        spec: DeviceSpec,
+        mut spec: DeviceSpec,
         interfaces: &[UsbInterfaceSpec],
     ) -> KResult<Device> {
         if spec.bus != BusKind::Usb {
             return Err(Errno::EINVAL);
         }
+        spec.usb_interfaces = interfaces.to_vec();
         let hw = self.new_hardware(&spec);
-        let udev = self.insert_device(&spec, hw.clone(), true)?;
+        let udev = self.insert_device(&spec, hw, true)?;
+        match self.add_usb_interfaces(&udev) {
+            Ok(children) => {
+                for c in &children {
+                    self.probe_device(c);
+                }
+                Ok(udev)
+            }
+            Err(e) => {
+                let _ = self.hot_unplug(&udev);
+                Err(e)
+            }
+        }
+    }
+
+    /// Inserts the interface devices of `udev` (not probed yet). On error
+    /// the ones inserted are removed again.
+    fn add_usb_interfaces(&self, udev: &Device) -> KResult<Vec<Device>> {
+        // Forget interfaces deleted by an earlier deauthorization.
+        udev.inner
+            .children
+            .lock()
+            .retain(|w| w.upgrade().is_some_and(|d| !d.is_deleted()));
         let mut children = Vec::new();
-        for (n, i) in interfaces.iter().enumerate() {
-            let mut is = spec.clone();
-            is.name = format!("{}:1.{n}", spec.name);
+        for (n, i) in udev.inner.usb_interfaces.iter().enumerate() {
+            let mut is = DeviceSpec::usb(udev.name(), 0, 0);
+            is.name = format!("{}:1.{n}", udev.name());
             is.modalias = format!(
                 "{}ic{:02X}is{:02X}in{:02X}",
-                spec.modalias, i.class, i.subclass, n
+                udev.modalias(),
+                i.class,
+                i.subclass,
+                n
             );
             is.parent = Some(udev.clone());
+            is.irq = false;
+            is.props = udev.inner.props.clone();
             is.props
                 .insert("bInterfaceNumber".to_owned(), format!("{n:02x}"));
-            match self.insert_device(&is, hw.clone(), false) {
+            match self.insert_device(&is, udev.hardware().clone(), false) {
                 Ok(d) => children.push(d),
                 Err(e) => {
                     for c in &children {
                         let _ = self.hot_unplug(c);
                     }
-                    let _ = self.hot_unplug(&udev);
                     return Err(e);
                 }
             }
         }
+        Ok(children)
+    }
+
+    /// USB `authorized` (`echo 0|1 > /sys/bus/usb/devices/PORT/authorized`).
+    /// Deauthorizing unbinds and deletes the device's interfaces (the
+    /// device stays, with no configuration); authorizing again re-creates
+    /// them and probes their drivers. Setting the current value does
+    /// nothing. `EINVAL` for a device that is not a USB device (an
+    /// interface, another bus), `ENODEV` once it is unplugged.
+    pub fn usb_authorize(&self, udev: &Device, authorized: bool) -> KResult<()> {
+        if udev.bus() != BusKind::Usb || udev.parent().is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let lock = udev.inner.bind_lock.lock();
+        if udev.is_deleted() || !udev.hardware().is_present() {
+            return Err(Errno::ENODEV);
+        }
+        if udev.is_authorized() == authorized {
+            return Ok(());
+        }
+        if !authorized {
+            for c in udev.children() {
+                self.hot_unplug(&c)?;
+            }
+            udev.inner.authorized.store(false, Ordering::Release);
+            return Ok(());
+        }
+        let children = self.add_usb_interfaces(udev)?;
+        // A hot-unplug of the device that started meanwhile has either seen
+        // these children (it takes the children list after marking the
+        // hardware absent) or left them to us.
+        if !udev.hardware().is_present() {
+            for c in &children {
+                let _ = self.hot_unplug(c);
+            }
+            return Err(Errno::ENODEV);
+        }
+        udev.inner.authorized.store(true, Ordering::Release);
+        drop(lock);
         for c in &children {
             self.probe_device(c);
         }
-        Ok(udev)
+        Ok(())
     }
 
     /// Looks a device up by name.

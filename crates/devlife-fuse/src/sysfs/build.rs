@@ -132,7 +132,13 @@ fn add_device(s: &mut Snapshot, dev: &Device) {
             s.ro(format!("{path}/busnum"), format!("{busnum}\n"));
             s.ro(format!("{path}/devnum"), "2\n");
             s.ro(format!("{path}/speed"), "480\n");
-            s.ro(format!("{path}/authorized"), "1\n");
+            s.rw(
+                format!("{path}/authorized"),
+                if dev.is_authorized() { "1\n" } else { "0\n" },
+                Store::UsbAuthorized {
+                    device: dev.name().to_owned(),
+                },
+            );
             s.wo(
                 format!("{path}/remove"),
                 Store::UsbRemove {

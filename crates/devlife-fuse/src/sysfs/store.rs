@@ -24,6 +24,9 @@ pub(crate) enum Store {
     /// `remove` of a USB device: the device is logically disconnected
     /// (whatever was written, as in Linux).
     UsbRemove { device: String },
+    /// `authorized` of a USB device: 0 deletes its interfaces, any other
+    /// number creates them again (`authorized_store`).
+    UsbAuthorized { device: String },
     /// `kernel/devlife/unplug`: hot-unplug of the named device.
     Unplug,
     /// `kernel/devlife/plug`: the named device comes back.
@@ -53,6 +56,25 @@ fn name(data: &[u8]) -> Option<&str> {
     let d = page(data);
     let d = d.strip_suffix(b"\n").unwrap_or(d);
     std::str::from_utf8(d).ok()
+}
+
+/// `sscanf(buf, "%u")`: leading white space, an optional sign, decimal
+/// digits; whatever follows them is ignored. `None` without digits.
+fn scan_u32(s: &str) -> Option<u32> {
+    let s = s.trim_start();
+    let (neg, s) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if end == 0 {
+        return None;
+    }
+    let v = s[..end].bytes().fold(0u32, |v, d| {
+        v.wrapping_mul(10).wrapping_add(u32::from(d - b'0'))
+    });
+    Some(if neg { v.wrapping_neg() } else { v })
 }
 
 fn err(e: Errno) -> SysError {
@@ -92,6 +114,14 @@ pub(crate) fn write(
             // `remove_store` ignores what was written.
             let dev = kernel.device(device).ok_or(err(Errno::ENODEV))?;
             kernel.hot_unplug(&dev).map(|()| consumed).map_err(err)
+        }
+        Store::UsbAuthorized { device } => {
+            let v = name.and_then(scan_u32).ok_or(err(Errno::EINVAL))?;
+            let dev = kernel.device(device).ok_or(err(Errno::ENODEV))?;
+            kernel
+                .usb_authorize(&dev, v != 0)
+                .map(|()| consumed)
+                .map_err(err)
         }
         Store::Unplug => {
             let dev = name
@@ -153,6 +183,13 @@ mod tests {
         assert_eq!(name(b"vimc.0\n\n"), Some("vimc.0\n"));
         assert_eq!(name(b"vimc.0\0junk"), Some("vimc.0"));
         assert_eq!(name(b"\xff\xfe"), None);
+        assert_eq!(scan_u32(" 1\n"), Some(1));
+        assert_eq!(scan_u32("0"), Some(0));
+        assert_eq!(scan_u32("12abc"), Some(12));
+        assert_eq!(scan_u32("-0"), Some(0));
+        assert_eq!(scan_u32("-1"), Some(u32::MAX));
+        assert_eq!(scan_u32("yes"), None);
+        assert_eq!(scan_u32(""), None);
         let long = vec![b'a'; PAGE_SIZE + 10];
         assert_eq!(name(&long).map(str::len), Some(PAGE_SIZE));
     }
