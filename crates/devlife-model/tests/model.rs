@@ -375,6 +375,64 @@ fn usb_device_with_two_functions() {
 use devlife_model::Device;
 
 #[test]
+fn usb_authorize_deletes_and_recreates_the_interfaces() {
+    let k = Kernel::new();
+    k.register_driver(
+        UsbFn {
+            name: "av-audio",
+            class: "usb:v2040p7200ic01*",
+            kind: NodeKind::Audio,
+        },
+        None,
+    )
+    .unwrap();
+    let udev = k
+        .add_usb_device(
+            DeviceSpec::usb("1-1", 0x2040, 0x7200),
+            &[UsbInterfaceSpec {
+                class: 0x01,
+                subclass: 2,
+            }],
+        )
+        .unwrap();
+    let a = k.open("pcmC0D0c", OpenFlags::RDWR).unwrap();
+    let old = udev.children();
+    assert!(udev.is_authorized());
+    assert_eq!(k.usb_authorize(&old[0], false), Err(Errno::EINVAL));
+    // 0: the interface is unbound and deleted, the device stays.
+    k.usb_authorize(&udev, false).unwrap();
+    assert!(!udev.is_authorized());
+    assert!(old[0].is_deleted() && !old[0].is_bound());
+    assert!(udev.children().iter().all(Device::is_deleted));
+    assert_eq!(
+        k.devices().iter().map(Device::name).collect::<Vec<_>>(),
+        ["1-1"]
+    );
+    assert_eq!(a.read(&mut [0; 8]), Err(Errno::ENODEV));
+    assert!(k.nodes().is_empty());
+    k.usb_authorize(&udev, false).unwrap();
+    // 1: a new interface with the same name and match string; the driver probes.
+    k.usb_authorize(&udev, true).unwrap();
+    k.usb_authorize(&udev, true).unwrap();
+    let new = udev.children();
+    assert_eq!(new.len(), 1);
+    assert!(!Device::ptr_eq(&new[0], &old[0]));
+    assert_eq!(new[0].name(), "1-1:1.0");
+    assert_eq!(new[0].modalias(), old[0].modalias());
+    assert_eq!(new[0].property("bInterfaceNumber"), Some("00"));
+    assert_eq!(new[0].driver_name().as_deref(), Some("av-audio"));
+    let b = k.open("pcmC0D0c", OpenFlags::RDWR).unwrap();
+    assert_eq!(b.read(&mut [0; 8]), Ok(8));
+    drop((a, b, old, new));
+    // Unplugged: nothing to authorize.
+    k.hot_unplug(&udev).unwrap();
+    assert_eq!(k.usb_authorize(&udev, true), Err(Errno::ENODEV));
+    drop(udev);
+    assert_silent(&k);
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
+
+#[test]
 fn kernels_are_independent() {
     let (k1, t1) = setup(Style::Framework);
     let (k2, t2) = setup(Style::Framework);
