@@ -316,3 +316,37 @@ fn signals_end_a_client_blocked_in_dqbuf() {
     assert!(t.stdout.contains("KeyboardInterrupt"), "{t:?}");
     assert!(!t.stderr.contains("devlife:"), "findings: {}", t.stderr);
 }
+
+#[test]
+fn a_blocking_poll_is_woken_by_the_server_and_the_mapping_shows_each_frame() {
+    if !ready() {
+        return;
+    }
+    let s = Scratch::new("poll");
+    let t = exec_script(
+        &["vimc"],
+        &format!(
+            "{VIMC_RECIPE}\npython3 {}/client.py pollwait /dev/video0 5",
+            s.dir.display()
+        ),
+    );
+    assert_eq!(t.code, Some(0), "{t:?}");
+    let revents: Vec<&str> = t
+        .stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("revents "))
+        .collect();
+    assert_eq!(revents.len(), 5, "{t:?}");
+    assert!(
+        revents.iter().all(|r| *r == "0x41" || *r == "0x1"),
+        "POLLIN|POLLRDNORM: {t:?}"
+    );
+    let seqs: Vec<u32> = field(&t.stdout, "seqs")
+        .unwrap()
+        .split(' ')
+        .map(|x| x.parse().unwrap())
+        .collect();
+    // Frame counters read through MAP_SHARED pages the server stored: they
+    // increase, so each DQBUF showed a new frame.
+    assert!(seqs.windows(2).all(|w| w[1] > w[0]), "{seqs:?}");
+}

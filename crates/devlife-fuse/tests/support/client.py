@@ -126,6 +126,47 @@ def cmd_hold(subdev, media, ready, go):
     print("closed")
 
 
+VIDIOC_QUERYBUF = ioc(IOWR, "V", 9, 88)
+VIDIOC_QBUF = ioc(IOWR, "V", 15, 88)
+
+
+def cmd_pollwait(video, frames):
+    """MMAP streaming driven by a blocking poll(): each wake-up must come
+    from the server's poll notification (nothing is ready when poll starts)."""
+    import mmap
+
+    fd = os.open(video, os.O_RDWR)
+    rb = bytearray(20)
+    struct.pack_into("<III", rb, 0, 2, 1, 1)
+    fcntl.ioctl(fd, VIDIOC_REQBUFS, rb, True)
+    maps = []
+    for i in range(2):
+        b = bytearray(88)
+        struct.pack_into("<II", b, 0, i, 1)
+        struct.pack_into("<I", b, 60, 1)
+        fcntl.ioctl(fd, VIDIOC_QUERYBUF, b, True)
+        (off,) = struct.unpack_from("<I", b, 64)
+        (length,) = struct.unpack_from("<I", b, 72)
+        maps.append(mmap.mmap(fd, length, mmap.MAP_SHARED, mmap.PROT_READ, offset=off))
+        fcntl.ioctl(fd, VIDIOC_QBUF, b, True)
+    fcntl.ioctl(fd, VIDIOC_STREAMON, bytearray(struct.pack("<I", 1)), True)
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    seqs = []
+    for _ in range(frames):
+        ev = p.poll(-1)
+        b = bytearray(88)
+        struct.pack_into("<II", b, 0, 0, 1)
+        struct.pack_into("<I", b, 60, 1)
+        fcntl.ioctl(fd, VIDIOC_DQBUF, b, True)
+        (idx,) = struct.unpack_from("<I", b, 0)
+        # The frame counter, read through the mapping.
+        seqs.append(struct.unpack_from("<I", maps[idx], 0)[0])
+        print("revents", hex(ev[0][1]))
+        fcntl.ioctl(fd, VIDIOC_QBUF, b, True)
+    print("seqs", " ".join(str(s) for s in seqs))
+
+
 def cmd_block(video, ready):
     # A shell starts background jobs with SIGINT ignored; take it back so
     # that SIGINT raises KeyboardInterrupt, as in a foreground program.
@@ -154,6 +195,8 @@ if __name__ == "__main__":
         cmd_efault(sys.argv[2])
     elif c == "hold":
         cmd_hold(*sys.argv[2:6])
+    elif c == "pollwait":
+        cmd_pollwait(sys.argv[2], int(sys.argv[3]))
     elif c == "block":
         cmd_block(sys.argv[2], sys.argv[3])
     else:
