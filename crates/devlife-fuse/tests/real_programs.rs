@@ -293,7 +293,7 @@ fn signals_end_a_client_blocked_in_dqbuf() {
              python3 {d}/client.py block /dev/video0 {d}/ready > {d}/{sig}.out 2>&1 &
              p=$!
              while [ ! -e {d}/ready ]; do kill -0 $p || exit 71; sleep 0.01; done
-             while ! grep -q 'State:.*S' /proc/$p/status; do kill -0 $p || exit 72; sleep 0.01; done
+             while ! grep -q request_wait_answer /proc/$p/wchan; do kill -0 $p || exit 72; sleep 0.01; done
              grep -q 'dqbuf' {d}/{sig}.out && exit 70
              kill -{sig} $p
              {REAP}
