@@ -193,6 +193,7 @@ impl File {
             let mut table = PollTable {
                 queues: Vec::new(),
                 active: true,
+                requested: Some(events),
             };
             let m = n.inner.ops.poll(ctx, p, &mut table);
             if m.intersects(want) || timeout == Some(Duration::ZERO) {
@@ -207,7 +208,10 @@ impl File {
             };
             let _b = n.shared().activity.block(BlockKind::Wait, n.name());
             let r = waiter.wq.wait_until(ctx.access, opts, || {
-                let mut t = PollTable::default();
+                let mut t = PollTable {
+                    requested: Some(events),
+                    ..PollTable::default()
+                };
                 let m = n.inner.ops.poll(ctx, p, &mut t);
                 m.intersects(want).then_some(m & want)
             });

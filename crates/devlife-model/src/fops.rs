@@ -540,6 +540,9 @@ impl EventQueue {
 pub struct PollTable {
     pub(crate) queues: Vec<Arc<EventQueue>>,
     pub(crate) active: bool,
+    /// The events the caller polls for (`poll_requested_events`); `None`
+    /// when unknown.
+    pub(crate) requested: Option<PollMask>,
 }
 
 impl PollTable {
@@ -549,6 +552,13 @@ impl PollTable {
         if self.active && !self.queues.iter().any(|q| Arc::ptr_eq(q, queue)) {
             self.queues.push(queue.clone());
         }
+    }
+
+    /// The events the caller asked for (`poll_requested_events`); when
+    /// unknown, every event. A driver may start I/O only for the events
+    /// asked for (vb2 starts its read emulator only for `IN`/`RDNORM`).
+    pub fn requested(&self) -> PollMask {
+        self.requested.unwrap_or(PollMask(u32::MAX))
     }
 
     /// Number of queues registered.

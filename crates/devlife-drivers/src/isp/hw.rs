@@ -17,6 +17,7 @@
 //! | `0x20` | [`REG_OUT_STRIDE`] | bytes per output line |
 //! | `0x24` | [`REG_DROPPED`] | frames dropped for want of a DMA address |
 //! | `0x28`..`0x34` | [`REG_SENSOR_CTRL`], [`REG_CSI2_CTRL`], [`REG_CCDC_CTRL`], [`REG_RSZ_CTRL`] | block enables (`s_stream`) |
+//! | `0x38`, `0x3c` | [`REG_SENSOR_EXPOSURE`], [`REG_SENSOR_GAIN`] | sensor controls |
 //!
 //! # Frames
 //!
@@ -69,6 +70,10 @@ pub const REG_CSI2_CTRL: u32 = 0x2c;
 pub const REG_CCDC_CTRL: u32 = 0x30;
 /// Resizer block enable.
 pub const REG_RSZ_CTRL: u32 = 0x34;
+/// Sensor exposure, written by the `EXPOSURE_ABSOLUTE` control.
+pub const REG_SENSOR_EXPOSURE: u32 = 0x38;
+/// Sensor analogue gain, written by the `ANALOGUE_GAIN` control.
+pub const REG_SENSOR_GAIN: u32 = 0x3c;
 /// Number of 32-bit registers.
 pub const NREGS: usize = 16;
 

@@ -4,9 +4,13 @@
 //! field) at stream start.
 
 use super::driver::IspState;
-use super::hw::{REG_CCDC_CTRL, REG_CSI2_CTRL, REG_RSZ_CTRL, REG_SENSOR_CTRL};
+use super::hw::{
+    REG_CCDC_CTRL, REG_CSI2_CTRL, REG_RSZ_CTRL, REG_SENSOR_CTRL, REG_SENSOR_EXPOSURE,
+    REG_SENSOR_GAIN,
+};
 use super::{Counters, MEDIA_BUS_FMT_YUYV8_1X16};
 use devlife::check::Shadow;
+use devlife_media::uapi::controls::cid;
 use devlife_media::uapi::media::{
     MEDIA_ENT_F_CAM_SENSOR, MEDIA_ENT_F_PROC_VIDEO_PIXEL_FORMATTER, MEDIA_ENT_F_PROC_VIDEO_SCALER,
     MEDIA_ENT_F_VID_IF_BRIDGE, MEDIA_PAD_FL_MUST_CONNECT, MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE,
@@ -17,7 +21,7 @@ use devlife_media::uapi::subdev::{
     V4l2SubdevMbusCodeEnum,
 };
 use devlife_media::uapi::videodev2::{colorspace, field};
-use devlife_media::v4l2::{SubdevConfig, SubdevOps, SubdevState};
+use devlife_media::v4l2::{CtrlConfig, SubdevConfig, SubdevOps, SubdevState};
 use devlife_model::{Errno, KResult};
 use std::sync::Arc;
 
@@ -84,6 +88,9 @@ impl Block {
         };
         let mut c = SubdevConfig::new(self.name(), pads, function);
         c.legacy = legacy;
+        if self == Block::Sensor {
+            c.controls = sensor_controls();
+        }
         c
     }
 
@@ -112,6 +119,18 @@ impl Block {
             _ => ((32, 32), (4096, 4096)),
         }
     }
+}
+
+/// The sensor's controls, as a raw Bayer sensor driver has them: exposure,
+/// analogue gain, a test pattern menu, and the read-only pixel rate (a
+/// 64-bit control).
+fn sensor_controls() -> Vec<CtrlConfig> {
+    vec![
+        CtrlConfig::std(cid::EXPOSURE_ABSOLUTE, 1, 10_000, 1, 333),
+        CtrlConfig::std(cid::ANALOGUE_GAIN, 16, 255, 1, 16),
+        CtrlConfig::std_menu_items(cid::TEST_PATTERN, &["Disabled", "Color Bars"], 0, 0),
+        CtrlConfig::std(cid::PIXEL_RATE, 1, 200_000_000, 1, 96_000_000),
+    ]
 }
 
 /// A media bus format.
@@ -207,6 +226,17 @@ impl SubdevOps for IspSubdev {
         }
         f.format = *state.format(f.pad)?;
         Ok(())
+    }
+
+    /// The sensor's controls reach its registers (`ENODEV` once revoked);
+    /// the test pattern and the read-only pixel rate need none.
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        match id {
+            cid::EXPOSURE_ABSOLUTE => self.st.get().write_reg(REG_SENSOR_EXPOSURE, value as u32),
+            cid::ANALOGUE_GAIN => self.st.get().write_reg(REG_SENSOR_GAIN, value as u32),
+            cid::TEST_PATTERN => Ok(()),
+            _ => Err(Errno::EINVAL),
+        }
     }
 
     fn s_stream(&self, enable: bool) -> KResult<()> {

@@ -37,6 +37,17 @@ pub const REG_V_CTRL: u32 = 0x04;
 pub const REG_V_FMT: u32 = 0x08;
 /// Decoder audio routing register.
 pub const REG_V_AUDIO_ROUTE: u32 = 0x0c;
+/// Picture controls: brightness, contrast, saturation, hue (the decoder's
+/// registers, written by the capture node's controls).
+pub const REG_V_BRIGHTNESS: u32 = 0x10;
+/// Contrast.
+pub const REG_V_CONTRAST: u32 = 0x14;
+/// Saturation.
+pub const REG_V_SATURATION: u32 = 0x18;
+/// Hue.
+pub const REG_V_HUE: u32 = 0x1c;
+/// Selected input (0 composite, 1 S-Video).
+pub const REG_V_INPUT: u32 = 0x2c;
 /// Audio control register ([`CTRL_STREAM`]).
 pub const REG_A_CTRL: u32 = 0x20;
 /// Audio sample rate register.

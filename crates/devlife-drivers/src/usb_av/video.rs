@@ -1,7 +1,10 @@
 //! The usb-av video driver (au0828-like): decoder subdev, capture node, URB completion thread, and the source and entity-notify hooks it
 //! installs on the shared media device.
 
-use super::hw::{self, CTRL_STREAM, REG_V_AUDIO_ROUTE, REG_V_CTRL, REG_V_FMT, REQUEST_LEN};
+use super::hw::{
+    self, CTRL_STREAM, REG_V_AUDIO_ROUTE, REG_V_BRIGHTNESS, REG_V_CONTRAST, REG_V_CTRL, REG_V_FMT,
+    REG_V_HUE, REG_V_INPUT, REG_V_SATURATION, REQUEST_LEN,
+};
 use super::io::{HwAccess, Pump, PumpCtl, Unwind};
 use super::{
     Counters, DECODER_NAME, DECODER_PAD_AUDIO, PRODUCT, Shared, VIDEO_NAME, parent_info,
@@ -13,6 +16,7 @@ use devlife_media::mc::{
     Entity, EntityNotifyFn, Graph, HookToken, MediaDevice, PadKey, Pipeline, RegisterOptions,
     SourceHooks, WeakEntity, WeakMediaDevice,
 };
+use devlife_media::uapi::controls::cid;
 use devlife_media::uapi::media::{
     MEDIA_ENT_F_ATV_DECODER, MEDIA_ENT_F_AUDIO_CAPTURE, MEDIA_LNK_FL_ENABLED,
     MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE,
@@ -23,8 +27,8 @@ use devlife_media::uapi::subdev::{
 };
 use devlife_media::uapi::videodev2::{V4l2PixFormat, colorspace, field, pix_fmt};
 use devlife_media::v4l2::{
-    ActiveBuffer, BufferQueue, CapStrings, FmtDesc, Subdev, SubdevConfig, SubdevOps, SubdevState,
-    V4l2Device, VideoDevice, VideoDeviceConfig, VideoOps,
+    ActiveBuffer, BufferQueue, CapStrings, CtrlConfig, FmtDesc, Subdev, SubdevConfig, SubdevOps,
+    SubdevState, V4l2Device, VideoDevice, VideoDeviceConfig, VideoOps,
 };
 use devlife_model::{BusKind, Driver, Errno, KResult, OpCtx, ProbeCtx, RemoveCtx};
 use parking_lot::Mutex;
@@ -169,6 +173,19 @@ fn video_pump(dev: Shadow<AvDev>, queue: BufferQueue, ctl: Arc<PumpCtl>, bytes: 
     Counters::inc(&dev.get().counters.urb_exits);
 }
 
+/// The inputs of the capture node (the decoder's analog inputs).
+const INPUTS: [&str; 2] = ["Composite", "S-Video"];
+
+/// The capture node's controls: the decoder's picture adjustments.
+fn picture_controls() -> Vec<CtrlConfig> {
+    vec![
+        CtrlConfig::std(cid::BRIGHTNESS, 0, 255, 1, 128),
+        CtrlConfig::std(cid::CONTRAST, 0, 255, 1, 128),
+        CtrlConfig::std(cid::SATURATION, 0, 255, 1, 128),
+        CtrlConfig::std(cid::HUE, -128, 127, 1, 0),
+    ]
+}
+
 /// The capture node's driver data.
 pub(crate) struct Cap {
     dev: Shadow<AvDev>,
@@ -260,6 +277,28 @@ impl VideoOps for Cap {
 
     fn buf_queued(&self, _queue: &BufferQueue) {
         self.dev.get().pump_ctl.kick();
+    }
+
+    fn inputs(&self) -> Vec<String> {
+        INPUTS.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// The decoder's input mux, a register transfer (`ENODEV` once the
+    /// device is gone).
+    fn s_input(&self, _ctx: &OpCtx<'_>, index: u32) -> KResult<()> {
+        self.dev.get().hw.write(REG_V_INPUT, index)
+    }
+
+    /// The decoder's picture registers.
+    fn s_ctrl(&self, id: u32, value: i64) -> KResult<()> {
+        let reg = match id {
+            cid::BRIGHTNESS => REG_V_BRIGHTNESS,
+            cid::CONTRAST => REG_V_CONTRAST,
+            cid::SATURATION => REG_V_SATURATION,
+            cid::HUE => REG_V_HUE,
+            _ => return Err(Errno::EINVAL),
+        };
+        self.dev.get().hw.write(reg, value as u32)
     }
 
     fn close(&self) {
@@ -578,6 +617,7 @@ impl Driver for VideoDriver {
         // Capture node.
         let mut vcfg = VideoDeviceConfig::capture(VIDEO_NAME, pix(720, 480));
         vcfg.legacy = legacy;
+        vcfg.controls = picture_controls();
         let vdev = VideoDevice::new(
             &v4l2,
             vcfg,

@@ -716,6 +716,9 @@ impl Queue {
         let index = self.wait_done(ctx, &mut io)?;
         let mut c = self.shared.core.lock();
         self.fill(&c, index, b);
+        // The buffer left the done list: DONE is always clear after DQBUF
+        // (ERROR stays).
+        b.flags &= !buf_flag::DONE;
         Self::dequeued(&mut c, index);
         Ok(())
     }
@@ -924,6 +927,14 @@ impl Queue {
         // `v4l2_poll` on an unregistered node: the node's gone mask.
         if ctx.is_unplugging() {
             return ctx.node().policy().poll;
+        }
+        // A capture queue has nothing to report to a caller that does not
+        // poll for input (vb2_core_poll).
+        let wants_read = table
+            .requested()
+            .intersects(PollMask::IN | PollMask::RDNORM);
+        if !wants_read {
+            return PollMask::NONE;
         }
         table.wait(&self.shared.done_wq);
         let mut io = self.io.lock();
