@@ -45,6 +45,10 @@ close v
 H
 nodes
 bind_vimc
+# The same formats again (a new binding starts from the defaults), so that the read() below
+# really sleeps in flight on a streaming pipeline instead of failing at its STREAMON.
+run media-ctl -d /dev/media0 -V '"Sensor A":0[fmt:SBGGR8_1X8/640x480]'
+run v4l2-ctl -d /dev/video0 -v pixelformat=BA81
 helper <<'H'
 open v /dev/video0
 bg v read 307200

@@ -572,8 +572,11 @@ impl Filesystem for DevlifeFs {
                 let Some(info) = s.nodes.read().get(&ino.0).cloned() else {
                     return reply.error(Errno::ENOENT);
                 };
+                // The node's memory is gone (unregistered and released while
+                // this inode was cached): the character device no longer
+                // exists, which `chrdev_open` answers with ENXIO.
                 let Some(node) = info.weak.upgrade() else {
-                    return reply.error(Errno::ENODEV);
+                    return reply.error(Errno::ENXIO);
                 };
                 match node.open(model_flags(flags.0)) {
                     Ok(file) => {
