@@ -83,15 +83,19 @@ impl NodeKind {
             NodeKind::Video | NodeKind::Subdev => {
                 ErrnoPolicy::uniform(Errno::ENODEV, PollMask::ERR | PollMask::HUP | PollMask::PRI)
             }
+            // media_read/media_write answer EINVAL before the registration
+            // check: the media device has no read or write operation.
             NodeKind::Media => ErrnoPolicy {
                 open: Errno::ENXIO,
                 ioctl: Errno::EIO,
-                read: Errno::EIO,
-                write: Errno::EIO,
+                read: Errno::EINVAL,
+                write: Errno::EINVAL,
                 mmap: Errno::ENODEV,
                 poll: PollMask::ERR | PollMask::HUP,
             },
-            NodeKind::Misc | NodeKind::Char | NodeKind::Audio => {
+            // ALSA's snd_disconnect_poll.
+            NodeKind::Audio => ErrnoPolicy::uniform(Errno::ENODEV, PollMask::ERR | PollMask::NVAL),
+            NodeKind::Misc | NodeKind::Char => {
                 ErrnoPolicy::uniform(Errno::ENODEV, PollMask::ERR | PollMask::HUP)
             }
         }

@@ -196,6 +196,12 @@ impl File {
                 requested: Some(events),
             };
             let m = n.inner.ops.poll(ctx, p, &mut table);
+            // Once the node is unplugging, every poller gets the node's gone
+            // mask, whatever the driver's own poll says about its dead state
+            // (a woken sleeper answers like a fresh poll).
+            if ctx.is_unplugging() {
+                return Ok(gone);
+            }
             if m.intersects(want) || timeout == Some(Duration::ZERO) {
                 return Ok(m & want);
             }
@@ -208,6 +214,9 @@ impl File {
             };
             let _b = n.shared().activity.block(BlockKind::Wait, n.name());
             let r = waiter.wq.wait_until(ctx.access, opts, || {
+                if ctx.is_unplugging() {
+                    return Some(gone);
+                }
                 let mut t = PollTable {
                     requested: Some(events),
                     ..PollTable::default()

@@ -71,7 +71,7 @@ fn errno_after_unplug_per_node_kind() {
             NodeKind::Audio,
             Errno::ENODEV,
             Errno::ENODEV,
-            PollMask::ERR | PollMask::HUP,
+            PollMask::ERR | PollMask::NVAL,
         ),
         (
             NodeKind::Char,
@@ -96,8 +96,14 @@ fn errno_after_unplug_per_node_kind() {
             "{kind:?}"
         );
         assert_eq!(f.ioctl(1, &mut []), Err(ioctl_err), "{kind:?}");
-        assert_eq!(f.read(&mut [0; 4]), Err(ioctl_err), "{kind:?}");
-        assert_eq!(f.write(&[0; 4]), Err(ioctl_err), "{kind:?}");
+        // The media node has no read or write: EINVAL, as mainline.
+        let rw_err = if kind == NodeKind::Media {
+            Errno::EINVAL
+        } else {
+            ioctl_err
+        };
+        assert_eq!(f.read(&mut [0; 4]), Err(rw_err), "{kind:?}");
+        assert_eq!(f.write(&[0; 4]), Err(rw_err), "{kind:?}");
         assert_eq!(f.poll(PollMask::IN, None), Ok(poll), "{kind:?}");
         let r = f.mmap(MmapRequest {
             offset: 0,
@@ -546,4 +552,53 @@ fn hang_checker() {
         assert_eq!(k.check_hangs(), 0);
         assert!(k.leaks().is_empty(), "{:?}", k.leaks());
     }
+}
+
+/// Ops whose poll reports ERR once the node is unplugging (as vb2 does for a
+/// queue the unplug killed) and nothing before.
+#[derive(Default)]
+struct DeadOnUnplug {
+    q: Arc<EventQueue>,
+}
+
+impl FileOps for DeadOnUnplug {
+    type Private = ();
+    fn open(&self, _: &OpCtx<'_>) -> KResult<()> {
+        Ok(())
+    }
+    fn poll(&self, ctx: &OpCtx<'_>, _: &(), t: &mut PollTable) -> PollMask {
+        t.wait(&self.q);
+        if ctx.is_unplugging() {
+            PollMask::ERR
+        } else {
+            PollMask::NONE
+        }
+    }
+}
+
+/// A poll sleeper woken by unplug answers what a fresh poll answers after
+/// it (the node's gone mask), not the driver's view of its dead state.
+#[test]
+fn a_poll_sleeper_woken_by_unplug_gets_the_gone_mask() {
+    let k = Kernel::new();
+    let reg = k
+        .register_node(
+            NodeSpec::new(NodeKind::Video),
+            Arc::new(DeadOnUnplug::default()),
+        )
+        .unwrap();
+    let node = reg.node().unwrap();
+    let f = node.open(OpenFlags::RDWR).unwrap();
+    let f2 = f.dup();
+    let sleeper = std::thread::Builder::new()
+        .name("poller".into())
+        .spawn(move || f2.poll(PollMask::IN, None))
+        .unwrap();
+    assert!(k.wait_blocked("poller", "poll", T));
+    reg.unregister().unwrap();
+    let gone = PollMask::ERR | PollMask::HUP | PollMask::PRI;
+    assert_eq!(sleeper.join().unwrap(), Ok(gone));
+    assert_eq!(f.poll(PollMask::IN, None), Ok(gone));
+    drop(f);
+    assert_silent(&k);
 }
