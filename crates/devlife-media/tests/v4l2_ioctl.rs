@@ -253,7 +253,10 @@ fn streaming_delivers_frames_in_order_with_sequence_and_timestamps() {
         assert_eq!(b.sequence, seq);
         assert_eq!(b.bytesused, 921_600);
         // DONE is always clear once dequeued (v4l2-compliance checks it).
-        assert_eq!(b.flags & (buf_flag::DONE | buf_flag::QUEUED | buf_flag::ERROR), 0);
+        assert_eq!(
+            b.flags & (buf_flag::DONE | buf_flag::QUEUED | buf_flag::ERROR),
+            0
+        );
         let ts = (b.timestamp.tv_sec, b.timestamp.tv_usec);
         if let Some(l) = last_ts {
             assert!(ts >= l, "timestamps go backwards");

@@ -276,6 +276,10 @@ fn subdev_close_after_unbind_reaches_live_memory_and_release_runs_last() {
         s.poll(PollMask::IN, None).unwrap(),
         PollMask::ERR | PollMask::HUP | PollMask::PRI
     );
+    // A subdev node has no read or write operation: v4l2_read/v4l2_write
+    // answer EINVAL before they look at the registration, as on a live node.
+    assert_eq!(s.read(&mut [0; 4]), Err(Errno::EINVAL));
+    assert_eq!(s.write(&[0; 4]), Err(Errno::EINVAL));
     // Nothing is released while files are open.
     assert_eq!(rig.counters.subdev_release.load(Ordering::SeqCst), 0);
     assert_eq!(rig.counters.v4l2_release.load(Ordering::SeqCst), 0);

@@ -80,9 +80,17 @@ impl NodeKind {
     /// What userspace sees on this kind after unplug (DESIGN.md, "Errors").
     pub fn default_policy(self) -> ErrnoPolicy {
         match self {
-            NodeKind::Video | NodeKind::Subdev => {
+            NodeKind::Video => {
                 ErrnoPolicy::uniform(Errno::ENODEV, PollMask::ERR | PollMask::HUP | PollMask::PRI)
             }
+            // v4l2_read/v4l2_write answer EINVAL before the registration
+            // check when the node has no read or write operation, which a
+            // subdev node never has.
+            NodeKind::Subdev => ErrnoPolicy {
+                read: Errno::EINVAL,
+                write: Errno::EINVAL,
+                ..ErrnoPolicy::uniform(Errno::ENODEV, PollMask::ERR | PollMask::HUP | PollMask::PRI)
+            },
             // media_read/media_write answer EINVAL before the registration
             // check: the media device has no read or write operation.
             NodeKind::Media => ErrnoPolicy {

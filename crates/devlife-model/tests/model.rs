@@ -96,8 +96,8 @@ fn errno_after_unplug_per_node_kind() {
             "{kind:?}"
         );
         assert_eq!(f.ioctl(1, &mut []), Err(ioctl_err), "{kind:?}");
-        // The media node has no read or write: EINVAL, as mainline.
-        let rw_err = if kind == NodeKind::Media {
+        // Media and subdev nodes have no read or write: EINVAL, as mainline.
+        let rw_err = if matches!(kind, NodeKind::Media | NodeKind::Subdev) {
             Errno::EINVAL
         } else {
             ioctl_err
