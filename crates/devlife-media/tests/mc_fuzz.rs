@@ -13,16 +13,14 @@ use devlife_media::uapi::media::*;
 use devlife_model::Errno;
 use mc_util::*;
 use proptest::prelude::*;
-use std::sync::OnceLock;
 
-fn graph() -> &'static Vimc {
-    static G: OnceLock<(Monitor, Vimc)> = OnceLock::new();
-    &G.get_or_init(|| {
-        let m = Monitor::new();
-        let v = vimc(&m);
-        (m, v)
-    })
-    .1
+/// A fresh vimc graph with its own monitor, for one case: a case that enables
+/// or disables links (SETUP_LINK) must not change what the next case sees, so
+/// a failing case replays alone exactly as it ran.
+fn graph() -> (Monitor, Vimc) {
+    let m = Monitor::new();
+    let v = vimc(&m);
+    (m, v)
 }
 
 const ALLOWED: [Errno; 6] = [
@@ -79,7 +77,7 @@ proptest! {
         map_len in 0usize..2048,
         sel in proptest::collection::vec(any::<u64>(), 4),
     ) {
-        let v = graph();
+        let (_monitor, v) = graph();
         let mm = AddressSpace::new();
         let base = mm.map(map_len);
         fill_pointers(cmd, &mut arg, &mm, base, map_len as u64, &sel);
@@ -105,7 +103,7 @@ proptest! {
 
     #[test]
     fn replies_carry_no_stray_bytes(junk in proptest::collection::vec(any::<u8>(), 256), id_sel in 0usize..13) {
-        let v = graph();
+        let (_monitor, v) = graph();
         let mm = AddressSpace::new();
         // DEVICE_INFO: whatever the caller sent, the reply is the same.
         let mut a = junk.clone();
@@ -135,7 +133,7 @@ proptest! {
         n in proptest::collection::vec(0u32..30, 4),
         ptr_mask in 0u8..16,
     ) {
-        let v = graph();
+        let (_monitor, v) = graph();
         let mm = AddressSpace::new();
         let sizes = [MediaV2Entity::SIZE, MediaV2Interface::SIZE, MediaV2Pad::SIZE, MediaV2Link::SIZE];
         let mut ptrs = [0u64; 4];
