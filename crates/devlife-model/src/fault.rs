@@ -26,6 +26,12 @@ pub enum FaultPoint {
     EntityRegister,
     /// Mapping a register block or claiming a bus handle. Fails with `ENOMEM`.
     IoRemap,
+    /// `driver_register` (`bus_add_driver`'s allocations), before the driver
+    /// is listed. Fails with `ENOMEM`.
+    DriverRegister,
+    /// Loading a module (its allocation and `init`), before it is listed.
+    /// Fails with `ENOMEM`.
+    ModuleLoad,
     /// A named point defined by an upper layer. Fails with `EIO`.
     Custom(&'static str),
 }
@@ -37,7 +43,9 @@ impl FaultPoint {
             FaultPoint::Alloc
             | FaultPoint::NodeRegister
             | FaultPoint::EntityRegister
-            | FaultPoint::IoRemap => Errno::ENOMEM,
+            | FaultPoint::IoRemap
+            | FaultPoint::DriverRegister
+            | FaultPoint::ModuleLoad => Errno::ENOMEM,
             FaultPoint::MinorAlloc => Errno::ENFILE,
             FaultPoint::IrqRequest => Errno::EBUSY,
             FaultPoint::Custom(_) => Errno::EIO,

@@ -7,7 +7,7 @@ use crate::chrdev::{self, ChrdevRegistry, NewNode, Node, NodeRegistration, NodeS
 use crate::device::{Device, DeviceInner, DeviceSpec, UsbInterfaceSpec};
 use crate::driver::{self, BindState, Driver, DriverEntry, DriverInfo, UnbindPhase};
 use crate::errno::{Errno, KResult};
-use crate::fault::Faults;
+use crate::fault::{FaultPoint, Faults};
 use crate::file::File;
 use crate::fops::{FileOps, OpenFlags};
 use crate::hw::{BusKind, Hardware};
@@ -434,6 +434,7 @@ impl Kernel {
         if module.is_some_and(Module::is_going) {
             return Err(Errno::ENODEV);
         }
+        self.faults().check(FaultPoint::DriverRegister)?;
         let e = Arc::new(DriverEntry::new(drv, module.cloned()));
         {
             let mut ds = self.inner.drivers.lock();
@@ -505,6 +506,7 @@ impl Kernel {
         if ms.contains_key(name) {
             return Err(Errno::EEXIST);
         }
+        self.faults().check(FaultPoint::ModuleLoad)?;
         let m = Module::new(self.monitor(), name);
         ms.insert(name.to_owned(), m.clone());
         Ok(m)

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use devlife_model::testdrv::{self, Style};
-use devlife_model::{FaultPoint, Kernel, OpenFlags};
+use devlife_model::{Errno, FaultPoint, Kernel, OpenFlags};
 
 fn hits(style: Style) -> Vec<(FaultPoint, u64)> {
     let k = Kernel::new();
@@ -31,7 +31,11 @@ fn every_probe_step_fails_cleanly() {
             assert!(names.contains(&p), "{style:?}: probe never reaches {p:?}");
         }
         let mut injected = 0;
-        for (point, n) in points {
+        // Module and driver registration fail `setup` itself (below).
+        let probe_points = points
+            .into_iter()
+            .filter(|(p, _)| !matches!(p, FaultPoint::ModuleLoad | FaultPoint::DriverRegister));
+        for (point, n) in probe_points {
             for i in 1..=n {
                 let k = Kernel::new();
                 k.faults().fail_nth(point, i);
@@ -52,6 +56,32 @@ fn every_probe_step_fails_cleanly() {
             }
         }
         assert!(injected >= 5);
+    }
+}
+
+#[test]
+fn failed_module_or_driver_registration_leaves_nothing_behind() {
+    for style in [Style::Framework, Style::Legacy] {
+        for point in [FaultPoint::ModuleLoad, FaultPoint::DriverRegister] {
+            let k = Kernel::new();
+            k.faults().fail_nth(point, 1);
+            assert_eq!(
+                testdrv::setup(&k, style).unwrap_err(),
+                Errno::ENOMEM,
+                "{style:?} {point:?}"
+            );
+            assert_eq!(k.faults().injected(), 1, "{style:?} {point:?}");
+            assert!(k.drivers().is_empty(), "{style:?} {point:?}");
+            assert!(k.devices().is_empty(), "{style:?} {point:?}");
+            // A second attempt registers and binds.
+            let t = testdrv::setup(&k, style).unwrap();
+            assert!(t.device.is_bound(), "{style:?} {point:?}");
+            let f = k.open(&t.node_name(), OpenFlags::RDWR).unwrap();
+            f.ioctl(testdrv::IOC_PING, &mut []).unwrap();
+            drop(f);
+            assert_silent(&k);
+            finish(k, t);
+        }
     }
 }
 

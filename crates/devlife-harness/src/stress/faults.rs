@@ -26,8 +26,10 @@ pub struct FaultCase {
     pub injected: u64,
     /// What registering the target returned (probe failures are not errors).
     pub register: Result<(), Errno>,
-    /// Whether binding every device after clearing the fault succeeded
-    /// (`None` when registration itself failed).
+    /// Whether binding every device after clearing the fault succeeded: by
+    /// restoring the registered target, or, when registration itself failed,
+    /// by registering it again (a second `modprobe`). `None` only when not
+    /// tried.
     pub rebind_ok: Option<bool>,
     /// Checker reports, in full.
     pub reports: Vec<String>,
@@ -134,9 +136,16 @@ pub fn fault_sweep(t: &dyn Target, style: Style) -> FaultSweep {
             let r = t.register(&k, style);
             let injected = k.faults().injected();
             k.faults().clear();
-            let rebind_ok = r.as_ref().ok().map(|i| {
-                i.restore();
-                i.fully_bound() && touch_nodes(&**i)
+            let rebind_ok = Some(match &r {
+                Ok(i) => {
+                    i.restore();
+                    i.fully_bound() && touch_nodes(&**i)
+                }
+                // A failed `modprobe` (driver or module registration): the
+                // failure must leave nothing behind that stops the next one.
+                Err(_) => t
+                    .register(&k, style)
+                    .is_ok_and(|i| i.fully_bound() && touch_nodes(&*i)),
             });
             let register = r.map(drop);
             let (reports, leaks) = finish(&k);

@@ -64,6 +64,8 @@ impl Target for IspTarget {
             FaultPoint::IrqRequest,
             FaultPoint::MinorAlloc,
             FaultPoint::NodeRegister,
+            FaultPoint::DriverRegister,
+            FaultPoint::ModuleLoad,
         ]
     }
 }

@@ -41,9 +41,18 @@ pub struct TestdrvInstance {
 
 impl TestdrvInstance {
     fn load(&self) -> KResult<()> {
-        let m = self.kernel.load_module(testdrv::module_name(self.style))?;
-        self.kernel
-            .register_driver(TestDriver { style: self.style }, Some(&m))
+        let name = testdrv::module_name(self.style);
+        let m = self.kernel.load_module(name)?;
+        // A module whose init fails is not left loaded (the next `modprobe`
+        // would find it there and fail with EEXIST).
+        let r = self
+            .kernel
+            .register_driver(TestDriver { style: self.style }, Some(&m));
+        if r.is_err() {
+            drop(m);
+            let _ = self.kernel.unload_module(name);
+        }
+        r
     }
 }
 
@@ -75,6 +84,8 @@ impl Target for TestdrvTarget {
             FaultPoint::IrqRequest,
             FaultPoint::MinorAlloc,
             FaultPoint::NodeRegister,
+            FaultPoint::DriverRegister,
+            FaultPoint::ModuleLoad,
         ]
     }
 }

@@ -63,6 +63,8 @@ impl Target for UsbAvTarget {
             FaultPoint::IoRemap,
             FaultPoint::MinorAlloc,
             FaultPoint::NodeRegister,
+            FaultPoint::DriverRegister,
+            FaultPoint::ModuleLoad,
         ]
     }
 }

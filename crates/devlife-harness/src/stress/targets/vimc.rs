@@ -53,6 +53,8 @@ impl Target for VimcTarget {
             FaultPoint::IrqRequest,
             FaultPoint::MinorAlloc,
             FaultPoint::NodeRegister,
+            FaultPoint::DriverRegister,
+            FaultPoint::ModuleLoad,
         ]
     }
 }
