@@ -370,6 +370,18 @@ impl MediaDevice {
         self.0.core.get()
     }
 
+    /// `media_device_open`: adds an open file to the media device, under its
+    /// lock in the kernel, so through a checked access here. An open that
+    /// passed a legacy node's registration check and resumes after the
+    /// driver freed the media device is a reported use-after-free (race R1 at
+    /// open); a framework open runs inside the node's gate and holds the
+    /// media device, so it always reaches live memory.
+    #[track_caller]
+    pub(crate) fn add_open_file(&self) {
+        let _ = self.core();
+        self.0.open_files.fetch_add(1, Ordering::AcqRel);
+    }
+
     /// The driver release callback (`media_device_ops.release`), run when the
     /// last reference goes, just before the media device's memory goes.
     pub fn set_release(&self, f: impl FnOnce() + Send + 'static) {

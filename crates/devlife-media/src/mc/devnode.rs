@@ -89,7 +89,7 @@ impl FileOps for MediaNodeOps {
         if mdev.lifetime() == Lifetime::Framework && !mdev.is_registered() {
             return Err(Errno::ENXIO);
         }
-        mdev.0.open_files.fetch_add(1, Ordering::AcqRel);
+        mdev.add_open_file();
         Ok(MediaFile { mdev })
     }
 
