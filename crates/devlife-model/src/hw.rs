@@ -149,6 +149,17 @@ impl Hardware {
         }
     }
 
+    /// What a bus request to this device answers once it is physically gone:
+    /// `ENODEV` on USB (a disconnected device), `EREMOTEIO` on I2C (no
+    /// acknowledge), `EIO` on a platform bus.
+    pub fn gone_errno(&self) -> Errno {
+        match self.bus() {
+            BusKind::Usb => Errno::ENODEV,
+            BusKind::I2c => Errno::EREMOTEIO,
+            BusKind::Platform => Errno::EIO,
+        }
+    }
+
     /// Name (the device's).
     pub fn name(&self) -> &str {
         &self.inner.name
@@ -393,19 +404,30 @@ impl Registers {
     /// `writel`. Reports an access after remove; ignored when the device is gone.
     #[track_caller]
     pub fn write(&self, offset: u32, value: u32) {
+        let _ = self.write_request(offset, value);
+    }
+
+    /// A register write carried by a bus request (a USB control message, an
+    /// I2C write): like [`write`](Self::write), but a device that is
+    /// physically gone answers with its bus's errno ([`Hardware::gone_errno`]:
+    /// `ENODEV` on USB, as `usb_control_msg` after a disconnect) instead of
+    /// the write being dropped silently.
+    #[track_caller]
+    pub fn write_request(&self, offset: u32, value: u32) -> KResult<()> {
         let site = Location::caller();
         // The access happens when the latency is over: check then.
         self.hw.delay();
         self.session.check(&self.hw, "register write", site);
         self.hw.inner.accesses.fetch_add(1, Ordering::Relaxed);
         if !self.hw.is_present() {
-            return;
+            return Err(self.hw.gone_errno());
         }
         self.hw.poke(offset, value);
         let hook = self.hw.inner.write_hook.lock().clone();
         if let Some(h) = hook {
             h(&self.hw, offset, value);
         }
+        Ok(())
     }
 
     /// The hardware behind the block.
@@ -446,11 +468,7 @@ impl BusChannel {
         self.session.check(&self.hw, "bus transfer", site);
         self.hw.inner.accesses.fetch_add(1, Ordering::Relaxed);
         if !self.hw.is_present() {
-            return Err(match self.hw.bus() {
-                BusKind::Usb => Errno::ENODEV,
-                BusKind::I2c => Errno::EREMOTEIO,
-                BusKind::Platform => Errno::EIO,
-            });
+            return Err(self.hw.gone_errno());
         }
         let hook = self.hw.inner.transfer_hook.lock().clone();
         match hook {
@@ -519,6 +537,18 @@ mod tests {
         assert_eq!(c.transfer(&mut b), Err(Errno::ENODEV));
         let r = Registers::new(h.clone(), HwSession::new(&m, "x".into()));
         assert_eq!(r.read(0), u32::MAX);
+        // A control request to a disconnected USB device fails with ENODEV
+        // (usb_control_msg); a plain MMIO write is dropped.
+        assert_eq!(r.write_request(4, 1), Err(Errno::ENODEV));
+        r.write(4, 1);
+        h.set_present(true);
+        assert_eq!(
+            r.read(4),
+            0,
+            "nothing was written while the device was gone"
+        );
+        assert_eq!(r.write_request(4, 1), Ok(()));
+        assert_eq!(r.read(4), 1);
         assert!(m.reports().is_empty());
     }
 

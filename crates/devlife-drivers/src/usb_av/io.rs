@@ -43,16 +43,19 @@ impl HwAccess {
     }
 
     /// A register write (a control request; may sleep in the hardware).
+    /// `ENODEV` once the binding is gone (framework) and, in both styles,
+    /// once the device is unplugged, as `usb_control_msg` answers then: a
+    /// STREAMON racing a disconnect fails instead of "succeeding" on a
+    /// device that is not there.
     #[track_caller]
     pub(crate) fn write(&self, off: u32, val: u32) -> KResult<()> {
         match self {
             HwAccess::Framework { regs, .. } => {
                 let r = regs.try_access().map_err(|_| Errno::ENODEV)?;
-                r.write(off, val);
+                r.write_request(off, val)
             }
-            HwAccess::Legacy { regs, .. } => regs.write(off, val),
+            HwAccess::Legacy { regs, .. } => regs.write_request(off, val),
         }
-        Ok(())
     }
 
     /// A register write from `remove()` (the binding gate is already
