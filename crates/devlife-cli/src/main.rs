@@ -18,6 +18,8 @@
 //! (clap's errors, an unknown driver, an unparsable scenario); 3 the command
 //! could not run (a scenario file that cannot be read, a model that failed).
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod exec;
 mod mount;

@@ -10,6 +10,8 @@
 //! Each driver exists in the framework style and in a `legacy` style that reproduces
 //! the pre-fix kernel bugs, selectable at bind time ([`Style`]).
 
+#![forbid(unsafe_code)]
+
 pub mod common;
 pub mod isp;
 pub mod mutants;

@@ -5,5 +5,7 @@
 //! * [`stress`]: random racing userspace calls against unbind/bind/hot-unplug/
 //!   module unload on every driver, with all checkers on, and its report.
 
+#![forbid(unsafe_code)]
+
 pub mod scenario;
 pub mod stress;

@@ -5,6 +5,8 @@
 //!   `MEDIA_IOC_*`, and `media-ctl` compatible rendering;
 //! * [`v4l2`]: v4l2 device, video device, subdev, file handles, buffer queue, `VIDIOC_*`.
 
+#![forbid(unsafe_code)]
+
 pub mod mc;
 pub mod uapi;
 pub mod v4l2;

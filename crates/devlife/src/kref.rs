@@ -1,12 +1,12 @@
 //! [`Ref`] / [`WeakRef`]: reference-counted objects with a release callback.
 //!
-//! `Arc`/`Weak` already give the two hard properties of DESIGN.md rules 1 and 4:
+//! `Arc`/`Weak` already give the two hard properties of rules 1 and 4 (docs/architecture.md):
 //! release runs exactly once, on whichever thread drops the last strong
 //! reference, and `Weak::upgrade` is `kref_get_unless_zero` (a count that reached
 //! zero never rises again). What they lack, and this module adds:
 //!
 //! * a driver-supplied **release callback** that runs on the last reference, just
-//!   before the object's memory goes (the media device's `release` op of seed 002);
+//!   before the object's memory goes (the media device's `release` op, docs/architecture.md);
 //! * **journal and live accounting** (a [`Monitor`]) so tests can prove each
 //!   release ran exactly once and nothing leaked;
 //! * a documented **release order**: the callback runs first, then the fields of

@@ -1,6 +1,6 @@
 //! V4L2: v4l2 device, video device, subdev, file handles, buffer queue.
 //!
-//! The objects and their lifetimes (seeds 000 and 004, DESIGN.md rules 1-5):
+//! The objects and their lifetimes (rules 1-5 of docs/architecture.md):
 //!
 //! * [`V4l2Device`]: refcounted, with a driver release callback. Every video
 //!   device and subdev registered to it holds a reference until its own
