@@ -1,0 +1,178 @@
+//! The parser's error type: where (`file:line`) and what.
+
+use super::super::ioctls::EncodeError;
+
+/// A parse error: where and what (`file:line: what`, or `file: what` for
+/// the file as a whole).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {kind}", at(file, *line))]
+pub struct ParseError {
+    /// The scenario's file (or name).
+    pub file: String,
+    /// 1-based line (0: the file as a whole).
+    pub line: usize,
+    /// What is wrong.
+    pub kind: ParseErrorKind,
+}
+
+/// What is wrong with a line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseErrorKind {
+    /// The file could not be read.
+    #[error("cannot read the file: {0}")]
+    Io(String),
+    /// The first word is not a command.
+    #[error("unknown command `{0}`")]
+    UnknownCommand(String),
+    /// A required argument is missing.
+    #[error("`{command}` needs {what}")]
+    MissingArgument {
+        /// Command.
+        command: String,
+        /// What is missing.
+        what: &'static str,
+    },
+    /// An argument the command does not take.
+    #[error("`{command}`: unexpected argument `{arg}`")]
+    ExtraArgument {
+        /// Command.
+        command: String,
+        /// The argument.
+        arg: String,
+    },
+    /// A number could not be parsed or is out of range.
+    #[error("`{0}` is not a valid number here")]
+    BadNumber(String),
+    /// A duration could not be parsed.
+    #[error("`{0}` is not a duration (write e.g. `10s` or `500ms`)")]
+    BadDuration(String),
+    /// A name is not a valid identifier.
+    #[error("`{0}` is not a valid name (letters, digits, `_`, `-`; not a keyword)")]
+    BadName(String),
+    /// A thread used without a `thread` declaration.
+    #[error("unknown thread `{0}` (declare it with `thread {0}`)")]
+    UnknownThread(String),
+    /// A thread declared twice.
+    #[error("thread `{0}` is declared twice")]
+    DuplicateThread(String),
+    /// `driver` missing.
+    #[error("no `driver` header (e.g. `driver testdrv`)")]
+    MissingDriver,
+    /// A header given twice.
+    #[error("`{0}` is given twice")]
+    DuplicateHeader(&'static str),
+    /// A header after the first step.
+    #[error("`{0}` must come before the first step")]
+    HeaderAfterSteps(&'static str),
+    /// An unknown driver.
+    #[error("unknown driver `{name}` (known: {known})")]
+    UnknownDriver {
+        /// Name.
+        name: String,
+        /// Known drivers.
+        known: String,
+    },
+    /// An unknown style.
+    #[error("unknown style `{0}` (framework, legacy or both)")]
+    UnknownStyle(String),
+    /// A `[style]` prefix that the header does not run.
+    #[error("`[{0}]` step, but the scenario does not run in that style (see `style`)")]
+    StyleNotRun(String),
+    /// An ioctl that cannot be encoded.
+    #[error("{0}")]
+    Ioctl(#[from] EncodeError),
+    /// An unknown errno name.
+    #[error("unknown errno `{0}`")]
+    UnknownErrno(String),
+    /// A result expectation that cannot be parsed.
+    #[error("bad expectation `{0}` (ok, a number, an errno name, a poll mask or any)")]
+    BadResult(String),
+    /// Output fields on something that is not an ioctl.
+    #[error("field checks (`{0}`) are only for ioctl results")]
+    FieldsNotIoctl(String),
+    /// An unknown checker name.
+    #[error(
+        "unknown checker `{0}` (use-after-free, use-after-remove, double-free, hw-after-remove, irq-after-release, leak, drain-stall, hang, lock-order)"
+    )]
+    UnknownChecker(String),
+    /// An `expect` that cannot be parsed.
+    #[error("bad expectation: {0}")]
+    BadExpect(String),
+    /// An unknown poll event.
+    #[error("unknown poll event `{0}` (IN, PRI, OUT, ERR, HUP, NVAL, RDNORM, WRNORM)")]
+    BadPollEvent(String),
+    /// An unknown breakpoint.
+    #[error("unknown point `{name}` (known: {known})")]
+    UnknownPoint {
+        /// Name.
+        name: String,
+        /// Known points.
+        known: String,
+    },
+    /// An unknown driver action.
+    #[error("unknown command `{name}` (driver `{driver}` actions: {known})")]
+    UnknownAction {
+        /// Name.
+        name: String,
+        /// Driver.
+        driver: String,
+        /// Its actions.
+        known: String,
+    },
+    /// `&` on a kernel step.
+    #[error("kernel steps are synchronous; run `{0}` on a declared thread to start it with `&`")]
+    KernelBackground(String),
+    /// A runner directive given an actor.
+    #[error("`{0}` is a runner directive; it takes no `thread:` prefix")]
+    DirectiveWithActor(String),
+    /// A step on a thread that is still running an earlier one.
+    #[error("thread `{thread}` is still running line {since} ({style} run); `join {thread}` first")]
+    ThreadBusy {
+        /// Thread.
+        thread: String,
+        /// Line of the running step.
+        since: usize,
+        /// Style.
+        style: String,
+    },
+    /// A directive on a thread that runs nothing.
+    #[error("`{directive}`: thread `{thread}` is not running anything at this point ({style} run)")]
+    ThreadIdle {
+        /// Directive.
+        directive: &'static str,
+        /// Thread.
+        thread: String,
+        /// Style.
+        style: String,
+    },
+    /// A descriptor or mapping name never bound.
+    #[error("{what} `{name}` is not open at this point ({style} run)")]
+    NotOpen {
+        /// "descriptor" or "mapping".
+        what: &'static str,
+        /// Name.
+        name: String,
+        /// Style.
+        style: String,
+    },
+    /// A step after `expect leaks none`.
+    #[error(
+        "only `expect` steps may follow `expect leaks none`/`expect leak` (the model is torn down)"
+    )]
+    AfterTeardown,
+    /// A breakpoint or wait on the kernel.
+    #[error("`kernel` is not a thread here: kernel steps are synchronous")]
+    KernelThread,
+    /// Unbalanced quotes.
+    #[error("unterminated quoted string")]
+    Unterminated,
+}
+
+/// `file:line`, or `file` when `line` is 0 (the file as a whole).
+pub(crate) fn at(file: &str, line: usize) -> String {
+    if line == 0 {
+        file.to_owned()
+    } else {
+        format!("{file}:{line}")
+    }
+}
