@@ -4,9 +4,9 @@
 //!   standard one by id and range, or a driver one with name and type; the
 //!   core's checks of a declaration.
 //! * [`std`]: the core's table of standard controls (names, types, flags).
-//! * [`CtrlHandler`] (`handler.rs`): one object's controls, their values,
-//!   validation, the all-or-nothing set, and control events to subscribed
-//!   files.
+//! * [`CtrlHandler`] (`handler/`): one object's controls, their values,
+//!   validation, control events to subscribed files, and (`handler/ext.rs`)
+//!   the extended-control calls with the all-or-nothing set.
 //! * `ioctl.rs`: `VIDIOC_QUERYCTRL` ... `VIDIOC_S_EXT_CTRLS` on the wire.
 //!
 //! A video device or subdev gets a handler from the controls in its config

@@ -1,0 +1,130 @@
+//! Buffer memory and its mappings: [`BufferMemory`] shared by the queue, the
+//! driver and every mapping, and `vb2_mmap`.
+
+use super::{PLANE_INDEX_SHIFT, Queue};
+use crate::uapi::videodev2::memory;
+use devlife::Monitor;
+use devlife::check::LiveToken;
+use devlife_model::{Errno, KResult, MmapRequest, VmOps};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The memory of one buffer: page-aligned bytes shared by the queue, its
+/// mappings and the driver filling it.
+///
+/// # Invariants
+///
+/// `mapped` counts the live [`VmOps`] mappings created from this memory.
+pub struct BufferMemory {
+    bytes: Mutex<Box<[u8]>>,
+    mapped: AtomicUsize,
+    _live: LiveToken,
+}
+
+impl std::fmt::Debug for BufferMemory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BufferMemory")
+            .field("len", &self.len())
+            .field("mapped", &self.mapped())
+            .finish()
+    }
+}
+
+impl BufferMemory {
+    pub(super) fn new(monitor: &Monitor, len: usize) -> Arc<Self> {
+        Arc::new(Self {
+            bytes: Mutex::new(vec![0; len].into_boxed_slice()),
+            mapped: AtomicUsize::new(0),
+            _live: monitor.live("vb2_buffer_mem"),
+        })
+    }
+
+    /// Allocated length (page aligned).
+    pub fn len(&self) -> usize {
+        self.bytes.lock().len()
+    }
+
+    /// Whether the memory is empty (never for a queue buffer).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Live mappings of this memory.
+    pub fn mapped(&self) -> usize {
+        self.mapped.load(Ordering::Acquire)
+    }
+
+    /// Runs `f` on the bytes.
+    pub fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        f(&mut self.bytes.lock())
+    }
+}
+
+/// One mapping of a buffer (the `vm_area_struct`'s private data): keeps the
+/// memory alive; dropping it does no I/O.
+struct Vb2Mapping {
+    mem: Arc<BufferMemory>,
+}
+
+impl Vb2Mapping {
+    fn new(mem: Arc<BufferMemory>) -> Self {
+        mem.mapped.fetch_add(1, Ordering::AcqRel);
+        Self { mem }
+    }
+}
+
+impl Drop for Vb2Mapping {
+    fn drop(&mut self) {
+        self.mem.mapped.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl VmOps for Vb2Mapping {
+    fn len(&self) -> usize {
+        self.mem.len()
+    }
+    fn read(&self, offset: usize, buf: &mut [u8]) -> KResult<()> {
+        self.mem.with(|b| {
+            let end = offset.checked_add(buf.len()).ok_or(Errno::EFAULT)?;
+            buf.copy_from_slice(b.get(offset..end).ok_or(Errno::EFAULT)?);
+            Ok(())
+        })
+    }
+    fn write(&self, offset: usize, data: &[u8]) -> KResult<()> {
+        self.mem.with(|b| {
+            let end = offset.checked_add(data.len()).ok_or(Errno::EFAULT)?;
+            b.get_mut(offset..end)
+                .ok_or(Errno::EFAULT)?
+                .copy_from_slice(data);
+            Ok(())
+        })
+    }
+}
+
+impl Queue {
+    /// `vb2_mmap`: maps the buffer whose cookie is `req.offset`.
+    pub(crate) fn mmap(&self, req: &MmapRequest) -> KResult<Arc<dyn VmOps>> {
+        let io = self.io.lock();
+        let c = self.shared.core.lock();
+        if c.dead {
+            return Err(Errno::ENODEV);
+        }
+        if io.memory != memory::MMAP {
+            return Err(Errno::EINVAL);
+        }
+        if io.fileio.is_some() {
+            return Err(Errno::EBUSY);
+        }
+        let cookie = req.offset;
+        if cookie & ((1 << PLANE_INDEX_SHIFT) - 1) != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let index = usize::try_from(cookie >> PLANE_INDEX_SHIFT).map_err(|_| Errno::EINVAL)?;
+        let slot = c.bufs.get(index).ok_or(Errno::EINVAL)?;
+        if req.len > slot.mem.len() {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Arc::new(Vb2Mapping::new(slot.mem.clone())))
+    }
+}
