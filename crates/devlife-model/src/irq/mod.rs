@@ -1,0 +1,162 @@
+//! Interrupts: lines raised by simulated hardware, handled on one handler
+//! thread per line (like a threaded IRQ); `free_irq` that waits for a running
+//! handler; framework IRQs gated by the binding's gate, and devm-style
+//! (legacy) IRQs that are not.
+//!
+//! An interrupt delivered to an action whose `dev_id` has been released (a
+//! devm/kfree'd driver state that the handler still points to) is reported as
+//! [`ReportKind::IrqAfterRelease`] before the handler runs. Every request made
+//! during a probe also carries that binding: a handler about to run after the
+//! binding's `remove()` returned is reported the same way (a framework handler
+//! gated by its binding never gets there; one requested outside the framework's
+//! `request_irq` and left installed does).
+
+mod controller;
+mod handle;
+mod handler;
+mod line;
+
+pub use controller::IrqController;
+pub use handle::IrqHandle;
+pub(crate) use handler::Action;
+pub use handler::{IrqCtx, IrqDevId, IrqRequest, IrqReturn};
+pub use line::{IrqLine, IrqStats};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activity::Activity;
+    use crate::errno::Errno;
+    use devlife::check::{ReportKind, Shadow};
+    use devlife::{Gate, Monitor};
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::Ordering;
+    use std::time::Duration;
+
+    fn ctl() -> (Monitor, IrqController) {
+        let m = Monitor::new();
+        let c = IrqController::new(&m, Arc::new(Activity::default()), 1);
+        (m, c)
+    }
+
+    /// The handler thread goes away with `free_irq` and a new request starts
+    /// a new one: plug/unplug cycles do not accumulate threads.
+    #[test]
+    fn handler_thread_exits_after_free_and_restarts_on_request() {
+        let (_m, c) = ctl();
+        let line = c.allocate_line("cycle");
+        let hits = Arc::new(AtomicUsize::new(0));
+        for round in 1..=3 {
+            let h2 = hits.clone();
+            let h = c
+                .request(
+                    line.number(),
+                    IrqRequest::new("cycle", move |_| {
+                        h2.fetch_add(1, Ordering::SeqCst);
+                        IrqReturn::Handled
+                    }),
+                )
+                .unwrap();
+            line.raise();
+            assert!(line.wait_idle(Duration::from_secs(30)));
+            assert_eq!(hits.load(Ordering::SeqCst), round);
+            h.free();
+            // Wait (bounded only as a hang guard) for the thread to leave.
+            let mut st = line.st.lock();
+            while st.thread.is_some() {
+                let _ = line.cv.wait_for(&mut st, Duration::from_millis(10));
+            }
+        }
+    }
+
+    #[test]
+    fn raise_deliver_and_free_waits_for_running_handler() {
+        let (_m, c) = ctl();
+        let line = c.allocate_line("t");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let (enter_tx, enter_rx) = crossbeam::channel::bounded::<()>(1);
+        let (go_tx, go_rx) = crossbeam::channel::bounded::<()>(1);
+        let h2 = hits.clone();
+        let h = c
+            .request(
+                line.number(),
+                IrqRequest::new("t", move |_| {
+                    h2.fetch_add(1, Ordering::SeqCst);
+                    let _ = enter_tx.send(());
+                    let _ = go_rx.recv();
+                    IrqReturn::Handled
+                }),
+            )
+            .unwrap();
+        assert_eq!(
+            c.request(line.number(), IrqRequest::new("x", |_| IrqReturn::None))
+                .unwrap_err(),
+            Errno::EBUSY
+        );
+        line.raise();
+        enter_rx.recv().unwrap();
+        // The handler is running: free_irq must wait for it.
+        let h2 = h.clone();
+        let freer = std::thread::spawn(move || h2.free());
+        // Let the handler finish; free returns after.
+        go_tx.send(()).unwrap();
+        freer.join().unwrap();
+        assert!(h.is_freed());
+        line.raise();
+        assert!(line.wait_idle(Duration::from_secs(10)));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        let s = line.stats();
+        assert_eq!(
+            (s.raised, s.delivered, s.handled, s.unhandled),
+            (2, 1, 1, 1)
+        );
+    }
+
+    #[test]
+    fn gated_handler_does_not_run_after_unplug_and_released_dev_id_reports() {
+        let (m, c) = ctl();
+        let line = c.allocate_line("g");
+        let gate = Gate::named("binding");
+        let hits = Arc::new(AtomicUsize::new(0));
+        let h2 = hits.clone();
+        let _h = c
+            .request(
+                line.number(),
+                IrqRequest::new("g", move |ctx| {
+                    assert!(ctx.bound().is_some());
+                    h2.fetch_add(1, Ordering::SeqCst);
+                    IrqReturn::Handled
+                })
+                .gated(&gate),
+            )
+            .unwrap();
+        line.raise();
+        assert!(line.wait_idle(Duration::from_secs(10)));
+        gate.unplug().unwrap();
+        line.raise();
+        assert!(line.wait_idle(Duration::from_secs(10)));
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+        assert_eq!(line.stats().gated, 1);
+        assert!(m.reports().is_empty());
+
+        let line2 = c.allocate_line("l");
+        let state = Shadow::new(&m, "state", "legacy_state", 1u32);
+        let s2 = state.clone();
+        let _h2 = c
+            .request(
+                line2.number(),
+                IrqRequest::new("l", move |_| {
+                    let _ = *s2.get();
+                    IrqReturn::Handled
+                })
+                .dev_id(IrqDevId::shadow(&state)),
+            )
+            .unwrap();
+        state.free();
+        line2.raise();
+        assert!(line2.wait_idle(Duration::from_secs(10)));
+        assert_eq!(m.reports().count(ReportKind::IrqAfterRelease), 1);
+        assert_eq!(m.reports().count(ReportKind::UseAfterFree), 1);
+    }
+}

@@ -1,0 +1,198 @@
+//! The test driver's probe and remove.
+
+use crate::chrdev::{NodeKind, NodeSpec};
+use crate::device::Device;
+use crate::driver::{Driver, ProbeCtx, RemoveCtx};
+use crate::errno::KResult;
+use crate::fops::{EventQueue, SharedMemory};
+use crate::hw::{BusKind, Hardware};
+use crate::irq::{IrqDevId, IrqReturn};
+use crate::testdrv::CTRL_START;
+use crate::testdrv::MEM_SIZE;
+use crate::testdrv::MODALIAS;
+use crate::testdrv::REG_COUNT;
+use crate::testdrv::REG_CTRL;
+use crate::testdrv::REG_DATA;
+use crate::testdrv::REG_IRQ_EN;
+use crate::testdrv::REG_STATUS;
+use crate::testdrv::STATUS_READY;
+use crate::testdrv::State;
+use crate::testdrv::Style;
+use crate::testdrv::TestData;
+use crate::testdrv::driver_name;
+use crate::testdrv::ops::Ops;
+use crate::testdrv::ops::irq_handler;
+use crate::testdrv::state::RegsAccess;
+use devlife::check::Shadow;
+use parking_lot::Mutex;
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The test driver.
+#[derive(Clone, Copy, Debug)]
+pub struct TestDriver {
+    /// Style.
+    pub style: Style,
+}
+
+/// Device behaviour: `CTRL_START` produces a word and raises the interrupt.
+pub fn install_device_model(hw: &Hardware) {
+    hw.set_write_hook(|hw, off, val| {
+        if off == REG_CTRL && val & CTRL_START != 0 {
+            let n = hw.peek(REG_COUNT).wrapping_add(1);
+            hw.poke(REG_COUNT, n);
+            hw.poke(REG_DATA, 0x1000 + n);
+            hw.poke(REG_STATUS, STATUS_READY);
+            if hw.peek(REG_IRQ_EN) != 0 {
+                hw.raise_irq();
+            }
+        }
+    });
+}
+
+pub(crate) fn node_name(dev: &Device) -> String {
+    let n = dev.name().rsplit('.').next().unwrap_or("0");
+    format!("testdrv{n}")
+}
+
+impl Driver for TestDriver {
+    type Data = TestData;
+
+    fn name(&self) -> &str {
+        driver_name(self.style)
+    }
+    fn bus(&self) -> BusKind {
+        BusKind::Platform
+    }
+    fn id_table(&self) -> &[&str] {
+        &[MODALIAS]
+    }
+
+    fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<TestData> {
+        let mk_state = |regs| State {
+            fifo: Mutex::new(VecDeque::new()),
+            readq: Arc::new(EventQueue::new()),
+            produced: AtomicU64::new(0),
+            consumed: AtomicU32::new(0),
+            opens: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            deferred: AtomicU64::new(0),
+            disconnected: AtomicBool::new(false),
+            mem: SharedMemory::zeroed(MEM_SIZE),
+            regs,
+        };
+        let name = node_name(ctx.device());
+        let (state, irq, raw) = match self.style {
+            Style::Framework => {
+                let regs = ctx.ioremap()?;
+                let state = ctx.alloc_shadow(
+                    "testdrv_state",
+                    &name,
+                    mk_state(RegsAccess::Framework(regs.clone())),
+                )?;
+                let (s2, r2) = (state.clone(), regs);
+                let irq = ctx.request_irq("testdrv", move |ic| match ic.bound() {
+                    Some(b) => match r2.access(&b) {
+                        Ok(r) => irq_handler(&s2, r),
+                        Err(_) => IrqReturn::None,
+                    },
+                    None => IrqReturn::None,
+                })?;
+                (state, irq, None)
+            }
+            Style::Legacy => {
+                let regs = ctx.ioremap_unmanaged()?;
+                // The IRQ is requested before the state exists; its handler
+                // finds the state through drvdata (set below).
+                let drvdata: Arc<OnceLock<Shadow<State>>> = Arc::new(OnceLock::new());
+                let (d2, d3, r2) = (drvdata.clone(), drvdata.clone(), regs.clone());
+                let irq = ctx.devm_request_irq(
+                    "testdrv-legacy",
+                    Some(IrqDevId::custom("drvdata", move || {
+                        d3.get().is_none_or(|s| !s.is_freed())
+                    })),
+                    move |_| match d2.get() {
+                        Some(s) => irq_handler(s, &r2),
+                        None => IrqReturn::None,
+                    },
+                )?;
+                let state = ctx.devm_alloc(
+                    "testdrv_state",
+                    &name,
+                    mk_state(RegsAccess::Legacy(regs.clone())),
+                )?;
+                let _ = drvdata.set(state.clone());
+                (state, irq, Some(regs))
+            }
+        };
+        let work = {
+            let st = state.clone();
+            match self.style {
+                // Gated by the binding and disabled by the framework at unbind.
+                Style::Framework => ctx.work("testdrv-work", move |wc| {
+                    if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs)
+                        && let Ok(r) = d.access(&b)
+                    {
+                        let _ = r.read(REG_COUNT);
+                        st.get().deferred.fetch_add(1, Ordering::AcqRel);
+                    }
+                }),
+                // INIT_WORK on the system workqueue, never cancelled.
+                Style::Legacy => {
+                    let r = raw.clone();
+                    ctx.kernel()
+                        .system_wq()
+                        .work("testdrv-legacy-work", None, move |_| {
+                            if let Some(r) = &r {
+                                let _ = r.read(REG_COUNT);
+                            }
+                            st.get().deferred.fetch_add(1, Ordering::AcqRel);
+                        })
+                }
+            }
+        };
+        let ops = Arc::new(Ops {
+            state: state.clone(),
+            style: self.style,
+            work,
+        });
+        let spec = NodeSpec::new(NodeKind::Misc)
+            .name(name)
+            .legacy_if(self.style == Style::Legacy);
+        let node = ctx.register_node(spec, ops)?;
+        // Enable the interrupt.
+        match &raw {
+            Some(r) => r.write(REG_IRQ_EN, 1),
+            None => {
+                if let RegsAccess::Framework(d) = &state.get().regs
+                    && let Ok(r) = d.access(&ctx.bound())
+                {
+                    r.write(REG_IRQ_EN, 1);
+                }
+            }
+        }
+        Ok(TestData { state, node, irq })
+    }
+
+    fn remove(&self, ctx: &RemoveCtx<'_>, data: &TestData) {
+        let st = data.state.get();
+        match (&st.regs, self.style) {
+            (RegsAccess::Framework(d), _) => {
+                if let Ok(r) = d.access(&ctx.bound()) {
+                    r.write(REG_IRQ_EN, 0);
+                    r.write(REG_CTRL, 0);
+                }
+                data.irq.free();
+            }
+            (RegsAccess::Legacy(r), _) => {
+                // The pre-fix driver: stop the device, tell sleepers, and
+                // leave the rest to devm.
+                r.write(REG_CTRL, 0);
+                st.disconnected.store(true, Ordering::Release);
+                st.readq.wake_all();
+            }
+        }
+        let _ = &data.node;
+    }
+}
