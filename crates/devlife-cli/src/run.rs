@@ -3,20 +3,11 @@
 
 use crate::args::parse_duration;
 use crate::{EXIT_ERROR, EXIT_FOUND, EXIT_USAGE};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use devlife_harness::scenario::{self, ParseErrorKind, RunOptions, ScenarioError};
 use devlife_harness::stress::Style;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// Which styles to run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum StyleArg {
-    /// The framework-style drivers.
-    Framework,
-    /// The legacy twins.
-    Legacy,
-}
 
 /// Options of `devlife run`.
 #[derive(Args, Debug)]
@@ -24,9 +15,10 @@ pub struct RunArgs {
     /// Scenario files to run, in order.
     #[arg(value_name = "SCENARIO", required = true)]
     files: Vec<PathBuf>,
-    /// Run only this style (default: every style the scenario names).
-    #[arg(long, value_enum)]
-    style: Option<StyleArg>,
+    /// Run only this style, `framework` or `legacy` (default: every style
+    /// the scenario names).
+    #[arg(long, value_name = "STYLE")]
+    style: Option<Style>,
     /// Override every scenario's timeout (the hang guard of each wait).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
@@ -44,10 +36,7 @@ pub struct RunArgs {
 pub fn main(a: RunArgs) -> u8 {
     let opts = RunOptions {
         timeout: a.timeout,
-        style: a.style.map(|s| match s {
-            StyleArg::Framework => Style::Framework,
-            StyleArg::Legacy => Style::Legacy,
-        }),
+        style: a.style,
         trace: a.trace,
     };
     let mut code = 0u8;

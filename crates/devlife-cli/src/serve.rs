@@ -78,11 +78,7 @@ pub fn finish(s: Served) -> bool {
             reports.len(),
             hangs,
             leaks.len(),
-            if style == Style::Legacy {
-                "legacy"
-            } else {
-                "framework"
-            }
+            style
         );
     }
     found && style == Style::Framework

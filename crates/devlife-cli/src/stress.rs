@@ -82,7 +82,7 @@ pub fn main(a: StressArgs) -> u8 {
         eprintln!(
             "devlife stress: seed {seed} (replay with --seed {seed}), {:.1} s, {} style",
             cfg.duration.as_secs_f64(),
-            if a.legacy { "legacy" } else { "framework" }
+            cfg.style
         );
     }
     let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod common;
+mod counters;
 pub mod isp;
 pub mod mutants;
 pub mod usb_av;

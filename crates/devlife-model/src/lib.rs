@@ -125,6 +125,7 @@ mod hw;
 mod irq;
 mod kernel;
 mod module;
+mod style;
 pub mod testdrv;
 mod work;
 
@@ -150,6 +151,7 @@ pub use irq::{
 };
 pub use kernel::{Kernel, KernelConfig, WeakKernel};
 pub use module::{Module, ModuleRef};
+pub use style::{Style, UnknownStyle};
 pub use work::{Timer, TimerBase, Work, WorkCtx, Workqueue};
 
 pub use devlife;

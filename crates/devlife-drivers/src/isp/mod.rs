@@ -70,13 +70,13 @@ pub mod hw;
 mod subdevs;
 
 use crate::Style;
+use crate::counters::counters;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
 use devlife_media::mc::{MediaDevice, WeakMediaDevice};
 use devlife_model::{Device, DeviceSpec, Errno, IrqLine, KResult, Kernel, NodeKind};
 use hw::IspModel;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -134,26 +134,9 @@ impl IspOptions {
     }
 }
 
-macro_rules! counters {
-    ($($(#[$m:meta])* $name:ident),* $(,)?) => {
-        /// Event counters of the ISP driver of one [`Isp`] instance.
-        #[derive(Debug, Default)]
-        pub struct Counters { $($(#[$m])* pub(crate) $name: AtomicU64,)* }
-
-        /// A snapshot of [`Counters`].
-        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-        pub struct CounterSnapshot { $($(#[$m])* pub $name: u64,)* }
-
-        impl Counters {
-            /// The values now.
-            pub fn snapshot(&self) -> CounterSnapshot {
-                CounterSnapshot { $($name: self.$name.load(Ordering::SeqCst),)* }
-            }
-        }
-    };
-}
-
 counters! {
+    /// Event counters of the ISP driver of one [`Isp`] instance.
+    struct Counters;
     /// Successful probes.
     probes,
     /// Removes.
@@ -176,12 +159,6 @@ counters! {
     subdev_releases,
     /// ISP releases (the v4l2 device's release callback).
     isp_releases,
-}
-
-impl Counters {
-    pub(crate) fn inc(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// What a bound device published.

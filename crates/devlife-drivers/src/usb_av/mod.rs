@@ -107,11 +107,11 @@ mod audio;
 mod video;
 
 use crate::Style;
+use crate::counters::counters;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
 use devlife_media::mc::{AllocatorMode, MediaDevice, MediaDeviceAllocator, ParentInfo};
 use devlife_model::{Device, DeviceSpec, Errno, KResult, Kernel, NodeKind, UsbInterfaceSpec};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// USB vendor id of the device.
@@ -186,28 +186,10 @@ impl Default for Options {
     }
 }
 
-macro_rules! counters {
-    ($($(#[$m:meta])* $name:ident),* $(,)?) => {
-        /// Event counters of the drivers of one [`UsbAv`] instance (all
-        /// devices). They are plain numbers outside driver memory: reading
-        /// them never touches a driver.
-        #[derive(Debug, Default)]
-        pub struct Counters { $($(#[$m])* pub(crate) $name: AtomicU64,)* }
-
-        /// A snapshot of [`Counters`].
-        #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-        pub struct CounterSnapshot { $($(#[$m])* pub $name: u64,)* }
-
-        impl Counters {
-            /// The values now.
-            pub fn snapshot(&self) -> CounterSnapshot {
-                CounterSnapshot { $($name: self.$name.load(Ordering::SeqCst),)* }
-            }
-        }
-    };
-}
-
 counters! {
+    /// Event counters of the drivers of one [`UsbAv`] instance (all
+    /// devices).
+    struct Counters;
     /// Successful video probes.
     video_probes,
     /// Video removes.
@@ -246,12 +228,6 @@ counters! {
     decoder_releases,
     /// V4L2 device release callbacks.
     v4l2_releases,
-}
-
-impl Counters {
-    pub(crate) fn inc(c: &AtomicU64) {
-        c.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// What both drivers of one instance share.

@@ -105,10 +105,7 @@ pub fn errno_name(e: Errno) -> String {
     }
 }
 
-/// `framework` or `legacy`.
+/// `framework` or `legacy` ([`Style::name`]).
 pub fn style_name(s: Style) -> &'static str {
-    match s {
-        Style::Framework => "framework",
-        Style::Legacy => "legacy",
-    }
+    s.name()
 }

@@ -221,10 +221,6 @@ struct TestdrvTarget {
 }
 
 fn setup_testdrv(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
-    let style = match style {
-        Style::Framework => testdrv::Style::Framework,
-        Style::Legacy => testdrv::Style::Legacy,
-    };
     let s = testdrv::setup(k, style)?;
     Ok(Box::new(TestdrvTarget {
         setup: Mutex::new(Some(s)),

@@ -89,14 +89,8 @@ pub fn module_name(style: Style) -> &'static str {
 /// Modalias the driver matches.
 pub const MODALIAS: &str = "platform:devlife-testdrv";
 
-/// How the driver is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Style {
-    /// The framework style (no checker may fire).
-    Framework,
-    /// The pre-fix style (checkers fire).
-    Legacy,
-}
+/// How the driver is written (the workspace's one [`Style`](crate::Style)).
+pub use crate::Style;
 
 /// A test setup: the driver's module loaded, the driver registered, one
 /// device added and bound.

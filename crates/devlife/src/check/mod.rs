@@ -23,7 +23,7 @@ pub use journal::{Event, EventKind, Journal};
 pub use kasan::{Shadow, ShadowRef};
 pub use ledger::{Ledger, LiveCount, LiveToken};
 pub use lockdep::{CheckedMutex, CheckedMutexGuard, Held, Lockdep, lock_class};
-pub use report::{Report, ReportKind, Reports};
+pub use report::{Report, ReportKind, Reports, UnknownReportKind};
 
 use std::sync::Arc;
 

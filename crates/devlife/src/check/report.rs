@@ -3,6 +3,7 @@
 use super::journal::Event;
 use std::collections::HashMap;
 use std::panic::Location;
+use std::str::FromStr;
 use std::sync::Mutex;
 
 /// Which checker fired.
@@ -48,7 +49,9 @@ impl ReportKind {
         ReportKind::LockOrder,
     ];
 
-    /// Short KASAN-like title.
+    /// Short KASAN-like title: the name reports, summaries and scenario
+    /// files use for the checker (`"use-after-free"`). [`FromStr`] reads it
+    /// back.
     pub fn title(self) -> &'static str {
         match self {
             ReportKind::UseAfterFree => "use-after-free",
@@ -61,6 +64,49 @@ impl ReportKind {
             ReportKind::Hang => "hang",
             ReportKind::LockOrder => "lock-order",
         }
+    }
+
+    /// The abbreviation scenario files may write instead of the title
+    /// (`uaf`, `hw-after-remove`, ...), for the kinds that have one.
+    pub fn abbreviation(self) -> Option<&'static str> {
+        match self {
+            ReportKind::UseAfterFree => Some("uaf"),
+            ReportKind::UseAfterRemove => Some("uar"),
+            ReportKind::HwAfterRemove => Some("hw-after-remove"),
+            ReportKind::IrqAfterRelease => Some("irq-after-release"),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ReportKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.title())
+    }
+}
+
+/// A checker name that is neither a [`ReportKind::title`] nor an
+/// [`ReportKind::abbreviation`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown checker `{0}` (known: {known})", known = ReportKind::titles())]
+pub struct UnknownReportKind(pub String);
+
+impl ReportKind {
+    /// Every title, comma-separated, for error messages.
+    fn titles() -> String {
+        ReportKind::ALL.map(ReportKind::title).join(", ")
+    }
+}
+
+impl FromStr for ReportKind {
+    type Err = UnknownReportKind;
+
+    /// Reads a title or an abbreviation back.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ReportKind::ALL
+            .into_iter()
+            .find(|k| k.title() == s || k.abbreviation() == Some(s))
+            .ok_or_else(|| UnknownReportKind(s.to_owned()))
     }
 }
 
@@ -262,6 +308,22 @@ impl Reports {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kind_names_read_back_and_unknown_names_list_the_known_ones() {
+        for k in ReportKind::ALL {
+            assert_eq!(k.title().parse::<ReportKind>(), Ok(k));
+            assert_eq!(k.to_string(), k.title());
+            if let Some(a) = k.abbreviation() {
+                assert_eq!(a.parse::<ReportKind>(), Ok(k));
+            }
+        }
+        assert_eq!("uaf".parse::<ReportKind>(), Ok(ReportKind::UseAfterFree));
+        let e = "use-after-freed".parse::<ReportKind>().unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("`use-after-freed`"), "{msg}");
+        assert!(msg.contains("interrupt-after-release, leak"), "{msg}");
+    }
 
     #[track_caller]
     fn uaf(name: &str) -> Report {

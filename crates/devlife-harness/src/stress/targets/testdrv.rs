@@ -17,13 +17,6 @@ use rand::{Rng, RngCore};
 /// Number of devices the target adds.
 const DEVICES: u32 = 2;
 
-fn model_style(s: Style) -> testdrv::Style {
-    match s {
-        Style::Framework => testdrv::Style::Framework,
-        Style::Legacy => testdrv::Style::Legacy,
-    }
-}
-
 fn device_name(n: u32) -> String {
     format!("devlife-testdrv.{n}")
 }
@@ -68,7 +61,7 @@ impl Target for TestdrvTarget {
     fn register(&self, k: &Kernel, style: Style) -> KResult<Box<dyn Instance>> {
         let i = TestdrvInstance {
             kernel: k.clone(),
-            style: model_style(style),
+            style,
         };
         i.load()?;
         for n in 0..DEVICES {
