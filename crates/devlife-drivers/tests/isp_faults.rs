@@ -2,12 +2,10 @@
 //! (framework style): nothing leaks, no checker fires, the device binds
 //! again afterwards and streams.
 
-mod isp_util;
-
 use devlife_drivers::Style;
 use devlife_drivers::isp::{self, IspOptions};
 use devlife_model::{Kernel, OpenFlags};
-use isp_util::*;
+use devlife_testkit::isp::*;
 
 #[test]
 fn every_probe_step_can_fail() {

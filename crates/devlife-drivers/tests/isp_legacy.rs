@@ -1,14 +1,13 @@
 //! isp legacy twin: each pre-fix bug is played out, the checker that must
 //! fire does; the same scenario on the framework driver stays silent.
 
-mod isp_util;
-
 use devlife::check::ReportKind;
 use devlife_drivers::Style;
 use devlife_drivers::isp::RESIZER_NAME;
 use devlife_media::mc::preempt;
+use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::{Errno, UnbindPhase};
-use isp_util::*;
+use devlife_testkit::isp::*;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::mpsc;
@@ -170,7 +169,10 @@ fn subdev_close_after_unbind() {
         let rig = Rig::new(style);
         let sd = rig.open_subdev(RESIZER_NAME);
         rig.unbind();
-        assert_eq!(subdev_g_fmt(&sd, 0).unwrap_err(), Errno::ENODEV);
+        assert_eq!(
+            subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 0).unwrap_err(),
+            Errno::ENODEV
+        );
         drop(sd);
         match style {
             Style::Framework => {

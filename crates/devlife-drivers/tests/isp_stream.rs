@@ -3,8 +3,6 @@
 //! frames completed by interrupt, drops when no buffer is queued, and the
 //! free-running engine.
 
-mod isp_util;
-
 use devlife_drivers::Style;
 use devlife_drivers::isp::hw::pattern_byte;
 use devlife_drivers::isp::{
@@ -17,7 +15,7 @@ use devlife_media::uapi::media::MEDIA_LNK_FL_ENABLED;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, Kernel, PollMask};
-use isp_util::*;
+use devlife_testkit::isp::*;
 use std::time::Duration;
 
 fn mbus(code: u32, width: u32, height: u32) -> V4l2MbusFramefmt {
@@ -31,11 +29,11 @@ fn mbus(code: u32, width: u32, height: u32) -> V4l2MbusFramefmt {
 
 fn set(rig: &Rig, entity: &str, pad: u32, f: V4l2MbusFramefmt) -> V4l2MbusFramefmt {
     let sd = rig.open_subdev(entity);
-    subdev_fmt(&sd, VIDIOC_SUBDEV_S_FMT, pad, f).unwrap()
+    subdev_s_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, pad, f).unwrap()
 }
 
 fn get(rig: &Rig, entity: &str, pad: u32) -> V4l2MbusFramefmt {
-    subdev_g_fmt(&rig.open_subdev(entity), pad).unwrap()
+    subdev_g_fmt(&rig.open_subdev(entity), V4L2_SUBDEV_FORMAT_ACTIVE, pad).unwrap()
 }
 
 #[test]
@@ -171,10 +169,10 @@ fn formats_propagate_and_streamon_validates_the_pipeline() {
         mbus(MEDIA_BUS_FMT_YUYV8_1X16, 321, 240),
     );
     assert_eq!((r.width, r.height), (320, 240));
-    let p = set_fmt(&v, VIDIOC_S_FMT, 320, 240, pix_fmt::RGB24);
+    let p = set_fmt(&v, VIDIOC_S_FMT, &pix_format(320, 240, pix_fmt::RGB24));
     assert_eq!(p, Err(Errno::EBUSY), "buffers are allocated");
     reqbufs(&v, 0).unwrap();
-    let p = set_fmt(&v, VIDIOC_S_FMT, 320, 240, pix_fmt::RGB24).unwrap();
+    let p = set_fmt(&v, VIDIOC_S_FMT, &pix_format(320, 240, pix_fmt::RGB24)).unwrap();
     assert_eq!(
         (p.pixelformat, p.bytesperline, p.sizeimage),
         (pix_fmt::YUYV, 640, 320 * 240 * 2)
@@ -183,7 +181,7 @@ fn formats_propagate_and_streamon_validates_the_pipeline() {
     assert!(rig.frame());
     let b = dqbuf(&v).unwrap();
     assert_eq!(b.bytesused, 320 * 240 * 2);
-    let m = map(&v, b.index).unwrap();
+    let m = map_buffer(&v, b.index).unwrap();
     for off in [0usize, 5, 640, 641, 642, 320 * 240 * 2 - 2] {
         let mut x = [0u8];
         m.read(off, &mut x).unwrap();
@@ -229,7 +227,7 @@ fn frames_by_interrupt_into_mmap_buffers_and_drops_without_buffers() {
     let rig = Rig::new(Style::Framework);
     let v = rig.open_video();
     let n = start_stream(&v, 3).unwrap();
-    let maps: Vec<_> = (0..n).map(|i| map(&v, i).unwrap()).collect();
+    let maps: Vec<_> = (0..n).map(|i| map_buffer(&v, i).unwrap()).collect();
     for k in 0..6u32 {
         assert!(rig.frame());
         let b = dqbuf(&v).unwrap();

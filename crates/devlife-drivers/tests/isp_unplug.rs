@@ -2,14 +2,13 @@
 //! kind of call; interrupts at every step of unbind; release on the last
 //! reference; memory flat across plug cycles. No checker may fire.
 
-mod isp_util;
-
 use devlife::check::LiveCount;
 use devlife_drivers::Style;
 use devlife_drivers::isp::RESIZER_NAME;
 use devlife_drivers::isp::hw::pattern_byte;
+use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::{Errno, Kernel, OpenFlags, PollMask, UnbindPhase};
-use isp_util::*;
+use devlife_testkit::isp::*;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,7 +57,10 @@ fn unbind_wakes_dqbuf_and_poll_and_stops_the_stream_before_remove() {
         );
         assert_eq!(rig.k.check_hangs(), 0);
         assert_eq!(querycap(&v).unwrap_err(), Errno::ENODEV);
-        assert_eq!(subdev_g_fmt(&sd, 0).unwrap_err(), Errno::ENODEV);
+        assert_eq!(
+            subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 0).unwrap_err(),
+            Errno::ENODEV
+        );
         assert_eq!(media_info(&mf).unwrap_err(), Errno::EIO);
         let c = rig.isp.counters();
         assert_eq!((c.stops, c.stops_after_remove, c.removes), (1, 0, 1));
@@ -91,7 +93,7 @@ fn mmap_buffers_outlive_the_unbind() {
     let rig = Rig::new(Style::Framework);
     let v = rig.open_video();
     start_stream(&v, 2).unwrap();
-    let maps: Vec<_> = (0..2).map(|i| map(&v, i).unwrap()).collect();
+    let maps: Vec<_> = (0..2).map(|i| map_buffer(&v, i).unwrap()).collect();
     assert!(rig.frame());
     let b = dqbuf(&v).unwrap();
     rig.unbind();
@@ -233,7 +235,7 @@ fn memory_is_flat_across_plug_cycles() {
         assert!(isp.vsync(&dev));
         assert!(isp.wait_irq_idle(&dev, PATIENCE));
         let b = dqbuf(&v).unwrap();
-        let m = map(&v, b.index).unwrap();
+        let m = map_buffer(&v, b.index).unwrap();
         if i % 2 == 0 {
             k.sysfs_unbind(isp.driver(), dev.name()).unwrap();
         }

@@ -3,12 +3,10 @@
 //! driver, the interface binds again afterwards, nothing leaks, no checker
 //! fires.
 
-mod usb_av_util;
-
 use devlife_drivers::Style;
 use devlife_drivers::usb_av;
 use devlife_model::{Kernel, OpenFlags};
-use usb_av_util::*;
+use devlife_testkit::usb_av::*;
 
 #[test]
 fn every_probe_step_can_fail() {

@@ -1,15 +1,14 @@
 //! usb-av legacy twins: each pre-fix bug is played out, the checker that
 //! must fire does; the same scenario on the framework drivers stays silent.
 
-mod usb_av_util;
-
 use devlife::check::ReportKind;
 use devlife_drivers::Style;
 use devlife_drivers::usb_av::pcm::{PcmHwParams, client};
 use devlife_media::mc::{MediaDeviceState, preempt};
+use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::Errno;
+use devlife_testkit::usb_av::*;
 use std::sync::mpsc;
-use usb_av_util::*;
 
 const VIDEO_STATE: &str = "usbav_video(1-1)";
 const AUDIO_STATE: &str = "usbav_audio(1-1)";
@@ -243,7 +242,10 @@ fn subdev_close_after_unbind() {
         let rig = Rig::new(style);
         let sd = rig.open_subdev();
         rig.unbind_video();
-        assert_eq!(subdev_g_fmt(&sd, 1).unwrap_err(), Errno::ENODEV);
+        assert_eq!(
+            subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 1).unwrap_err(),
+            Errno::ENODEV
+        );
         drop(sd);
         match style {
             Style::Framework => {

@@ -2,8 +2,6 @@
 //! buffer queue and `read()`, audio streaming through `read()`, the PCM
 //! ioctls, and the shared source claimed through the allocator's hooks.
 
-mod usb_av_util;
-
 use devlife_drivers::Style;
 use devlife_drivers::usb_av::hw::{audio_frame, video_byte};
 use devlife_drivers::usb_av::pcm::{self, PcmHwParams, client, state};
@@ -14,7 +12,7 @@ use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::Errno;
-use usb_av_util::*;
+use devlife_testkit::usb_av::*;
 
 fn entity_id(m: &MediaDevice, name: &str) -> u32 {
     m.graph().entity_by_name(name).expect(name)
@@ -93,13 +91,13 @@ fn video_formats_and_link_validation() {
     );
     assert_eq!((p.bytesperline, p.sizeimage), (1440, 720 * 480 * 2));
     // TRY picks the closest size and YUYV, without changing the format.
-    let t = set_fmt(&f, VIDIOC_TRY_FMT, 400, 300, pix_fmt::RGB24).unwrap();
+    let t = set_fmt(&f, VIDIOC_TRY_FMT, &pix_format(400, 300, pix_fmt::RGB24)).unwrap();
     assert_eq!(
         (t.width, t.height, t.pixelformat),
         (320, 240, pix_fmt::YUYV)
     );
     assert_eq!(g_fmt(&f).unwrap().width, 720);
-    set_fmt(&f, VIDIOC_S_FMT, 320, 240, pix_fmt::YUYV).unwrap();
+    set_fmt(&f, VIDIOC_S_FMT, &pix_format(320, 240, pix_fmt::YUYV)).unwrap();
     assert_eq!(g_fmt(&f).unwrap().sizeimage, 320 * 240 * 2);
     // The hardware was programmed.
     assert_eq!(rig.udev.hardware().peek(0x08), (320 << 16) | 240);
@@ -110,18 +108,20 @@ fn video_formats_and_link_validation() {
     assert_eq!(streamon(&f), Err(Errno::EPIPE));
     // Configure the decoder through its subdev node.
     let sd = rig.open_subdev();
-    let d = subdev_g_fmt(&sd, 1).unwrap();
+    let d = subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 1).unwrap();
     assert_eq!((d.width, d.height, d.code), (720, 480, 0x2008));
     let mut want = d;
     want.width = 330;
     want.height = 250;
-    let got = subdev_fmt(&sd, VIDIOC_SUBDEV_S_FMT, 1, want).unwrap();
+    let got = subdev_s_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 1, want).unwrap();
     assert_eq!((got.width, got.height), (320, 240));
     // The input pad is fixed.
-    let mut fx = subdev_g_fmt(&sd, 0).unwrap();
+    let mut fx = subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 0).unwrap();
     fx.width = 64;
     assert_eq!(
-        subdev_fmt(&sd, VIDIOC_SUBDEV_S_FMT, 0, fx).unwrap().width,
+        subdev_s_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 0, fx)
+            .unwrap()
+            .width,
         720
     );
     streamon(&f).unwrap();
@@ -139,7 +139,7 @@ fn video_streams_frames_through_mmap_buffers() {
     let f = rig.open_video();
     let n = start_stream(&f, 4).unwrap();
     assert_eq!(n, 4);
-    let maps: Vec<_> = (0..n).map(|i| map(&f, i).unwrap()).collect();
+    let maps: Vec<_> = (0..n).map(|i| map_buffer(&f, i).unwrap()).collect();
     let mut last_frame = None;
     for k in 0..10u32 {
         let b = dqbuf(&f).unwrap();

@@ -3,19 +3,18 @@
 //! running; the seed-003 allocator states observed through the drivers;
 //! memory flat across plug cycles. No checker may fire.
 
-mod usb_av_util;
-
 use devlife::check::LiveCount;
 use devlife_drivers::Style;
 use devlife_drivers::usb_av::hw::{audio_frame, video_byte};
 use devlife_drivers::usb_av::pcm::{PcmHwParams, client};
 use devlife_drivers::usb_av::{AUDIO_NAME, DECODER_NAME};
 use devlife_media::mc::{MediaDevice, MediaDeviceState, preempt};
+use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, Kernel, OpenFlags, PollMask};
+use devlife_testkit::usb_av::*;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
-use usb_av_util::*;
 
 /// Waits until some thread is published as blocked in `op` of `object`.
 fn wait_blocked_on(k: &Kernel, object: &str, op: &str) {
@@ -103,7 +102,10 @@ fn disconnect_wakes_every_sleeper_and_waits_for_the_transfer_in_flight() {
     assert_eq!(rig.k.check_hangs(), 0);
     // Every later call answers with its node's errno.
     assert_eq!(querycap(&v).unwrap_err(), Errno::ENODEV);
-    assert_eq!(subdev_g_fmt(&sd, 1).unwrap_err(), Errno::ENODEV);
+    assert_eq!(
+        subdev_g_fmt(&sd, V4L2_SUBDEV_FORMAT_ACTIVE, 1).unwrap_err(),
+        Errno::ENODEV
+    );
     assert_eq!(media_info(&mf).unwrap_err(), Errno::EIO);
     assert_eq!(a.file.read(&mut [0u8; 4]), Err(Errno::ENODEV));
     assert_eq!(client::status(&a.file).unwrap_err(), Errno::ENODEV);
@@ -235,7 +237,7 @@ fn module_unload_during_calls() {
     let a = block_audio_reader(&rig, "areader");
     let v = rig.open_video();
     start_stream(&v, 2).unwrap();
-    let map0 = map(&v, 0).unwrap();
+    let map0 = map_buffer(&v, 0).unwrap();
     let mf = rig.open_media();
     // Open files (a read in flight, a mapping) pin their modules.
     assert_eq!(
@@ -280,7 +282,7 @@ fn mmap_buffers_outlive_the_device() {
     let rig = Rig::new(Style::Framework);
     let v = rig.open_video();
     start_stream(&v, 2).unwrap();
-    let maps: Vec<_> = (0..2).map(|i| map(&v, i).unwrap()).collect();
+    let maps: Vec<_> = (0..2).map(|i| map_buffer(&v, i).unwrap()).collect();
     let b = dqbuf(&v).unwrap();
     let mut head = [0u8; 4];
     maps[b.index as usize].read(0, &mut head).unwrap();
@@ -459,7 +461,7 @@ fn memory_is_flat_across_plug_cycles() {
             .unwrap();
         start_stream(&v, 2).unwrap();
         let b = dqbuf(&v).unwrap();
-        let map = map(&v, b.index).unwrap();
+        let map = map_buffer(&v, b.index).unwrap();
         assert!(a.read(&mut [0u8; 512]).unwrap() > 0);
         match i % 3 {
             0 => av.unplug(&udev).unwrap(),

@@ -2,8 +2,6 @@
 //! defaults, flags, menus), on the nodes that have them, and none on the
 //! others; a set reaches the entity; events; a set racing an unbind.
 
-mod vimc_common;
-
 use devlife_drivers::Style;
 use devlife_drivers::vimc::controls::*;
 use devlife_drivers::vimc::hw::{REG_CTRL_ID, REG_CTRL_VAL};
@@ -14,8 +12,8 @@ use devlife_media::uapi::controls::{
 };
 use devlife_media::uapi::ioctl::get_str;
 use devlife_model::{Errno, File, KResult, OpenFlags, PollMask};
+use devlife_testkit::vimc::*;
 use std::time::Duration;
-use vimc_common::*;
 
 /// (id, name, type, min, max, step, default, flags) of one control.
 type Row = (u32, &'static str, u32, i64, i64, u64, i64, u32);

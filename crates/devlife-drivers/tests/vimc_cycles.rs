@@ -2,16 +2,14 @@
 //! reload cycles; userspace racing rebinds from other threads; fault
 //! injection at every fallible step of probe.
 
-mod vimc_common;
-
 use devlife_drivers::Style;
 use devlife_drivers::vimc::setup::{StreamSetup, configure};
 use devlife_drivers::vimc::{self, VimcConfig};
 use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::{Errno, FaultPoint, Kernel, OpenFlags};
+use devlife_testkit::vimc::*;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use vimc_common::*;
 
 /// Every object type a vimc binding and its users create.
 const VIMC_TYPES: [&str; 13] = [
@@ -47,10 +45,10 @@ fn hundreds_of_bind_unbind_cycles_leave_nothing_behind() {
         let m = rig.open_media();
         let v = rig.open("RGB/YUV Capture");
         let s = rig.open("Scaler");
-        assert!(device_info(&m).is_ok());
+        assert!(media_info(&m).is_ok());
         assert!(querycap(&v).is_ok());
         rig.v.unbind().unwrap();
-        assert_eq!(device_info(&m), Err(Errno::EIO));
+        assert_eq!(media_info(&m), Err(Errno::EIO));
         assert_eq!(querycap(&v).unwrap_err(), Errno::ENODEV);
         assert_eq!(
             subdev_g_fmt(&s, V4L2_SUBDEV_FORMAT_ACTIVE, 0),
@@ -215,7 +213,7 @@ fn userspace_racing_rebinds_from_other_threads() {
                     }
                 };
                 let r = if p.contains("media") {
-                    device_info(&f).map(|_| ())
+                    media_info(&f).map(|_| ())
                 } else if p.contains("video") {
                     querycap(&f)
                         .and_then(|_| start_stream(&f, 2))

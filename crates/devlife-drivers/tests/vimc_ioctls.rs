@@ -2,15 +2,13 @@
 //! core's single input of an `IO_MC` node, CREATE_BUFS, PREPARE_BUF,
 //! priorities; EXPBUF as a driver without dma-buf export.
 
-mod vimc_common;
-
 use devlife_drivers::Style;
 use devlife_media::uapi::io::*;
 use devlife_media::uapi::ioctl::get_str;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::prio::{PRIORITY_INTERACTIVE, PRIORITY_RECORD};
 use devlife_model::{Errno, File, KResult};
-use vimc_common::*;
+use devlife_testkit::vimc::*;
 
 fn framesize(f: &File, index: u32, fourcc: u32) -> KResult<V4l2Frmsizeenum> {
     let mut fs = V4l2Frmsizeenum {

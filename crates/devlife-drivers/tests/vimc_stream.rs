@@ -2,8 +2,6 @@
 //! (moving colour bars with a frame counter) through the buffer queue and
 //! through `read()`, with the pipeline rules of the kernel.
 
-mod vimc_common;
-
 use devlife_drivers::Style;
 use devlife_drivers::vimc::formats::{code, pix};
 use devlife_drivers::vimc::hw::{reg_frames, reg_stream};
@@ -13,7 +11,7 @@ use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, File};
-use vimc_common::*;
+use devlife_testkit::vimc::*;
 
 fn raw_fmt(w: u32, h: u32) -> FrameFmt {
     FrameFmt {

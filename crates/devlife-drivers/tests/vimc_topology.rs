@@ -1,10 +1,7 @@
 //! vimc's topology (spec §1.1-§1.3), node names, default formats (§1.4) and
 //! their rules, `media-ctl -p` / `--print-dot` byte for byte (§1.6, §1.7).
 
-mod vimc_common;
-#[path = "../../devlife-media/tests/fixtures/vimc_media_ctl.rs"]
-mod vimc_media_ctl;
-use vimc_media_ctl::{VIMC_DOT, VIMC_P, first_diff};
+use devlife_testkit::media_ctl::{VIMC_DOT, VIMC_P, first_diff};
 
 use devlife_drivers::Style;
 use devlife_drivers::vimc::formats::{code, pix};
@@ -16,7 +13,7 @@ use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, File, NodeKind};
-use vimc_common::*;
+use devlife_testkit::vimc::*;
 
 /// The excerpts the spec prints (§1.6), verbatim.
 const SPEC_SENSOR_A: &str = "- entity 1: Sensor A (1 pad, 2 links, 0 routes)
@@ -188,7 +185,7 @@ fn node_names_numbers_and_device_info() {
     assert_eq!(rig.k.lookup("media0").unwrap().kind(), NodeKind::Media);
     // MEDIA_IOC_DEVICE_INFO.
     let m = rig.open_media();
-    let d = device_info(&m).unwrap();
+    let d = media_info(&m).unwrap();
     assert_eq!(get_str(&d.driver), "vimc");
     assert_eq!(get_str(&d.model), "VIMC MDEV");
     assert_eq!(get_str(&d.serial), "");

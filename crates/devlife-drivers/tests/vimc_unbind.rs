@@ -11,8 +11,6 @@
 //! Threads are ordered through the model's blocked-thread table and
 //! preemption points, never by sleeping.
 
-mod vimc_common;
-
 use devlife::check::ReportKind;
 use devlife_drivers::Style;
 use devlife_drivers::vimc::formats::code;
@@ -22,9 +20,9 @@ use devlife_media::mc::preempt;
 use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
 use devlife_model::{Errno, File, PollMask, UnbindPhase};
+use devlife_testkit::vimc::*;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use vimc_common::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Unplug {
@@ -295,7 +293,7 @@ fn open_media_node_framework() {
         let m = rig.open_media();
         let path = rig.nodes().media;
         unplug(&rig, how);
-        assert_eq!(device_info(&m), Err(Errno::EIO));
+        assert_eq!(media_info(&m), Err(Errno::EIO));
         assert_eq!(
             m.poll(PollMask::IN, None),
             Ok(PollMask::ERR | PollMask::HUP)
@@ -337,7 +335,7 @@ fn media_ioctl_in_flight(rig: &Rig, how: Unplug) -> Result<MediaDeviceInfo, Errn
                     let _ = g.lock().unwrap().recv();
                 }
             },
-            || device_info(&m),
+            || media_info(&m),
         )
     });
     at_rx.recv().unwrap();
@@ -402,7 +400,7 @@ fn stale_media_fd_legacy_gets_eio_from_the_entry_check() {
     unplug(&rig, Unplug::Sysfs);
     // The media device was freed under the open node (R2), but the
     // registered flag saves a call that starts after the unregistration.
-    assert_eq!(device_info(&m), Err(Errno::EIO));
+    assert_eq!(media_info(&m), Err(Errno::EIO));
     drop(m);
     assert_eq!(rig.count(ReportKind::UseAfterFree), 0);
     finish_legacy(rig);

@@ -2,9 +2,7 @@
 //! byte for byte (spec §1.6, §1.7; media-ctl.c's format strings).
 
 mod mc_util;
-#[path = "fixtures/vimc_media_ctl.rs"]
-mod vimc_media_ctl;
-use vimc_media_ctl::{VIMC_DOT, VIMC_P, VIMC_P_1_22, first_diff};
+use devlife_testkit::media_ctl::{VIMC_DOT, VIMC_P, VIMC_P_1_22, first_diff};
 
 use devlife::Monitor;
 use devlife_media::mc::render::{self, MediaCtlFormat, RenderOptions};

@@ -5,16 +5,14 @@
 //! the caller's buffer held (no leaked bytes). Plus random operation
 //! sequences on the buffer queue with its invariants checked after each step.
 
-mod v4l2_common;
-
 use devlife_media::uapi::ioctl::{IoctlCmd, Wire};
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::PLANE_INDEX_SHIFT;
 use devlife_model::{Errno, File, MmapRequest, PollMask};
+use devlife_testkit::testcam::*;
 use proptest::prelude::*;
 use std::time::Duration;
-use v4l2_common::*;
 
 /// A command: mostly known ones (of both node kinds), sometimes random.
 fn cmd_strategy() -> impl Strategy<Value = u32> {

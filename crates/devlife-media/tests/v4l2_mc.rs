@@ -3,8 +3,6 @@
 //! view, and the media device kept alive by an open video file (the R7
 //! shape: `v4l2_release` must not reach a freed media device).
 
-mod v4l2_common;
-
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
 use devlife_media::mc::{DeviceInfo, Lifetime, LinkEnds, MediaDevice, RegisterOptions};
 use devlife_media::uapi::media::*;
@@ -12,9 +10,9 @@ use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::*;
 use devlife_model::{Errno, KResult, Kernel, OpCtx, OpenFlags};
+use devlife_testkit::testcam::{ioc, sensor_default, set_fmt, subdev_fmt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use v4l2_common::{ioc, sensor_default, set_fmt, subdev_fmt};
 
 /// A subdev whose pads all start with the sensor default and store what
 /// they are given.

@@ -11,18 +11,16 @@
 //! * Stress: random file operations on every node against repeated
 //!   unbind/bind, with all checkers on.
 
-mod v4l2_common;
-
 use devlife::check::ReportKind;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::PLANE_INDEX_SHIFT;
 use devlife_model::{Errno, MmapRequest, OpenFlags, PollMask};
+use devlife_testkit::testcam::*;
 use rand::{Rng, SeedableRng};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use v4l2_common::*;
 
 fn s_fmt_320(f: &devlife_model::File) -> Result<V4l2PixFormat, Errno> {
     set_fmt(

@@ -3,16 +3,14 @@
 //! I/O, release after unplug doing no I/O, subdev close after unbind, release
 //! callbacks and their order, memory flat across bind/unbind cycles.
 
-mod v4l2_common;
-
 use devlife_media::uapi::subdev::*;
 use devlife_media::v4l2::{PLANE_INDEX_SHIFT, SubdevConfig, SubdevOps};
 use devlife_model::{
     BusKind, DeviceSpec, Driver, Errno, KResult, Kernel, MmapRequest, OpenFlags, PollMask,
     ProbeCtx, RemoveCtx,
 };
+use devlife_testkit::testcam::*;
 use std::sync::atomic::Ordering;
-use v4l2_common::*;
 
 fn no_reports(rig: &Rig) {
     let r = rig.reports();

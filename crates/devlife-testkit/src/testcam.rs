@@ -1,5 +1,5 @@
-//! Shared rig of the V4L2 tests: `testcam`, a small capture driver with one
-//! video node and one sensor subdev, written in both styles, and ioctl helpers.
+//! `testcam`, the rig of the V4L2 framework tests: a small capture driver
+//! with one video node and one sensor subdev, written in both styles.
 //!
 //! The driver's state is an instrumented allocation ([`Shadow`]): framework
 //! style releases it on its last reference, legacy style frees it at unbind
@@ -9,14 +9,13 @@
 //!
 //! Frames are produced on demand by the test ([`Rig::produce`]), like an IRQ
 //! handler completing a DMA, so tests are deterministic.
-#![allow(dead_code)] // each test binary uses a different part of the rig
-
+pub use crate::prelude::*;
 use devlife::Devres;
 use devlife::check::{ReportKind, Shadow};
-use devlife_media::uapi::ioctl::Wire;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::*;
+pub use devlife_model::Style;
 use devlife_model::{
     BusKind, Device, DeviceSpec, Driver, Errno, File, KResult, Kernel, OpCtx, OpenFlags, ProbeCtx,
     Registers, RemoveCtx,
@@ -24,7 +23,6 @@ use devlife_model::{
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::time::Duration;
 
 /// Register: 1 = DMA running.
 pub const REG_CTRL: u32 = 0x00;
@@ -32,18 +30,6 @@ pub const REG_CTRL: u32 = 0x00;
 pub const REG_FRAMES: u32 = 0x04;
 /// Register: the width programmed by `S_FMT`.
 pub const REG_FMT: u32 = 0x08;
-
-/// A generous bound for "this must happen": never reached unless the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(20);
-
-/// How the driver is written.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Style {
-    /// The framework style.
-    Framework,
-    /// The pre-fix kernel style.
-    Legacy,
-}
 
 /// A point where the driver's `S_FMT` can be held (to keep an ioctl in
 /// flight across an unbind, deterministically).
@@ -90,17 +76,27 @@ impl Latch {
 /// Counters shared between the test and every binding of the driver.
 #[derive(Default)]
 pub struct Counters {
+    /// Successful probes.
     pub probes: AtomicUsize,
+    /// `remove()` calls.
     pub removes: AtomicUsize,
+    /// `start_streaming` calls that succeeded.
     pub start_streaming: AtomicUsize,
+    /// `stop_streaming` calls.
     pub stop_streaming: AtomicUsize,
     /// `stop_streaming` calls that started after `remove()` returned.
     pub stop_after_remove: AtomicUsize,
+    /// Release callbacks of the video device (its last reference went).
     pub video_release: AtomicUsize,
+    /// Release callbacks of the sensor subdev.
     pub subdev_release: AtomicUsize,
+    /// Release callbacks of the v4l2 device.
     pub v4l2_release: AtomicUsize,
+    /// Closes of video node files that reached the driver.
     pub video_close: AtomicUsize,
+    /// Closes of subdev node files that reached the driver.
     pub subdev_close: AtomicUsize,
+    /// `s_stream(true)` calls on the sensor.
     pub s_stream_on: AtomicUsize,
     /// Fail the next `start_streaming` with this errno.
     pub fail_start: Mutex<Option<Errno>>,
@@ -361,17 +357,24 @@ impl SubdevOps for Sensor {
 
 /// What a binding of the driver holds.
 pub struct CamData {
+    /// The v4l2 device every node of the binding hangs on.
     pub v4l2: V4l2Device,
+    /// The capture video device.
     pub vdev: VideoDevice<Cap>,
+    /// The sensor subdev.
     pub sensor: Subdev<Sensor>,
     state: Shadow<CamState>,
 }
 
 /// The driver.
 pub struct TestCam {
+    /// How the driver is written.
     pub style: Style,
+    /// Counters shared with the test.
     pub counters: Arc<Counters>,
+    /// Register the subdev node read-only (`V4L2_SUBDEV_FL_RO` style: set ioctls refused).
     pub read_only_subdev: bool,
+    /// The capture queue's configuration.
     pub queue: QueueConfig,
 }
 
@@ -466,17 +469,23 @@ impl Driver for TestCam {
 
 /// A kernel with the driver registered and one device bound.
 pub struct Rig {
+    /// The kernel.
     pub k: Kernel,
+    /// The bound platform device.
     pub dev: Device,
+    /// Counters shared with the test.
     pub counters: Arc<Counters>,
+    /// How the driver is written.
     pub style: Style,
 }
 
 impl Rig {
+    /// testcam of `style` bound to one platform device, default queue, writable subdev.
     pub fn new(style: Style) -> Self {
         Self::with(style, false, QueueConfig::default())
     }
 
+    /// testcam of `style` bound to one platform device, with a read-only subdev node if asked and `queue` as its capture queue.
     pub fn with(style: Style, read_only_subdev: bool, queue: QueueConfig) -> Self {
         let k = Kernel::new();
         let counters = Arc::new(Counters::default());
@@ -502,6 +511,7 @@ impl Rig {
         }
     }
 
+    /// The driver's name in sysfs (`testcam` or `testcam-legacy`).
     pub fn driver_name(&self) -> &'static str {
         match self.style {
             Style::Framework => "testcam",
@@ -529,16 +539,19 @@ impl Rig {
             .expect("no subdev node")
     }
 
+    /// Opens the video node read/write (blocking).
     pub fn open_video(&self) -> File {
         self.k.open(&self.video_name(), OpenFlags::RDWR).unwrap()
     }
 
+    /// Opens the video node read/write with `O_NONBLOCK`.
     pub fn open_video_nb(&self) -> File {
         self.k
             .open(&self.video_name(), OpenFlags::RDWR.nonblocking())
             .unwrap()
     }
 
+    /// Opens the subdev node read/write.
     pub fn open_subdev(&self) -> File {
         self.k.open(&self.subdev_name(), OpenFlags::RDWR).unwrap()
     }
@@ -585,140 +598,18 @@ impl Rig {
         self.k.monitor().reports().all()
     }
 
+    /// How many reports of `kind` were raised so far.
     pub fn report_count(&self, kind: ReportKind) -> usize {
         self.k.monitor().reports().count(kind)
     }
 
+    /// Unbinds the driver through sysfs.
     pub fn unbind(&self) -> KResult<()> {
         self.k.sysfs_unbind(self.driver_name(), self.dev.name())
     }
 
+    /// Binds the driver again through sysfs.
     pub fn bind(&self) -> KResult<()> {
         self.k.sysfs_bind(self.driver_name(), self.dev.name())
     }
-}
-
-// ----- ioctl helpers ------------------------------------------------------------
-
-/// Issues `cmd` with `v` as the in/out argument (decoded back on success).
-pub fn ioc<T: Wire>(f: &File, cmd: u32, v: &mut T) -> KResult<i64> {
-    let mut b = v.to_vec();
-    let r = f.ioctl(cmd, &mut b)?;
-    *v = T::decode(&b);
-    Ok(r)
-}
-
-pub fn querycap(f: &File) -> KResult<V4l2Capability> {
-    let mut c = V4l2Capability::default();
-    ioc(f, VIDIOC_QUERYCAP, &mut c)?;
-    Ok(c)
-}
-
-pub fn reqbufs(f: &File, count: u32) -> KResult<V4l2Requestbuffers> {
-    let mut r = V4l2Requestbuffers {
-        count,
-        type_: buf_type::VIDEO_CAPTURE,
-        memory: memory::MMAP,
-        ..Default::default()
-    };
-    ioc(f, VIDIOC_REQBUFS, &mut r)?;
-    Ok(r)
-}
-
-pub fn buf(index: u32) -> V4l2Buffer {
-    V4l2Buffer {
-        index,
-        type_: buf_type::VIDEO_CAPTURE,
-        memory: memory::MMAP,
-        ..Default::default()
-    }
-}
-
-pub fn querybuf(f: &File, index: u32) -> KResult<V4l2Buffer> {
-    let mut b = buf(index);
-    ioc(f, VIDIOC_QUERYBUF, &mut b)?;
-    Ok(b)
-}
-
-pub fn qbuf(f: &File, index: u32) -> KResult<V4l2Buffer> {
-    let mut b = buf(index);
-    ioc(f, VIDIOC_QBUF, &mut b)?;
-    Ok(b)
-}
-
-pub fn dqbuf(f: &File) -> KResult<V4l2Buffer> {
-    let mut b = buf(0);
-    ioc(f, VIDIOC_DQBUF, &mut b)?;
-    Ok(b)
-}
-
-pub fn streamon(f: &File) -> KResult<()> {
-    let mut t = buf_type::VIDEO_CAPTURE;
-    ioc(f, VIDIOC_STREAMON, &mut t).map(|_| ())
-}
-
-pub fn streamoff(f: &File) -> KResult<()> {
-    let mut t = buf_type::VIDEO_CAPTURE;
-    ioc(f, VIDIOC_STREAMOFF, &mut t).map(|_| ())
-}
-
-pub fn g_fmt(f: &File) -> KResult<V4l2Format> {
-    let mut v = V4l2Format {
-        type_: buf_type::VIDEO_CAPTURE,
-        ..Default::default()
-    };
-    ioc(f, VIDIOC_G_FMT, &mut v)?;
-    Ok(v)
-}
-
-pub fn set_fmt(f: &File, cmd: u32, pix: &V4l2PixFormat) -> KResult<V4l2PixFormat> {
-    let mut v = V4l2Format::from_pix(buf_type::VIDEO_CAPTURE, pix);
-    ioc(f, cmd, &mut v)?;
-    Ok(v.pix())
-}
-
-/// REQBUFS(n), QBUF all, STREAMON.
-pub fn start_stream(f: &File, n: u32) -> KResult<u32> {
-    let r = reqbufs(f, n)?;
-    for i in 0..r.count {
-        qbuf(f, i)?;
-    }
-    streamon(f)?;
-    Ok(r.count)
-}
-
-pub fn subdev_fmt(
-    f: &File,
-    cmd: u32,
-    which: u32,
-    pad: u32,
-    fmt: V4l2MbusFramefmt,
-) -> KResult<V4l2SubdevFormat> {
-    let mut v = V4l2SubdevFormat {
-        which,
-        pad,
-        format: fmt,
-        ..Default::default()
-    };
-    ioc(f, cmd, &mut v)?;
-    Ok(v)
-}
-
-/// Waits until `thread` is parked inside `op` (asserts it happens).
-pub fn wait_blocked(k: &Kernel, thread: &str, op: &str) {
-    assert!(
-        k.wait_blocked(thread, op, PATIENCE),
-        "{thread} never blocked in {op}"
-    );
-}
-
-/// Spawns a named thread.
-pub fn spawn<T: Send + 'static>(
-    name: &str,
-    f: impl FnOnce() -> T + Send + 'static,
-) -> std::thread::JoinHandle<T> {
-    std::thread::Builder::new()
-        .name(name.to_owned())
-        .spawn(f)
-        .unwrap()
 }
