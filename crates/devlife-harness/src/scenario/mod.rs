@@ -63,7 +63,6 @@ pub use outcome::{Outcome, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 pub use parse::{ParseError, ParseErrorKind, parse_str};
 pub use runner::{RunOptions, run};
 
-use devlife_drivers::Style;
 use devlife_model::Errno;
 use std::path::Path;
 
@@ -103,9 +102,4 @@ pub fn errno_name(e: Errno) -> String {
         "E?" => format!("E{}", e.raw()),
         n => n.to_owned(),
     }
-}
-
-/// `framework` or `legacy` ([`Style::name`]).
-pub fn style_name(s: Style) -> &'static str {
-    s.name()
 }

@@ -1,7 +1,6 @@
 //! The static pass: what can be known about a scenario before running it.
 
 use super::super::ast::*;
-use super::super::style_name;
 use super::error::{ParseError, ParseErrorKind};
 use super::lex::is_name;
 use std::collections::{HashMap, HashSet};
@@ -60,7 +59,7 @@ pub(super) fn check(sc: &Scenario) -> Result<(), ParseError> {
             return Err(ParseError {
                 file: sc.file.clone(),
                 line: st.line,
-                kind: ParseErrorKind::StyleNotRun(style_name(o).into()),
+                kind: ParseErrorKind::StyleNotRun(o.name().into()),
             });
         }
     }
@@ -75,7 +74,7 @@ pub(super) fn check(sc: &Scenario) -> Result<(), ParseError> {
                 line: st.line,
                 kind,
             };
-            let sname = style_name(style).to_owned();
+            let sname = style.name().to_owned();
             if torn_down && !matches!(st.cmd, Command::Expect(_)) {
                 return Err(e(ParseErrorKind::AfterTeardown));
             }

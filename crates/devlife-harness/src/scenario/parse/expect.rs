@@ -66,8 +66,7 @@ impl Parser {
         match s.as_slice() {
             ["no", "reports"] => Ok(Expect::NoReports),
             ["no", "report", k] => Ok(Expect::NoReport {
-                kind: parse_checker(k)
-                    .ok_or_else(|| ParseErrorKind::UnknownChecker((*k).into()))?,
+                kind: parse_checker(k)?,
             }),
             ["report", ..] => {
                 let (filter, count) = report_filter("expect report", &w[1..])?;

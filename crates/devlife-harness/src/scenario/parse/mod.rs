@@ -150,15 +150,16 @@ impl Parser {
                 arg(w, 1, "style", "framework, legacy or both")?;
                 let mut v = Vec::new();
                 for s in &w[1..] {
-                    let add: &[Style] = match s.trim_end_matches(',') {
-                        "framework" => &[Style::Framework],
-                        "legacy" => &[Style::Legacy],
-                        "both" => &[Style::Framework, Style::Legacy],
-                        other => return Err(ParseErrorKind::UnknownStyle(other.to_owned())),
+                    let add = match s.trim_end_matches(',') {
+                        "both" => Style::ALL.to_vec(),
+                        one => vec![
+                            one.parse::<Style>()
+                                .map_err(|e| ParseErrorKind::UnknownStyle(e.0))?,
+                        ],
                     };
                     for a in add {
-                        if !v.contains(a) {
-                            v.push(*a);
+                        if !v.contains(&a) {
+                            v.push(a);
                         }
                     }
                 }
@@ -199,11 +200,9 @@ impl Parser {
         let mut rest = w;
         let mut only = None;
         if let Some(s) = rest[0].strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            let st = match s {
-                "framework" => Style::Framework,
-                "legacy" => Style::Legacy,
-                other => return Err(ParseErrorKind::UnknownStyle(other.to_owned())),
-            };
+            let st = s
+                .parse::<Style>()
+                .map_err(|e| ParseErrorKind::UnknownStyle(e.0))?;
             only = Some(st);
             rest = &rest[1..];
             if rest.is_empty() {

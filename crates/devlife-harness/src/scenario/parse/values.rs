@@ -80,20 +80,11 @@ pub(super) fn parse_mask(s: &str) -> Result<PollMask, ParseErrorKind> {
     Ok(m)
 }
 
-/// Parses a checker name.
-pub(super) fn parse_checker(s: &str) -> Option<ReportKind> {
-    Some(match s {
-        "use-after-free" | "uaf" => ReportKind::UseAfterFree,
-        "double-free" => ReportKind::DoubleFree,
-        "hardware-access-after-remove" | "hw-after-remove" => ReportKind::HwAfterRemove,
-        "interrupt-after-release" | "irq-after-release" => ReportKind::IrqAfterRelease,
-        "leak" => ReportKind::Leak,
-        "use-after-remove" | "uar" => ReportKind::UseAfterRemove,
-        "drain-stall" => ReportKind::DrainStall,
-        "hang" => ReportKind::Hang,
-        "lock-order" => ReportKind::LockOrder,
-        _ => return None,
-    })
+/// Parses a checker name: a title or an abbreviation of [`ReportKind`]
+/// (the one place that spells them).
+pub(super) fn parse_checker(s: &str) -> R<ReportKind> {
+    s.parse()
+        .map_err(|_| ParseErrorKind::UnknownChecker(s.to_owned()))
 }
 
 /// `KIND [on NAME] [by THREAD] [count N]`.
@@ -102,7 +93,7 @@ pub(super) fn report_filter(command: &str, w: &[String]) -> R<(ReportFilter, Opt
         command: command.to_owned(),
         what: "a checker name",
     })?;
-    let kind = parse_checker(k).ok_or_else(|| ParseErrorKind::UnknownChecker(k.clone()))?;
+    let kind = parse_checker(k)?;
     let mut f = ReportFilter {
         kind,
         on: None,

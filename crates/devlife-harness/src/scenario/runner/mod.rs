@@ -26,9 +26,9 @@ mod worker;
 
 use super::ast::*;
 use super::breaks::{self, Breaks, phase_point};
+use super::errno_name;
 use super::outcome::{ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 use super::target;
-use super::{errno_name, style_name};
 use devlife_drivers::Style;
 use devlife_media::uapi::ioctl::AddressSpace;
 use devlife_model::{File, Kernel, Mapping};
@@ -84,7 +84,7 @@ fn fail(line: usize, kind: RunErrorKind) -> Fail {
 
 impl<'a> Run<'a> {
     fn new(sc: &'a Scenario, style: Style, opts: &RunOptions) -> Result<Self, RunError> {
-        let sname = style_name(style);
+        let sname = style.name();
         let err = |line, kind| RunError {
             file: sc.file.clone(),
             line,
@@ -165,7 +165,7 @@ impl<'a> Run<'a> {
                 "{}:{} [{}] {:<8} {}  => {}",
                 self.sc.file,
                 l.line,
-                style_name(self.style),
+                self.style.name(),
                 l.actor,
                 l.text,
                 l.result
@@ -256,7 +256,7 @@ impl<'a> Run<'a> {
         RunError {
             file: self.sc.file.clone(),
             line: f.line,
-            style: style_name(self.style).to_owned(),
+            style: self.style.name().to_owned(),
             kind: f.kind,
             log: Box::new(std::mem::replace(&mut self.log, RunLog::new(""))),
         }
@@ -418,7 +418,7 @@ pub fn run(sc: &Scenario, opts: &RunOptions) -> Result<super::Outcome, RunError>
         style: sc
             .styles
             .first()
-            .map_or("framework", |s| style_name(*s))
+            .map_or("framework", |s| s.name())
             .to_owned(),
         kind: RunErrorKind::Step(format!("invalid scenario: {}", e.kind)),
         log: Box::new(RunLog::new("")),

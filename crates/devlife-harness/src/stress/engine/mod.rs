@@ -20,7 +20,6 @@ use super::stats::{Merged, ThreadStats};
 use super::summary::{Hang, Leak, Summary, TimePoint, Unplugs};
 use super::target::{Instance, Target, all_targets};
 use config::thread_rng;
-use devlife_drivers::Style;
 use devlife_model::{Kernel, KernelConfig};
 use kthread::kernel_thread;
 use std::sync::Arc;
@@ -254,10 +253,7 @@ pub fn run_with_progress(
     let clean = reports.is_empty() && leaks.is_empty() && hangs.is_empty();
     Ok(Summary {
         seed: cfg.seed,
-        style: match cfg.style {
-            Style::Framework => "framework",
-            Style::Legacy => "legacy",
-        },
+        style: cfg.style.name(),
         drivers: targets.iter().map(|t| t.name().to_owned()).collect(),
         user_threads: cfg.user_threads,
         kernel_threads: cfg.kernel_threads,
