@@ -1,7 +1,9 @@
 //! vimc's topology (spec §1.1-§1.3), node names, default formats (§1.4) and
 //! their rules, `media-ctl -p` / `--print-dot` byte for byte (§1.6, §1.7).
 
-use devlife_testkit::media_ctl::{VIMC_DOT, VIMC_P, first_diff};
+use devlife_testkit::media_ctl::{
+    LENS_A_EXCERPT, SCALER_EXCERPT, SENSOR_A_EXCERPT, VIMC_DOT, VIMC_P, first_diff,
+};
 
 use devlife_drivers::Style;
 use devlife_drivers::vimc::formats::{code, pix};
@@ -15,38 +17,13 @@ use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, File, NodeKind};
 use devlife_testkit::vimc::*;
 
-/// The excerpts the spec prints (§1.6), verbatim.
-const SPEC_SENSOR_A: &str = "- entity 1: Sensor A (1 pad, 2 links, 0 routes)
-            type V4L2 subdev subtype Sensor flags 0
-            device node name /dev/v4l-subdev0
-\tpad0: SOURCE
-\t\t[stream:0 fmt:RGB888_1X24/640x480 field:none colorspace:srgb]
-\t\t-> \"Debayer A\":0 [ENABLED,IMMUTABLE]
-\t\t-> \"Raw Capture 0\":0 [ENABLED,IMMUTABLE]
-";
-const SPEC_SCALER: &str = "- entity 21: Scaler (2 pads, 4 links, 0 routes)
-             type V4L2 subdev subtype Unknown flags 0
-             device node name /dev/v4l-subdev5
-\tpad0: SINK
-\t\t[stream:0 fmt:RGB888_1X24/640x480 field:none colorspace:srgb
-\t\t crop.bounds:(0,0)/640x480
-\t\t crop:(0,0)/640x480]
-\t\t<- \"Debayer A\":1 [ENABLED]
-\t\t<- \"Debayer B\":1 []
-\t\t<- \"RGB/YUV Input\":0 []
-";
-const SPEC_LENS_A: &str = "- entity 28: Lens A (0 pad, 0 link, 0 routes)
-             type V4L2 subdev subtype Lens flags 0
-             device node name /dev/v4l-subdev6
-";
-
 #[test]
 fn media_ctl_p_and_dot_byte_for_byte_in_both_styles() {
     for style in [Style::Framework, Style::Legacy] {
         let rig = Rig::new(style, NEVER);
         let out = rig.v.topology().unwrap();
         assert!(out == VIMC_P, "{style:?}: {}", first_diff(&out, VIMC_P));
-        for excerpt in [SPEC_SENSOR_A, SPEC_SCALER, SPEC_LENS_A] {
+        for excerpt in [SENSOR_A_EXCERPT, SCALER_EXCERPT, LENS_A_EXCERPT] {
             assert!(out.contains(excerpt));
         }
         let dot = rig.v.topology_dot().unwrap();

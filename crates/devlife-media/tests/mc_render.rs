@@ -2,7 +2,9 @@
 //! byte for byte (spec §1.6, §1.7; media-ctl.c's format strings).
 
 mod mc_util;
-use devlife_testkit::media_ctl::{VIMC_DOT, VIMC_P, VIMC_P_1_22, first_diff};
+use devlife_testkit::media_ctl::{
+    SCALER_EXCERPT, SENSOR_A_EXCERPT, VIMC_DOT, VIMC_P, VIMC_P_1_22, first_diff,
+};
 
 use devlife::Monitor;
 use devlife_media::mc::render::{self, MediaCtlFormat, RenderOptions};
@@ -10,36 +12,14 @@ use devlife_media::mc::*;
 use devlife_media::uapi::media::*;
 use mc_util::*;
 
-/// The excerpt the spec gives (§1.6), which must appear verbatim.
-const SPEC_SENSOR_A: &str = "- entity 1: Sensor A (1 pad, 2 links, 0 routes)
-            type V4L2 subdev subtype Sensor flags 0
-            device node name /dev/v4l-subdev0
-\tpad0: SOURCE
-\t\t[stream:0 fmt:RGB888_1X24/640x480 field:none colorspace:srgb]
-\t\t-> \"Debayer A\":0 [ENABLED,IMMUTABLE]
-\t\t-> \"Raw Capture 0\":0 [ENABLED,IMMUTABLE]
-";
-
-const SPEC_SCALER_SINK: &str = "- entity 21: Scaler (2 pads, 4 links, 0 routes)
-             type V4L2 subdev subtype Unknown flags 0
-             device node name /dev/v4l-subdev5
-\tpad0: SINK
-\t\t[stream:0 fmt:RGB888_1X24/640x480 field:none colorspace:srgb
-\t\t crop.bounds:(0,0)/640x480
-\t\t crop:(0,0)/640x480]
-\t\t<- \"Debayer A\":1 [ENABLED]
-\t\t<- \"Debayer B\":1 []
-\t\t<- \"RGB/YUV Input\":0 []
-";
-
 #[test]
 fn media_ctl_p_of_vimc_byte_for_byte() {
     let m = Monitor::new();
     let v = vimc(&m);
     let out = render::media_ctl_print(&v.mdev, &RenderOptions::default()).unwrap();
     assert!(out == VIMC_P, "{}", first_diff(&out, VIMC_P));
-    assert!(out.contains(SPEC_SENSOR_A));
-    assert!(out.contains(SPEC_SCALER_SINK));
+    assert!(out.contains(SENSOR_A_EXCERPT));
+    assert!(out.contains(SCALER_EXCERPT));
 }
 
 #[test]
