@@ -1,9 +1,9 @@
 //! The lifetime journal: an ordered, bounded log of events per object.
 
 use super::report::ReportKind;
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::panic::Location;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// What happened.
@@ -73,10 +73,99 @@ impl std::fmt::Display for Event {
     }
 }
 
+/// What [`Journal::push`] is given as the kind: a kind, or the text of a
+/// note borrowed from the caller.
+enum Text<'a> {
+    Kind(EventKind),
+    Note(&'a str),
+}
+
+/// An event as the ring keeps it: every text is a shared, interned string,
+/// so recording copies no text and evicting frees none (the strings live as
+/// long as some entry or the intern table uses them).
+struct Rec {
+    seq: u64,
+    at: Duration,
+    thread: Arc<str>,
+    object: u64,
+    name: Arc<str>,
+    kind: Kind,
+    detail: Option<Arc<str>>,
+    site: Option<&'static Location<'static>>,
+}
+
+/// [`EventKind`] with the text of a note interned.
+enum Kind {
+    /// Any kind but [`EventKind::Note`].
+    Plain(EventKind),
+    /// A note.
+    Note(Arc<str>),
+}
+
+impl Rec {
+    fn to_event(&self) -> Event {
+        Event {
+            seq: self.seq,
+            at: self.at,
+            thread: self.thread.to_string(),
+            object: self.object,
+            name: self.name.to_string(),
+            kind: match &self.kind {
+                Kind::Plain(k) => k.clone(),
+                Kind::Note(t) => EventKind::Note(t.to_string()),
+            },
+            detail: self.detail.as_deref().map(str::to_owned),
+            site: self.site,
+        }
+    }
+}
+
+/// Most distinct texts the intern table keeps before it starts over. Object
+/// names, labels and notes repeat from one bind to the next, so the table
+/// stays small; a caller that writes a new text every time (a counter in a
+/// note) only makes it start over, which bounds its memory.
+const MAX_TEXTS: usize = 4096;
+
+/// # Invariants
+///
+/// * `events` holds at most `capacity` entries, in increasing `seq` order.
+/// * `texts` holds at most `MAX_TEXTS` strings.
 struct Inner {
-    events: VecDeque<Event>,
+    events: VecDeque<Rec>,
+    texts: HashSet<Arc<str>>,
     next: u64,
     capacity: usize,
+}
+
+impl Inner {
+    /// The shared copy of `s`, made on first use.
+    fn intern(&mut self, s: &str) -> Arc<str> {
+        if let Some(t) = self.texts.get(s) {
+            return t.clone();
+        }
+        if self.texts.len() >= MAX_TEXTS {
+            // INVARIANT: the table starts over; entries keep their own copies.
+            self.texts.clear();
+        }
+        let t: Arc<str> = Arc::from(s);
+        self.texts.insert(t.clone());
+        t
+    }
+}
+
+/// The calling thread's name (or id) as the journal shows it, made once per
+/// thread.
+fn thread_label() -> Arc<str> {
+    thread_local! {
+        static LABEL: Arc<str> = {
+            let t = std::thread::current();
+            match t.name() {
+                Some(n) => Arc::from(n),
+                None => Arc::from(format!("{:?}", t.id())),
+            }
+        };
+    }
+    LABEL.with(Arc::clone)
 }
 
 /// A bounded journal (oldest events are dropped first).
@@ -98,6 +187,7 @@ impl Journal {
             start: Instant::now(),
             inner: Mutex::new(Inner {
                 events: VecDeque::new(),
+                texts: HashSet::new(),
                 next: 0,
                 capacity: capacity.max(1),
             }),
@@ -112,7 +202,7 @@ impl Journal {
 
     /// Records an event about `object`.
     pub fn record_named(&self, object: u64, name: &str, kind: EventKind, detail: Option<&str>) {
-        self.push(object, name, kind, detail.map(str::to_owned), None);
+        self.push(object, name, Text::Kind(kind), detail, None);
     }
 
     /// Records an event with its source location.
@@ -124,65 +214,51 @@ impl Journal {
         detail: Option<String>,
         site: &'static Location<'static>,
     ) {
-        self.push(object, name, kind, detail, Some(site));
+        self.push(object, name, Text::Kind(kind), detail.as_deref(), Some(site));
     }
 
     /// Records a free-form note about `object` (open, ioctl, bind, ...).
-    pub fn note(&self, object: u64, name: &str, what: impl Into<String>) {
-        self.push(object, name, EventKind::Note(what.into()), None, None);
+    pub fn note(&self, object: u64, name: &str, what: impl AsRef<str>) {
+        self.push(object, name, Text::Note(what.as_ref()), None, None);
     }
 
     fn push(
         &self,
         object: u64,
         name: &str,
-        kind: EventKind,
-        detail: Option<String>,
+        kind: Text<'_>,
+        detail: Option<&str>,
         site: Option<&'static Location<'static>>,
     ) {
         let at = self.start.elapsed();
-        let current = std::thread::current();
+        let thread = thread_label();
         let mut g = self.lock();
         let seq = g.next;
         g.next += 1;
-        // A full journal recycles the text buffers of the event it evicts:
-        // with every checker on, events are recorded on every bind, unbind
-        // and unplug, and allocating and freeing their strings was the
-        // largest cost of a vimc bind+unbind cycle.
-        let (mut thread, mut owned_name) = match g.events.len() == g.capacity {
-            true => g
-                .events
-                .pop_front()
-                .map(|e| (e.thread, e.name))
-                .unwrap_or_default(),
-            false => Default::default(),
+        let kind = match kind {
+            Text::Kind(EventKind::Note(t)) => Kind::Note(g.intern(&t)),
+            Text::Kind(k) => Kind::Plain(k),
+            Text::Note(t) => Kind::Note(g.intern(t)),
         };
-        thread.clear();
-        match current.name() {
-            Some(n) => thread.push_str(n),
-            None => {
-                use std::fmt::Write as _;
-                let _ = write!(thread, "{:?}", current.id());
-            }
-        }
-        owned_name.clear();
-        owned_name.push_str(name);
-        let name = owned_name;
-        g.events.push_back(Event {
+        let rec = Rec {
             seq,
             at,
             thread,
             object,
-            name,
+            name: g.intern(name),
             kind,
-            detail,
+            detail: detail.map(|d| g.intern(d)),
             site,
-        });
+        };
+        if g.events.len() == g.capacity {
+            g.events.pop_front();
+        }
+        g.events.push_back(rec);
     }
 
     /// All retained events, oldest first.
     pub fn events(&self) -> Vec<Event> {
-        self.lock().events.iter().cloned().collect()
+        self.lock().events.iter().map(Rec::to_event).collect()
     }
 
     /// The retained events of one object, oldest first.
@@ -191,7 +267,7 @@ impl Journal {
             .events
             .iter()
             .filter(|e| e.object == object)
-            .cloned()
+            .map(Rec::to_event)
             .collect()
     }
 
@@ -227,8 +303,8 @@ mod tests {
         assert!(ev.windows(2).all(|w| w[0].seq < w[1].seq));
         assert_eq!(j.kinds(2), vec![EventKind::Release]);
         assert_eq!(j.history(1).len(), 2);
-        // Recycled text buffers carry the new event's name and thread, not
-        // the evicted one's.
+        // Interned texts carry the new event's name and thread, not the
+        // evicted one's.
         let last = ev.last().unwrap();
         assert_eq!(last.name, "y");
         let me = std::thread::current();
