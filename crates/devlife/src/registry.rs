@@ -32,7 +32,9 @@
 //!   registry lock when a thread claims it and cleared when that thread exits
 //!   with no access held).
 
-use crate::sync::{AtomicBool, AtomicPtr, AtomicU64, Mutex, Ordering, lock};
+use crate::sync::{
+    AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Mutex, Ordering, full_fence, lock,
+};
 
 /// Slots per thread: how many gate accesses one thread may hold at once before
 /// further accesses fall back to the gate's shared overflow counter.
@@ -141,17 +143,27 @@ impl ThreadRecord {
 /// * `head` is null or points to a leaked (never freed) record, whose `next`
 ///   was set before the record was published and never changes.
 /// * Records are pushed only under `lock`.
+/// * `owners` is at least the number of records with `owned` set: it is
+///   incremented before a claimed record is handed to its thread and
+///   decremented only after a record is handed back.
 pub(crate) struct Registry {
     /// Serialises registration (claiming a free record or pushing a new one).
     lock: Mutex<()>,
     head: AtomicPtr<ThreadRecord>,
+    /// Records owned by live threads (see [`only_caller_registered`]). Not
+    /// freed with the registry (leaked under loom, whose statics are dropped
+    /// before the model threads' thread-locals), so a record's [`Releaser`]
+    /// can always reach it.
+    owners: &'static AtomicUsize,
 }
 
 #[cfg(not(loom))]
 pub(crate) fn registry() -> &'static Registry {
+    static OWNERS: AtomicUsize = AtomicUsize::new(0);
     static REG: Registry = Registry {
         lock: Mutex::new(()),
         head: AtomicPtr::new(std::ptr::null_mut()),
+        owners: &OWNERS,
     };
     &REG
 }
@@ -162,6 +174,7 @@ pub(crate) fn registry() -> &'static Registry {
         static ref REG: Registry = Registry {
             lock: Mutex::new(()),
             head: AtomicPtr::new(std::ptr::null_mut()),
+            owners: Box::leak(Box::new(AtomicUsize::new(0))),
         };
     }
     &REG
@@ -188,8 +201,9 @@ pub(crate) fn snapshot() -> Vec<&'static ThreadRecord> {
     v
 }
 
-/// Gives the record back to the pool when its thread exits.
-struct Releaser(&'static ThreadRecord);
+/// Gives the record back to the pool when its thread exits, and takes it out
+/// of the registry's count of owned records.
+struct Releaser(&'static ThreadRecord, &'static AtomicUsize);
 
 impl Drop for Releaser {
     fn drop(&mut self) {
@@ -206,6 +220,8 @@ impl Drop for Releaser {
         // A swap, not a store: `owned` is claimed with a CAS, and every write
         // being an RMW keeps loom's model exact (tokio-rs/loom#254).
         self.0.owned.swap(false, Ordering::Release);
+        // INVARIANT: the record is handed back, so it may leave the count.
+        self.1.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -251,6 +267,22 @@ pub(crate) fn current_if_registered() -> Option<&'static ThreadRecord> {
     CURRENT.try_with(|c| c.get()).ok().flatten()
 }
 
+/// Whether the calling thread is the only one that owns a record, so that no
+/// other thread can be inside a gate or about to enter one. The unplug side
+/// then needs no heavy barrier: called after the `SeqCst` RMW that sets a
+/// gate's `DRAINING` bit, its fence and load pair with the increment and fence
+/// of [`register`], and the SeqCst-fence rule gives one of two outcomes for a
+/// thread registering concurrently: this load sees its increment (the answer
+/// is `false` and the caller issues the heavy barrier), or that thread's
+/// state load, which follows its fence, sees `DRAINING` and it backs out. A
+/// thread that already owns a record is counted, so the answer is `false`.
+/// The memory-ordering argument of the gate is in `gate/read_side.rs`.
+pub(crate) fn only_caller_registered() -> bool {
+    full_fence();
+    let owners = registry().owners.load(Ordering::SeqCst);
+    owners <= usize::from(current_if_registered().is_some())
+}
+
 #[cold]
 #[inline(never)]
 fn register() -> &'static ThreadRecord {
@@ -281,6 +313,10 @@ fn register() -> &'static ThreadRecord {
             }
         }
     };
+    // INVARIANT: counted before the thread can store into a slot. The SeqCst
+    // RMW and fence pair with `only_caller_registered` (see there).
+    registry().owners.fetch_add(1, Ordering::SeqCst);
+    full_fence();
     let name = std::thread::current()
         .name()
         .map(str::to_owned)
@@ -292,7 +328,7 @@ fn register() -> &'static ThreadRecord {
     }
     // If the thread is already tearing down its thread-locals the record simply
     // stays owned (leaked to the pool); that costs memory, never correctness.
-    let _ = RELEASER.try_with(|r| *r.borrow_mut() = Some(Releaser(rec)));
+    let _ = RELEASER.try_with(|r| *r.borrow_mut() = Some(Releaser(rec, registry().owners)));
     rec
 }
 

@@ -46,6 +46,15 @@
 //! older head misses the record, but then the same store-buffering argument on
 //! (list head, state) makes that thread's state load see `DRAINING`.
 //!
+//! The heavy barrier is a system call (`membarrier`), and it is only needed
+//! against another thread. A thread is counted in the registry (a `SeqCst`
+//! RMW, then a full fence) before its first slot store; after setting
+//! `DRAINING`, the unplugger issues a full fence and reads the count, and
+//! skips the heavy barrier when the only record owned is its own. A thread
+//! registering at that moment is either counted by that read, or its state
+//! load (after its fence) sees `DRAINING`: the store-buffering argument again,
+//! with full fences on both sides (`registry::only_caller_registered`).
+//!
 //! Exit is "clear, then check": `slot := 0` (release), light barrier, read the
 //! state. Symmetrically, either the scan sees the cleared slot, or the exiting
 //! thread sees `DRAINING` and takes the gate lock to notify; the drainer scans

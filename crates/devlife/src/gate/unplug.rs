@@ -58,8 +58,12 @@ impl GateCore {
         if first {
             self.journal(EventKind::UnplugBegin, None);
             // Step 1 is the state change above; after the heavy barrier every
-            // enter that the drain's scan will not see observes DRAINING.
-            barrier::heavy();
+            // enter that the drain's scan will not see observes DRAINING. With
+            // no other thread owning a record, the fence of the check stands in
+            // for it (`registry::only_caller_registered`).
+            if !registry::only_caller_registered() {
+                barrier::heavy();
+            }
             // Step 2: wake sleepers and cancel pending I/O, outside the lock.
             self.wake_and_cancel(&mut stats);
         } else {
