@@ -1,4 +1,4 @@
-//! vimc streams (spec §1.8): once configured, every capture delivers frames
+//! vimc streams (docs/vimc.md, "Streaming"): once configured, every capture delivers frames
 //! (moving colour bars with a frame counter) through the buffer queue and
 //! through `read()`, with the pipeline rules of the kernel.
 

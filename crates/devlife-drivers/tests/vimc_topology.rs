@@ -1,5 +1,5 @@
-//! vimc's topology (spec §1.1-§1.3), node names, default formats (§1.4) and
-//! their rules, `media-ctl -p` / `--print-dot` byte for byte (§1.6, §1.7).
+//! vimc's topology (docs/vimc.md), node names, default formats and
+//! their rules, `media-ctl -p` / `--print-dot` byte for byte.
 
 use devlife_testkit::media_ctl::{
     LENS_A_EXCERPT, SCALER_EXCERPT, SENSOR_A_EXCERPT, VIMC_DOT, VIMC_P, first_diff,
@@ -38,7 +38,7 @@ fn object_ids_and_counts_are_the_kernels() {
     let rig = Rig::new(Style::Framework, NEVER);
     let mdev = rig.v.media_device().unwrap();
     let g = mdev.graph();
-    // §1.3 counts: entities 11, interfaces 11, pads 12, links 21.
+    // The counts of docs/vimc.md: entities 11, interfaces 11, pads 12, links 21.
     assert_eq!(
         (
             g.num_entities(),

@@ -3,7 +3,7 @@
 //! read, mmap'ed buffers held by the application, an open media node, an
 //! open subdev node, a call in flight, an interrupt, a running stream.
 //!
-//! Framework style: no checker report, the errnos of DESIGN.md (video and
+//! Framework style: no checker report, the errnos of docs/rules.md (video and
 //! subdev nodes ENODEV, poll ERR|HUP|PRI; media node EIO, poll ERR|HUP),
 //! memory released with the last reference. Legacy twin: the checker that
 //! must fire does.

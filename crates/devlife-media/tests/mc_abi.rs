@@ -1,4 +1,4 @@
-//! ABI checks of the media.h mirrors against reference/uapi-sizes.txt: sizes,
+//! ABI checks of the media.h mirrors against docs/uapi-sizes.txt: sizes,
 //! alignments, the byte position of every field in the encoded form, and the
 //! ioctl numbers. (The same numbers are also compile-time assertions in
 //! `uapi::media`; this test checks the codec puts bytes where C does.)

@@ -1,4 +1,4 @@
-//! The Media Device Allocator (seed 003): one media device per parent shared
+//! The Media Device Allocator (docs/proposals.md#allocator): one media device per parent shared
 //! by two drivers (au0828 + snd-usb-audio), the five states, the last driver
 //! unregistering, a rebinding driver getting a fresh media device, and R6
 //! (the legacy allocator frees the media device under an open node).

@@ -1,6 +1,6 @@
 //! The media node on the model's character devices: errno policy after
 //! unregistration, files pinning the media device, unregistration draining
-//! calls in flight, and races R1/R2 of the spec (§4.8) in both styles: the
+//! calls in flight, and races R1/R2 (docs/rules.md) in both styles: the
 //! framework style passes with silent checkers, the legacy style makes the
 //! instrumented media device report the use after free.
 

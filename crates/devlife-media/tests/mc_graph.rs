@@ -1,7 +1,7 @@
 //! Graph semantics of the Media Controller: object ids, ENUM_ENTITIES,
 //! ENUM_LINKS, G_TOPOLOGY (ENOSPC, EFAULT, counts), topology_version,
 //! SETUP_LINK rules, pipelines (EPIPE, EBUSY, MUST_CONNECT) and walks, on a
-//! vimc-shaped graph (spec §1.1-1.3) driven through `media_ioctl`.
+//! vimc-shaped graph (docs/vimc.md, topology and ids) driven through `media_ioctl`.
 
 mod mc_util;
 
@@ -91,7 +91,7 @@ fn vimc_object_ids_match_the_spec() {
             topo.links.len()
         ),
         (11, 11, 12, 21),
-        "spec §1.3 counts"
+        "the counts of docs/vimc.md"
     );
     let pad_ids: Vec<u32> = topo.pads.iter().map(|p| p.id).collect();
     assert_eq!(

@@ -1,5 +1,5 @@
 //! `media-ctl -p` and `media-ctl --print-dot` of a vimc-shaped media device,
-//! byte for byte (spec §1.6, §1.7; media-ctl.c's format strings).
+//! byte for byte (docs/vimc.md, "media-ctl"; media-ctl.c's format strings).
 
 mod mc_util;
 use devlife_testkit::media_ctl::{

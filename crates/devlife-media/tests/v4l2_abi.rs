@@ -1,6 +1,6 @@
 //! ABI checks of the videodev2.h / v4l2-subdev.h mirrors, at run time and
 //! from the outside: every field, set to a marker, must land at the byte
-//! offset `reference/uapi-sizes.txt` gives, encoded sizes must be the C
+//! offset `docs/uapi-sizes.txt` gives, encoded sizes must be the C
 //! sizes, and the ioctl numbers must be the measured ones. (The same facts
 //! are also checked at compile time inside the crate.)
 
@@ -304,7 +304,7 @@ fn ioctl_numbers_are_the_measured_ones() {
     // Every served command's size is its struct's.
     assert_eq!(IoctlCmd(VIDIOC_DQBUF).size(), V4l2Buffer::SIZE);
     assert_eq!(IoctlCmd(VIDIOC_SUBDEV_G_FMT).size(), V4l2SubdevFormat::SIZE);
-    // Capability and format constants of the spec.
+    // Capability and format constants vimc reports (docs/vimc.md, "Defaults").
     assert_eq!(
         cap::VIDEO_CAPTURE | cap::STREAMING | cap::IO_MC,
         0x2400_0001

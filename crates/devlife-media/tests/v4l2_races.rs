@@ -1,4 +1,4 @@
-//! The races of linux-media-spec §4.8 that concern V4L2, as framework-style
+//! The races of docs/rules.md (R1-R7) that concern V4L2, as framework-style
 //! tests, each with its legacy counterpart showing that the checker the test
 //! relies on fires when the pre-fix rules are used (the drivers crate has the
 //! full legacy twins).

@@ -5,7 +5,7 @@
 //! *binding session*: a [`Registers`] block (`ioremap`) and a [`BusChannel`]
 //! (USB/I2C transfers). When the driver's `remove()` returns, the framework
 //! closes the session; from then on every access through one of its handles is
-//! a bug (DESIGN.md rule 2) and is reported as
+//! a bug (docs/rules.md, rule 2) and is reported as
 //! [`ReportKind::HwAfterRemove`] with the access site. The framework style
 //! never gets there (its handles live in a revocable resource scope); the
 //! legacy style keeps raw handles in devm-freed state and does.

@@ -1,5 +1,5 @@
-//! Release order for a driver with several nodes of several kinds (seed 004,
-//! DESIGN.md rules 1 and 9): each file's release on its last handle or
+//! Release order for a driver with several nodes of several kinds (docs/rules.md,
+//! rules 1 and 9, and docs/proposals.md#release-order): each file's release on its last handle or
 //! mapping, each node's release on its last reference, the driver data last.
 
 mod common;

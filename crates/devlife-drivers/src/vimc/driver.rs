@@ -185,7 +185,7 @@ impl VimcDriver {
 
     /// `vimc_add_subdevs`: every entity in `ent_config` order. Subdevs
     /// register their entity now; captures register their node, entity,
-    /// interface and interface link now (spec §1.3's id order).
+    /// interface and interface link now (the id order of docs/vimc.md).
     fn add_entities(
         &self,
         ctx: &ProbeCtx<'_>,

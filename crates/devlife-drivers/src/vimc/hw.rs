@@ -2,7 +2,7 @@
 //! interrupt.
 //!
 //! The kernel's vimc has no hardware. devlife gives its platform device one,
-//! so that DESIGN.md rule 2 (hardware dies at unbind) applies to it and the
+//! so that rule 2 of docs/rules.md (hardware dies at unbind) applies to it and the
 //! hardware checkers have something to watch: the streamer "latches" each
 //! frame by writing [`REG_TRIGGER`]; the device counts it and raises its
 //! interrupt, whose handler completes the buffer. Formats programmed through

@@ -1,9 +1,9 @@
 //! # vimc: the virtual media controller test driver
 //!
 //! The kernel's `drivers/media/test-drivers/vimc`, on devlife: the exact
-//! topology of Linux 6.x (spec §1: eleven entities, eight data links, two
-//! ancillary links, the object ids of §1.3, the node names, the default
-//! formats of §1.4, the lifetime of §1.5), streaming frames through the
+//! topology of Linux 6.x (docs/vimc.md: eleven entities, eight data links, two
+//! ancillary links, the object ids, the node names, the default
+//! formats, the lifetime), streaming frames through the
 //! buffer queue and `read()`, bindable and unbindable at any moment, in the
 //! framework style and as a legacy twin that reproduces the pre-fix bugs.
 //!
@@ -37,7 +37,7 @@
 //!   when vimc is alone in its kernel).
 //! * [`topology_text`] / [`topology_dot`]: `media-ctl -p` and `--print-dot`,
 //!   rendered by `devlife_media::mc::render` through the media ioctls.
-//! * [`setup`]: the spec §1.8 configuration ([`setup::StreamSetup::spec`])
+//! * [`setup`]: the configuration of docs/vimc.md, "Streaming" ([`setup::StreamSetup::spec`])
 //!   applied through the nodes, as `media-ctl -V` and `v4l2-ctl -v` would.
 //! * [`pattern`]: the frames (moving colour bars with a frame counter) as
 //!   pure functions, so tests can check what a capture delivered.
@@ -47,7 +47,7 @@
 //! Probe follows `vimc_probe`: the entities in `ent_config` order (a capture
 //! registers its node, entity, interface and interface link at once), the
 //! data links, the ancillary links, the media device, then the subdev nodes.
-//! With the graph's single id counter this gives exactly §1.3's ids: entities
+//! With the graph's single id counter this gives exactly the ids of docs/vimc.md: entities
 //! 1, 3, 5, 8, 11, 15, 19, 21, 24, 28, 29, data links `0x0200001e..2d`,
 //! ancillary links `0x0200002e/2f`, subdev interfaces from `0x03000030`.
 //!

@@ -1,5 +1,5 @@
 //! Configuring vimc for streaming, from userspace: what `media-ctl -V` and
-//! `v4l2-ctl -v` do, through the nodes' ioctls (spec §1.8).
+//! `v4l2-ctl -v` do, through the nodes' ioctls (docs/vimc.md, "Streaming").
 
 use super::VimcNodes;
 use super::formats::{code, pix_map_by_code};
@@ -28,7 +28,7 @@ pub struct StreamSetup {
 }
 
 impl StreamSetup {
-    /// Spec §1.8 (the kernel's `vimc.rst`): `SBGGR8_1X8/640x480` on both
+    /// The kernel's `vimc.rst` configuration (docs/vimc.md, "Streaming"): `SBGGR8_1X8/640x480` on both
     /// sensors and debayers, `BA81` on the raw captures, 1920x1440 on the
     /// RGB/YUV Capture.
     ///

@@ -1,5 +1,5 @@
 //! vimc's fixed topology (`vimc-core.c`: `ent_config[]`, `data_links[]`,
-//! `ancillary_links[]`; spec §1.1, §1.2) and the object ids it yields (§1.3).
+//! `ancillary_links[]`; docs/vimc.md, "Topology") and the object ids it yields ("Object ids").
 
 use devlife_media::uapi::media::{
     MEDIA_ENT_F_CAM_SENSOR, MEDIA_ENT_F_IO_V4L, MEDIA_ENT_F_LENS,
@@ -168,7 +168,7 @@ pub fn capture_number(ent: usize) -> Option<usize> {
     CAPTURES.iter().position(|&c| c == ent)
 }
 
-/// The graph ids a freshly probed vimc gets (spec §1.3), when it is the only
+/// The graph ids a freshly probed vimc gets (docs/vimc.md, "Object ids"), when it is the only
 /// user of its media device: the entity ids by entity index.
 pub const ENTITY_IDS: [u32; NUM_ENTITIES] = [1, 3, 5, 8, 11, 15, 19, 21, 24, 28, 29];
 
@@ -192,7 +192,7 @@ mod tests {
             assert_ne!(ENTITIES[s].kind, EntKind::Capture);
         }
         assert_eq!(entity_index("Scaler"), Some(7));
-        // §1.3: entity, then its pads; video entities also get an interface
+        // docs/vimc.md, "Object ids": entity, then its pads; video entities also get an interface
         // and its link; the ids follow.
         let mut next = 0;
         for (i, e) in ENTITIES.iter().enumerate() {

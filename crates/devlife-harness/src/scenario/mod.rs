@@ -34,8 +34,8 @@
 //! * [`breaks`] holds the breakpoints (`break T at media_ioctl`,
 //!   `unbind:removed`, `open:lookup`, ...).
 //!
-//! The library of scenarios (every race class R1-R7 of the media spec and
-//! its section 6) is in `scenarios/` at the repository root, run by
+//! The library of scenarios (every race class R1-R7 of docs/rules.md and
+//! the object graph of docs/linux-today.md) is in `scenarios/` at the repository root, run by
 //! `cargo test -p devlife-harness --test scenarios` and `devlife run`.
 //!
 //! ```

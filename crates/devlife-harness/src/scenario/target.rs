@@ -83,7 +83,7 @@ static TARGETS: &[TargetInfo] = &[
         roles: &["vimc"],
         actions: &[(
             "configure",
-            "`configure [W H]`: the streaming setup of spec 1.8 (SBGGR8 sensors and debayers, BA81 raw captures) through the nodes, at WxH everywhere (default: the spec's 640x480 and 1920x1440)",
+            "`configure [W H]`: the streaming setup of docs/vimc.md (SBGGR8 sensors and debayers, BA81 raw captures) through the nodes, at WxH everywhere (default: the spec's 640x480 and 1920x1440)",
         )],
         points: &[],
         setup: setup_vimc,

@@ -1,4 +1,4 @@
-//! The Media Device Allocator (seed 003; Shuah Khan, merged 2019 as
+//! The Media Device Allocator (docs/proposals.md#allocator; Shuah Khan, merged 2019 as
 //! `mc-dev-allocator.c`): one media device per parent device, shared by the
 //! drivers of its interfaces (au0828 and snd-usb-audio on one USB device).
 //!
@@ -20,7 +20,7 @@
 //!   media device under the allocator lock whatever still uses it (R6): an
 //!   open `/dev/mediaN` then uses freed memory, which the checkers report.
 //!
-//! # The five states (seed 003)
+//! # The five states (docs/proposals.md#allocator)
 //!
 //! [`instances`](MediaDeviceAllocator::instances) reports each media device
 //! the allocator handed out, live or leaving, with its

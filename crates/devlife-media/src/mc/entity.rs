@@ -1,6 +1,6 @@
 //! Refcounted graph objects: [`Entity`] (with its pads) and [`Interface`].
 //!
-//! Sakari Ailus' rules (seed 001) as types:
+//! Sakari Ailus' rules (docs/proposals.md#oslo-rules) as types:
 //!
 //! * an entity is reference counted, with a release callback run when the last
 //!   reference goes ([`Entity::set_release`]);

@@ -9,7 +9,7 @@
 //!   them weakly and walks take try-get references. Links are graph records.
 //! * [`Pipeline`] ([`pipeline`]): start/stop with link validation.
 //! * [`MediaDeviceAllocator`] ([`allocator`]): one media device per parent
-//!   device shared by several drivers (seed 003).
+//!   device shared by several drivers (docs/proposals.md#allocator).
 //! * [`media_ioctl`] ([`ioctl`]): the ioctl handler, usable without a node.
 //! * [`render`]: `media-ctl -p` and `media-ctl --print-dot`.
 //! * [`preempt`]: named preemption points for deterministic race tests.

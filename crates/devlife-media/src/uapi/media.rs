@@ -1,6 +1,6 @@
 //! `linux/media.h`: Media Controller structs, constants and ioctl numbers.
 //!
-//! Layouts are those of x86_64 (reference/uapi-sizes.txt); every struct's size,
+//! Layouts are those of x86_64 (docs/uapi-sizes.txt); every struct's size,
 //! alignment and field offsets are checked at compile time. The `media_v2_*`
 //! structs are `packed` in the header and are `#[repr(C, packed)]` here
 //! (alignment 1); their fields sit at natural offsets anyway.
@@ -200,7 +200,7 @@ pub const fn kernel_version(a: u32, b: u32, c: u32) -> u32 {
 }
 
 /// `media_version` / `driver_version` this model reports (`LINUX_VERSION_CODE`
-/// of the v6.17 kernel the spec was taken from).
+/// of the v6.17 kernel the model follows, docs/linux-today.md).
 pub const MEDIA_API_VERSION: u32 = kernel_version(6, 17, 0);
 
 /// `MEDIA_V2_ENTITY_HAS_FLAGS(media_version)`.
@@ -268,7 +268,7 @@ uapi_struct! {
     }
 }
 
-/// Offset of the `dev` union member of `media_entity_desc` (uapi-sizes.txt).
+/// Offset of the `dev` union member of `media_entity_desc` (docs/uapi-sizes.txt).
 pub const MEDIA_ENTITY_DESC_DEV_OFFSET: usize = 72;
 const _: () = assert!(std::mem::offset_of!(MediaEntityDesc, raw) == MEDIA_ENTITY_DESC_DEV_OFFSET);
 
@@ -491,7 +491,7 @@ pub const MEDIA_REQUEST_IOC_QUEUE: u32 = io(MEDIA_IOC_MAGIC, 0x80);
 /// `_IO('|', 0x81)` on a request fd.
 pub const MEDIA_REQUEST_IOC_REINIT: u32 = io(MEDIA_IOC_MAGIC, 0x81);
 
-// The numbers measured on x86_64 (linux-media-spec.md section 2, uapi-sizes.txt).
+// The numbers measured on x86_64 (docs/uapi.md, docs/uapi-sizes.txt).
 const _: () = {
     assert!(MEDIA_IOC_DEVICE_INFO == 0xc100_7c00);
     assert!(MEDIA_IOC_ENUM_ENTITIES == 0xc100_7c01);

@@ -11,7 +11,7 @@
 //!   open file are gone. The node's file operations hold it only weakly: `open`
 //!   takes a try-get reference, each open file holds a strong one.
 //! * [`Subdev`]: a subdev with its `/dev/v4l-subdevN` devnode in the same
-//!   allocation and a release operation ([`SubdevOps::release`]) — seed 000's
+//!   allocation and a release operation ([`SubdevOps::release`]) — the enter/exit RFC's (docs/proposals.md)
 //!   open problem: `close` of a subdev node after unbind touches memory that
 //!   is still there. Subdev `open` takes a try-get reference.
 //! * [`BufferQueue`] / [`ActiveBuffer`]: the driver side of the vb2-like

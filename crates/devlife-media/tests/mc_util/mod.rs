@@ -109,7 +109,7 @@ fn pad(f: PadFormat) -> PadInfo {
     }
 }
 
-/// A vimc-shaped media device (spec §1.1-1.3), built in vimc's probe order.
+/// A vimc-shaped media device (docs/vimc.md, topology and ids), built in vimc's probe order.
 pub struct Vimc {
     pub mdev: MediaDevice,
     /// In `ent_config[]` order.

@@ -42,7 +42,7 @@ impl NodeKind {
         }
     }
 
-    /// What userspace sees on this kind after unplug (DESIGN.md, "Errors").
+    /// What userspace sees on this kind after unplug (the table of docs/rules.md, "What userspace sees after unplug").
     pub fn default_policy(self) -> ErrnoPolicy {
         match self {
             NodeKind::Video => {

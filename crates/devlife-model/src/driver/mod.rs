@@ -4,7 +4,7 @@
 //! [`ProbeCtx`] (with the [`Bound`] proof of the new binding) and returns the
 //! driver's per-device data; `remove` gets a [`RemoveCtx`] and that data.
 //!
-//! # The seven steps (DESIGN.md rule 3), done by the framework
+//! # The seven steps (docs/rules.md, rule 3), done by the framework
 //!
 //! Every unbind path (module unload, hot-unplug, sysfs `unbind`, driver
 //! unregistration) runs [`teardown`] under the device lock:
@@ -24,7 +24,7 @@
 //!    released on its last reference: after the last open file, mapping and
 //!    node that hold it are gone.
 //!
-//! ## Release order (seed 004)
+//! ## Release order (docs/proposals.md#release-order)
 //!
 //! For a driver whose nodes' ops hold its data (`Arc<State>`), the order is:
 //! each file's `release` (on its last handle/mapping) → each node's release

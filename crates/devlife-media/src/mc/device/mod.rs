@@ -1,5 +1,5 @@
 //! [`MediaDevice`]: the media device, allocated dynamically and reference
-//! counted, with a driver release callback (seed 002, Sakari Ailus' v4
+//! counted, with a driver release callback (docs/proposals.md#media-refcount, Sakari Ailus' v4
 //! "media device lifetime management").
 //!
 //! # Lifetime
@@ -18,7 +18,7 @@
 //! # Two styles
 //!
 //! [`Lifetime::Framework`] is the design above. [`Lifetime::Legacy`] is the
-//! mainline kernel of 2026 (§4.1, §4.2 of the spec): the media device is
+//! mainline kernel of 2026 (docs/linux-today.md): the media device is
 //! freed by its owner ([`MediaDevice::legacy_free`]: the driver's own
 //! `kfree`, or the allocator's last `media_device_delete`) whatever still
 //! reaches it, and the devnode is a separate object that checks its

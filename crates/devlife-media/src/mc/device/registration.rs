@@ -14,7 +14,7 @@ pub(super) const REGISTERED: u8 = 1;
 /// Unregistered (for good: registration is once only).
 pub(super) const UNREGISTERED: u8 = 2;
 
-/// Lifecycle of a media device (seed 003: Shuah Khan's five states).
+/// Lifecycle of a media device (Shuah Khan's five states, docs/proposals.md#allocator).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaDeviceState {
     /// Allocated and initialised, never registered.
@@ -37,7 +37,7 @@ impl MediaDevice {
         self.core().reg.load(Ordering::Acquire) == REGISTERED
     }
 
-    /// The lifecycle state (seed 003).
+    /// The lifecycle state (docs/proposals.md#allocator).
     pub fn state(&self) -> MediaDeviceState {
         // An observation, not a dereference: a legacy-freed media device is
         // reported as Released without a use-after-free report.

@@ -1,7 +1,7 @@
 //! `media-ctl -p` and `media-ctl --print-dot`, byte for byte.
 //!
 //! The renderer does what media-ctl does (v4l-utils `media-ctl.c`,
-//! `libmediactl.c`, `libv4l2subdev.c`; spec §1.6, §1.7): it enumerates the
+//! `libmediactl.c`, `libv4l2subdev.c`; docs/vimc.md, "media-ctl"): it enumerates the
 //! media device **through its ioctls** ([`media_ioctl`]: DEVICE_INFO,
 //! ENUM_ENTITIES with `MEDIA_ENT_ID_FLAG_NEXT` until `EINVAL`, ENUM_LINKS per
 //! entity with arrays sized from ENUM_ENTITIES), builds media-ctl's per-entity

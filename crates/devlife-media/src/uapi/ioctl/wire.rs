@@ -137,7 +137,7 @@ pub fn get_str(src: &[u8]) -> String {
 
 /// Defines a `#[repr(C)]` uapi mirror with its wire codec and compile-time
 /// layout checks: `size_of`, `align_of` and every field's `offset_of!` must
-/// equal the numbers written in the invocation (taken from uapi-sizes.txt).
+/// equal the numbers written in the invocation (taken from docs/uapi-sizes.txt).
 ///
 /// ```ignore
 /// uapi_struct! {
@@ -164,10 +164,10 @@ macro_rules! uapi_struct {
         }
 
         const _: () = {
-            assert!(::std::mem::size_of::<$name>() == $size, "size differs from uapi-sizes.txt");
-            assert!(::std::mem::align_of::<$name>() == $align, "alignment differs from uapi-sizes.txt");
+            assert!(::std::mem::size_of::<$name>() == $size, "size differs from docs/uapi-sizes.txt");
+            assert!(::std::mem::align_of::<$name>() == $align, "alignment differs from docs/uapi-sizes.txt");
             $(
-                assert!(::std::mem::offset_of!($name, $field) == $off, "field offset differs from uapi-sizes.txt");
+                assert!(::std::mem::offset_of!($name, $field) == $off, "field offset differs from docs/uapi-sizes.txt");
                 assert!(<$ty as $crate::uapi::ioctl::Wire>::SIZE == ::std::mem::size_of::<$ty>());
                 assert!($off + ::std::mem::size_of::<$ty>() <= $size);
             )*

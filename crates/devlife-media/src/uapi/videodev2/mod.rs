@@ -2,7 +2,7 @@
 //!
 //! Every struct is a `#[repr(C)]` mirror defined with the crate's
 //! `uapi_struct!` macro (see [`super::ioctl`]): its size, alignment and field
-//! offsets are checked at compile time against `reference/uapi-sizes.txt`,
+//! offsets are checked at compile time against `docs/uapi-sizes.txt`,
 //! and its [`Wire`] codec writes every byte that is not a field (C padding)
 //! as zero. C unions are byte arrays with typed accessors, so a reply can only
 //! ever contain bytes that the caller sent or that we set.
@@ -621,7 +621,7 @@ pub const VIDIOC_S_SELECTION: u32 = iowr(95, V4l2Selection::SIZE);
 pub const VIDIOC_REMOVE_BUFS: u32 = 0xc040_5668;
 
 // ---------------------------------------------------------------------------
-// Compile-time ABI checks (reference/uapi-sizes.txt, x86_64)
+// Compile-time ABI checks (docs/uapi-sizes.txt, x86_64)
 // ---------------------------------------------------------------------------
 
 /// Asserts that computed ioctl numbers equal the measured ones.

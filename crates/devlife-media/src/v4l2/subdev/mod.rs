@@ -2,7 +2,7 @@
 //! with its devnode in the same allocation, and the driver-facing
 //! [`SubdevOps`] (pad ops, `s_stream`, internal ops, release).
 //!
-//! # Lifetime (seed 000's open problem)
+//! # Lifetime (the open problem of the enter/exit RFC, docs/proposals.md)
 //!
 //! In Linux, `subdev_close()` touches `struct v4l2_subdev`, which drivers
 //! freed at unbind (devm): a subdev had no release operation. Here the
