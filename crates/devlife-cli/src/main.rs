@@ -22,6 +22,7 @@
 
 mod args;
 mod exec;
+mod explore;
 mod mount;
 mod plot;
 mod run;
@@ -61,6 +62,8 @@ enum Command {
     Topology(topology::TopologyArgs),
     /// Run scenario files (a race written step by step) deterministically.
     Run(run::RunArgs),
+    /// Run one userspace call racing one unplug once per stop point it passes.
+    Explore(explore::ExploreArgs),
     /// Serve the drivers' nodes (DIR/dev) and a sysfs tree (DIR/sys) through FUSE.
     Mount(mount::MountArgs),
     /// Run a command where the drivers' nodes are /dev/* and the sysfs tree is /sys.
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Stress(a) => stress::main(a),
         Command::Topology(a) => topology::main(a),
         Command::Run(a) => run::main(a),
+        Command::Explore(a) => explore::main(a),
         Command::Mount(a) => mount::main(a),
         Command::Exec(a) => exec::main(a),
         Command::List => {

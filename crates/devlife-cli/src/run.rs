@@ -38,6 +38,7 @@ pub fn main(a: RunArgs) -> u8 {
         timeout: a.timeout,
         style: a.style,
         trace: a.trace,
+        leaks: false,
     };
     let mut code = 0u8;
     let mut passed = 0usize;

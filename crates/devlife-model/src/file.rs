@@ -66,7 +66,9 @@ impl Drop for FileShared {
                 file_id: self.id,
                 flags: self.flags,
             };
+            crate::stop::point(crate::stop::RELEASE_BEGIN);
             self.node.inner.ops.release(&ctx, p);
+            crate::stop::point(crate::stop::RELEASE_DONE);
         }
         self.node.inner.open_files.fetch_sub(1, Ordering::AcqRel);
         self.node.shared().monitor.journal().record_named(

@@ -18,6 +18,7 @@
 //! | [`Hardware`], [`Registers`], [`BusChannel`] (`hw`) | simulated registers and bus transfers with latency/stall, and the hardware-after-remove checker |
 //! | [`Errno`] (`errno`) | error numbers of every layer |
 //! | [`testdrv`] | a misc-like test driver in the framework and the legacy style |
+//! | [`stop`] | named stop points (open/ioctl/... entered, release, unregistration, probe steps) where a hook can hold a thread |
 //!
 //! ## Two driver styles, one set of checkers
 //!
@@ -125,6 +126,7 @@ mod hw;
 mod irq;
 mod kernel;
 mod module;
+pub mod stop;
 mod style;
 pub mod testdrv;
 mod work;
@@ -139,7 +141,7 @@ pub use chrdev::{
 pub use device::{Device, DeviceSpec, UsbInterfaceSpec, WeakDevice, glob_match};
 pub use driver::{Driver, DriverInfo, ProbeCtx, RemoveCtx, UnbindPhase};
 pub use errno::{Errno, KResult};
-pub use fault::{FaultPoint, FaultRule, Faults};
+pub use fault::{FaultPoint, FaultRule, Faults, Mistake};
 pub use file::{File, Mapping};
 pub use fops::{
     AnyPrivate, EventQueue, FileOps, MmapRequest, OpCtx, OpenFlags, PollMask, PollTable,

@@ -4,7 +4,7 @@
 use super::ioctls::IoctlCall;
 use devlife::check::ReportKind;
 use devlife_drivers::Style;
-use devlife_model::{Errno, OpenFlags, PollMask};
+use devlife_model::{Errno, FaultPoint, Mistake, OpenFlags, PollMask};
 use std::time::Duration;
 
 /// The timeout of every wait when the scenario does not set one: a guard
@@ -100,13 +100,31 @@ pub enum Command {
         /// `-> ...`: checked when the operation completes.
         expect: Option<ResultExpect>,
     },
-    /// `wait T blocked [OP]` / `wait T at POINT`: until the model's activity
-    /// table shows `thread` parked in `op` (`None`: in anything).
+    /// `wait T blocked [OP] [on OBJECT]` / `wait T at POINT`: until the
+    /// model's activity table shows `thread` parked in `op` (`None`: in
+    /// anything), on an object named `on` (a node name for `unplug`).
     Wait {
         /// The thread.
         thread: String,
         /// Operation label or breakpoint name.
         op: Option<String>,
+        /// The object the thread must be parked on (exact name).
+        on: Option<String>,
+    },
+    /// `wait T settled [on OBJECT]`: until `thread` has finished its
+    /// operation or is parked in the model (on `OBJECT` if given): an unbind
+    /// that either waits for a call on that node or does not.
+    Settle {
+        /// The thread.
+        thread: String,
+        /// The object it must be parked on (exact name).
+        on: Option<String>,
+    },
+    /// `trace T`: from now on, every stop point `thread` passes is listed in
+    /// the transcript (what `devlife explore` uses to find the points of a call).
+    Trace {
+        /// The thread.
+        thread: String,
     },
     /// `wait report KIND [on NAME]`: until a checker of `kind` has fired (for
     /// reports made by threads the scenario does not drive: a timer, an
@@ -272,6 +290,29 @@ pub enum Op {
         /// Thread.
         thread: String,
     },
+    /// `fault POINT [hit N]`: the `N`th hit (default 1) of the kernel's fault
+    /// point `POINT` from now on fails (`alloc`, `minor-alloc`,
+    /// `node-register`, `irq-request`, `entity-register`, `ioremap`,
+    /// `driver-register`, `module-load`).
+    Fault {
+        /// The point.
+        point: FaultPoint,
+        /// Which hit, 1-based, counted from now.
+        nth: u64,
+    },
+    /// `load [ROLE|MODULE]` (`insmod`, `module load`): loads the driver's
+    /// module again after an `unload` (its init registers the driver and, for
+    /// drivers whose module adds it, the device).
+    LoadModule {
+        /// Module or role (default: the driver's).
+        module: Option<String>,
+    },
+    /// `mistake NAME`: arms a driver-private mistake in a legacy twin
+    /// (`extra-put`, `refcount-reset`, `lock-across-unregister`).
+    Mistake {
+        /// The mistake.
+        mistake: Mistake,
+    },
     /// A driver-specific kernel action (e.g. `frame`), with integer arguments.
     Custom {
         /// Action name.
@@ -296,6 +337,9 @@ impl Op {
                 | Op::Unstall { .. }
                 | Op::Irq
                 | Op::Signal { .. }
+                | Op::Fault { .. }
+                | Op::LoadModule { .. }
+                | Op::Mistake { .. }
                 | Op::Custom { .. }
         )
     }
@@ -392,10 +436,17 @@ pub enum Expect {
         /// Exact count.
         count: Option<usize>,
     },
-    /// `expect no report KIND`.
+    /// `expect no report KIND [on NAME] [by THREAD]`: no report matches.
     NoReport {
-        /// Checker.
-        kind: ReportKind,
+        /// Which reports must be absent.
+        filter: ReportFilter,
+    },
+    /// `expect release order A, B, ...`: the release callbacks of objects
+    /// named like `A`, `B`, ... ran, in this order (the first `Release`
+    /// journal event of each).
+    ReleaseOrder {
+        /// Object name filters, in the expected order.
+        names: Vec<String>,
     },
     /// `expect leaks none`: tears the model down (joins threads, closes every
     /// descriptor and mapping, shuts the kernel down) and checks that no

@@ -1,10 +1,12 @@
 //! Breakpoints: named points where a scenario thread stops until the runner
 //! lets it go.
 //!
-//! Points are reached through three hooks, all routed to [`point`]:
-//! devlife-media's preemption points (`media_ioctl`, `media_open`, installed
-//! around every operation of a scenario thread), the kernel's unbind hook
-//! (`unbind:removed`, ... one per [`UnbindPhase`]), and the runner's own
+//! Points are reached through three hooks, all routed to [`point`]: the
+//! model's stop points ([`devlife_model::stop`]: `open:entered`,
+//! `ioctl:entered`, `release:begin`, `probe:node-registered`, ...) and
+//! devlife-media's (`media_ioctl`, `media_open`), one hook installed around
+//! every operation of a scenario thread; the kernel's unbind hook
+//! (`unbind:removed`, ... one per [`UnbindPhase`]); and the runner's own
 //! `open:lookup` (after the path lookup found the node, before its `open`).
 //!
 //! A thread stopped at a point publishes itself in the kernel's activity
@@ -36,6 +38,14 @@ pub const POINTS: &[&str] = &[
     "unbind:done",
 ];
 
+/// Every point name a scenario can use besides the drivers' own: the
+/// runner's and media's ([`POINTS`]) and the model's stop points.
+pub fn all_points() -> Vec<&'static str> {
+    let mut v = POINTS.to_vec();
+    v.extend(devlife_model::stop::POINTS.iter().map(|(n, _)| *n));
+    v
+}
+
 /// The point name of an unbind phase.
 pub fn phase_point(p: UnbindPhase) -> &'static str {
     match p {
@@ -61,6 +71,10 @@ struct State {
     go: bool,
     /// Everything disarmed and every stop released (hang cleanup).
     released: bool,
+    /// Whether every point reached is recorded in `traced`.
+    trace: bool,
+    /// Points reached while tracing, in order.
+    traced: Vec<&'static str>,
 }
 
 /// The breakpoints of one scenario thread.
@@ -95,6 +109,9 @@ impl Breaks {
         let mut s = self.state.lock();
         if s.released {
             return;
+        }
+        if s.trace {
+            s.traced.push(name);
         }
         let Some(i) = s.armed.iter().position(|(p, _)| p == name) else {
             return;
@@ -134,6 +151,16 @@ impl Breaks {
         s.go = true;
         self.cv.notify_all();
         p
+    }
+
+    /// Starts recording every point the thread reaches.
+    pub fn trace(&self) {
+        self.state.lock().trace = true;
+    }
+
+    /// The points recorded since [`trace`](Self::trace), in order.
+    pub fn traced(&self) -> Vec<&'static str> {
+        self.state.lock().traced.clone()
     }
 
     /// Where the thread is stopped now.

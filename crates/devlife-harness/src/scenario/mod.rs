@@ -49,6 +49,7 @@
 
 mod ast;
 pub mod breaks;
+pub mod explore;
 pub mod ioctls;
 mod outcome;
 mod parse;
@@ -59,7 +60,7 @@ pub use ast::{
     Actor, Command, DEFAULT_TIMEOUT, Expect, Expected, NO_TIMEOUT, Op, ReportFilter, ResultExpect,
     Scenario, Step,
 };
-pub use outcome::{Outcome, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
+pub use outcome::{Outcome, PointLog, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 pub use parse::{ParseError, ParseErrorKind, parse_str};
 pub use runner::{RunOptions, run};
 

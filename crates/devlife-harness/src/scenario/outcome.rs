@@ -56,6 +56,17 @@ pub struct RunLog {
     pub reports: Vec<ReportLog>,
     /// Live objects after teardown (`type: count`), if the run was torn down cleanly.
     pub leaks: Option<Vec<String>>,
+    /// Stop points passed by `trace`d threads, in order.
+    pub traced: Vec<PointLog>,
+}
+
+/// One stop point a traced thread passed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PointLog {
+    /// The thread.
+    pub thread: String,
+    /// The point (`open:entered`, `media_ioctl`, ...).
+    pub point: String,
 }
 
 impl RunLog {
@@ -65,6 +76,7 @@ impl RunLog {
             steps: Vec::new(),
             reports: Vec::new(),
             leaks: None,
+            traced: Vec::new(),
         }
     }
 }

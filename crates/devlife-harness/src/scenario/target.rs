@@ -36,6 +36,13 @@ pub trait Target: Send + Sync {
     fn device(&self) -> Option<Device>;
     /// Brings the device back after a hot-unplug (a new device of the same name).
     fn replug(&self, kernel: &Kernel) -> KResult<()>;
+    /// Loads the module of role `name` (`None`: the default role) again
+    /// after an unload: its init registers the driver (and, for drivers whose
+    /// module adds it, the device), which binds. `EEXIST` if it is loaded.
+    fn load(&self, kernel: &Kernel, name: Option<&str>) -> KResult<()> {
+        let _ = (kernel, name);
+        Err(Errno::ENOSYS)
+    }
     /// Runs a driver-specific action (one of [`TargetInfo::actions`]).
     fn action(&self, kernel: &Kernel, name: &str, args: &[i64]) -> KResult<i64> {
         let _ = (kernel, name, args);
@@ -246,6 +253,24 @@ impl Target for TestdrvTarget {
     fn replug(&self, _kernel: &Kernel) -> KResult<()> {
         self.setup.lock().as_mut().ok_or(Errno::ENODEV)?.replug()
     }
+    fn load(&self, kernel: &Kernel, name: Option<&str>) -> KResult<()> {
+        let module = testdrv::module_name(self.style);
+        if name.is_some_and(|n| n != "testdrv" && n != module) {
+            return Err(Errno::ENOENT);
+        }
+        let m = kernel.load_module(module)?;
+        // The module's init registers the driver, which binds the device
+        // still on the bus; a failed init leaves no module behind.
+        if let Err(e) = kernel.register_driver(testdrv::TestDriver { style: self.style }, Some(&m))
+        {
+            let _ = kernel.unload_module(module);
+            return Err(e);
+        }
+        if let Some(s) = self.setup.lock().as_mut() {
+            s.module = m;
+        }
+        Ok(())
+    }
     fn teardown(&self) {
         self.setup.lock().take();
     }
@@ -375,16 +400,21 @@ pub const VIMC_FRAME_INTERVAL: std::time::Duration = std::time::Duration::from_m
 
 struct VimcTarget {
     h: Mutex<Option<vimc::VimcHandle>>,
+    style: Style,
+}
+
+fn vimc_config(style: Style) -> vimc::VimcConfig {
+    vimc::VimcConfig::new(style).frame_interval(VIMC_FRAME_INTERVAL)
 }
 
 fn setup_vimc(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
-    let cfg = vimc::VimcConfig::new(style).frame_interval(VIMC_FRAME_INTERVAL);
-    let h = vimc::register_with(k, cfg)?;
+    let h = vimc::register_with(k, vimc_config(style))?;
     if !h.is_bound() {
         return Err(Errno::ENODEV);
     }
     Ok(Box::new(VimcTarget {
         h: Mutex::new(Some(h)),
+        style,
     }))
 }
 
@@ -406,6 +436,15 @@ impl Target for VimcTarget {
     }
     fn replug(&self, _kernel: &Kernel) -> KResult<()> {
         self.h.lock().as_ref().ok_or(Errno::ENODEV)?.replug()
+    }
+    fn load(&self, kernel: &Kernel, name: Option<&str>) -> KResult<()> {
+        if name.is_some_and(|n| n != "vimc" && n != vimc::module_name(self.style)) {
+            return Err(Errno::ENOENT);
+        }
+        // vimc_init: the module registers its driver and its platform device.
+        let h = vimc::register_with(kernel, vimc_config(self.style))?;
+        *self.h.lock() = Some(h);
+        Ok(())
     }
     fn action(&self, kernel: &Kernel, name: &str, args: &[i64]) -> KResult<i64> {
         if name != "configure" {

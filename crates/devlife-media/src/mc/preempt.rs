@@ -7,7 +7,9 @@
 //! installs a hook on the thread that will run the call, and the hook blocks
 //! on a barrier or channel until the other side has done its part.
 //!
-//! Hooks are per thread and cost one thread-local read when none is set.
+//! Hooks are per thread and cost one thread-local read when none is set;
+//! they are devlife-model's [`stop`](devlife_model::stop) hooks, so a hook
+//! sees the media points and the model's (`open:entered`, ...) alike.
 //!
 //! ```
 //! use devlife_media::mc::preempt;
@@ -19,40 +21,11 @@
 //! assert_eq!(*hits.lock().unwrap(), vec!["here"]);
 //! ```
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 /// `media_ioctl`: after the node's entry check, before the media device is used.
 pub const MEDIA_IOCTL: &str = "media_ioctl";
 /// `media_open`: after the registration check, before the file is set up.
 pub const MEDIA_OPEN: &str = "media_open";
 
-type Hook = Rc<dyn Fn(&'static str)>;
-
-thread_local! {
-    static HOOKS: RefCell<Vec<Hook>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Runs `f` with `hook` called at every preemption point the calling thread
-/// reaches. Nests (the innermost hook is called).
-pub fn with_hook<R>(hook: impl Fn(&'static str) + 'static, f: impl FnOnce() -> R) -> R {
-    struct Pop;
-    impl Drop for Pop {
-        fn drop(&mut self) {
-            HOOKS.with(|h| {
-                h.borrow_mut().pop();
-            });
-        }
-    }
-    HOOKS.with(|h| h.borrow_mut().push(Rc::new(hook)));
-    let _pop = Pop;
-    f()
-}
-
-/// A preemption point named `name`: calls the thread's innermost hook, if any.
-pub fn point(name: &'static str) {
-    let hook = HOOKS.with(|h| h.borrow().last().cloned());
-    if let Some(hook) = hook {
-        hook(name);
-    }
-}
+// One mechanism for every layer: the media layer's points are the model's
+// stop points, so one hook sees both.
+pub use devlife_model::stop::{point, with_hook};

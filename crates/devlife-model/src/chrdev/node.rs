@@ -246,6 +246,7 @@ impl Node {
     #[track_caller]
     pub fn unregister(&self) -> KResult<()> {
         let r = self.unplug().map(|_| ());
+        crate::stop::point(crate::stop::UNREGISTER_UNPLUGGED);
         let first = {
             let mut reg = self.inner.reg.lock();
             let first = *reg == Reg::Registered;
@@ -262,6 +263,7 @@ impl Node {
                 &self.inner.name,
                 "unregistered",
             );
+            crate::stop::point(crate::stop::UNREGISTER_DONE);
         }
         r
     }
@@ -324,6 +326,7 @@ impl Node {
             op,
             file_id,
         };
+        crate::stop::point(crate::stop::entered(op));
         f(&ctx)
     }
 }

@@ -147,8 +147,14 @@ pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult
         scope: &scope,
     };
     let probing = ProbingGuard(PROBING.with(|p| p.replace(Some(binding.session.clone()))));
+    crate::stop::point(crate::stop::PROBE_BEGIN);
     let result = drv.drv.probe(&ctx);
     drop(probing);
+    crate::stop::point(if result.is_ok() {
+        crate::stop::PROBE_DONE
+    } else {
+        crate::stop::PROBE_FAILED
+    });
     match result {
         Ok(data) => {
             *binding.data.lock() = Some(data);

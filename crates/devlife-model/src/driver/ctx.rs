@@ -66,12 +66,15 @@ impl<'a> ProbeCtx<'a> {
     /// at unbind. Fault point `IoRemap`.
     pub fn ioremap(&self) -> KResult<Devres<Registers>> {
         self.kernel.faults().check(FaultPoint::IoRemap)?;
-        self.scope
+        let r = self
+            .scope
             .add(Registers::new(
                 self.device.hardware().clone(),
                 self.binding.session.clone(),
             ))
-            .map_err(|_| Errno::ENODEV)
+            .map_err(|_| Errno::ENODEV)?;
+        crate::stop::point(crate::stop::PROBE_IOREMAPPED);
+        Ok(r)
     }
 
     /// Maps the register block as a raw handle the driver keeps (legacy
@@ -79,10 +82,9 @@ impl<'a> ProbeCtx<'a> {
     /// reported. Fault point `IoRemap`.
     pub fn ioremap_unmanaged(&self) -> KResult<Registers> {
         self.kernel.faults().check(FaultPoint::IoRemap)?;
-        Ok(Registers::new(
-            self.device.hardware().clone(),
-            self.binding.session.clone(),
-        ))
+        let r = Registers::new(self.device.hardware().clone(), self.binding.session.clone());
+        crate::stop::point(crate::stop::PROBE_IOREMAPPED);
+        Ok(r)
     }
 
     /// Claims the bus handle as a device resource (framework style).
@@ -122,6 +124,7 @@ impl<'a> ProbeCtx<'a> {
             IrqRequest::new(name, handler).gated(&self.binding.gate),
         )?;
         self.binding.lists.lock().irqs.push(h.clone());
+        crate::stop::point(crate::stop::PROBE_IRQ_REQUESTED);
         Ok(h)
     }
 
@@ -143,6 +146,7 @@ impl<'a> ProbeCtx<'a> {
         let h = self.kernel.irq().request(line, req)?;
         let h2 = h.clone();
         self.devm_add_action(&format!("free_irq({name})"), move || h2.free());
+        crate::stop::point(crate::stop::PROBE_IRQ_REQUESTED);
         Ok(h)
     }
 

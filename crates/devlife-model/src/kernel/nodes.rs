@@ -26,7 +26,7 @@ impl Kernel {
             shared: self.inner.shared.clone(),
             kernel: Arc::downgrade(&self.inner),
         };
-        match binding {
+        let reg = match binding {
             Some(b) => {
                 let mut l = b.lists.lock();
                 if l.state == BindState::Unbinding {
@@ -34,10 +34,12 @@ impl Kernel {
                 }
                 let (node, reg) = self.inner.chrdev.register(new)?;
                 l.nodes.push(node);
-                Ok(reg)
+                reg
             }
-            None => self.inner.chrdev.register(new).map(|(_, r)| r),
-        }
+            None => self.inner.chrdev.register(new).map(|(_, r)| r)?,
+        };
+        crate::stop::point(crate::stop::PROBE_NODE_REGISTERED);
+        Ok(reg)
     }
 
     /// Opens `/dev/NAME` (the prefix is optional). `ENOENT` if no such node.

@@ -35,6 +35,8 @@ pub(crate) fn validate(sc: &Scenario) -> Result<(), ParseError> {
                 v
             }
             Command::Wait { thread, .. }
+            | Command::Settle { thread, .. }
+            | Command::Trace { thread }
             | Command::Break { thread, .. }
             | Command::Resume { thread }
             | Command::Join { thread, .. } => vec![thread.as_str()],
@@ -158,7 +160,9 @@ pub(super) fn check(sc: &Scenario) -> Result<(), ParseError> {
                         busy.insert(t, st);
                     }
                 }
-                Command::Wait { thread, .. } => idle(thread, "wait")?,
+                Command::Wait { thread, .. } | Command::Settle { thread, .. } => {
+                    idle(thread, "wait")?;
+                }
                 Command::Resume { thread } => idle(thread, "resume")?,
                 Command::Join { thread, expect } => {
                     idle(thread, "join")?;
@@ -182,7 +186,7 @@ pub(super) fn check(sc: &Scenario) -> Result<(), ParseError> {
                         }
                     }
                 }
-                Command::Break { .. } | Command::WaitReport { .. } => {}
+                Command::Break { .. } | Command::WaitReport { .. } | Command::Trace { .. } => {}
                 Command::Expect(x) => {
                     if x.is_teardown() {
                         torn_down = true;

@@ -163,6 +163,26 @@ pub enum ParseErrorKind {
     /// A breakpoint or wait on the kernel.
     #[error("`kernel` is not a thread here: kernel steps are synchronous")]
     KernelThread,
+    /// An unknown fault point.
+    #[error(
+        "unknown fault point `{0}` (alloc, minor-alloc, node-register, irq-request, entity-register, ioremap, driver-register, module-load)"
+    )]
+    UnknownFault(String),
+    /// An unknown driver-private mistake.
+    #[error("unknown mistake `{0}` (extra-put, refcount-reset, lock-across-unregister)")]
+    UnknownMistake(String),
+    /// `repeat` without its closing `}` (the line of the `repeat`).
+    #[error("`repeat` block opened on line {0} is not closed with `}}`")]
+    UnclosedRepeat(usize),
+    /// A `}` with no open `repeat`.
+    #[error("`}}` without an open `repeat N {{`")]
+    StrayBrace,
+    /// A `repeat` that would make too many steps.
+    #[error("`repeat` makes {0} steps (at most {max})", max = super::MAX_STEPS)]
+    TooManySteps(usize),
+    /// A header inside a `repeat` block.
+    #[error("`{0}` cannot be inside a `repeat` block")]
+    HeaderInRepeat(&'static str),
     /// Unbalanced quotes.
     #[error("unterminated quoted string")]
     Unterminated,

@@ -3,7 +3,7 @@
 use super::super::ast::*;
 use super::super::ioctls::parse_int;
 use super::error::ParseErrorKind;
-use super::values::{parse_checker, parse_expected, report_filter};
+use super::values::{parse_expected, report_filter};
 use super::{Parser, R};
 
 impl Parser {
@@ -65,9 +65,30 @@ impl Parser {
         let s: Vec<&str> = w.iter().map(String::as_str).collect();
         match s.as_slice() {
             ["no", "reports"] => Ok(Expect::NoReports),
-            ["no", "report", k] => Ok(Expect::NoReport {
-                kind: parse_checker(k)?,
-            }),
+            ["no", "report", ..] => {
+                let (filter, count) = report_filter("expect no report", &w[2..])?;
+                if count.is_some() {
+                    return Err(bad(
+                        "`expect no report KIND [on NAME] [by THREAD]` takes no count",
+                    ));
+                }
+                Ok(Expect::NoReport { filter })
+            }
+            ["release", "order", rest @ ..] => {
+                // `A, B, C` or `A B C`: commas are separators.
+                let names: Vec<String> = rest
+                    .iter()
+                    .flat_map(|x| x.split(','))
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                if names.len() < 2 {
+                    return Err(bad(
+                        "`expect release order A, B, ...` needs at least two names",
+                    ));
+                }
+                Ok(Expect::ReleaseOrder { names })
+            }
             ["report", ..] => {
                 let (filter, count) = report_filter("expect report", &w[1..])?;
                 Ok(Expect::Report { filter, count })
@@ -109,7 +130,7 @@ impl Parser {
                 },
             }),
             _ => Err(bad(&format!(
-                "unknown check `{}` (no reports, report KIND, no report KIND, leaks none, leak TYPE, live TYPE N, [not] freed NAME, blocked T [OP], node PATH present|absent)",
+                "unknown check `{}` (no reports, report KIND, no report KIND, release order A, B, leaks none, leak TYPE, live TYPE N, [not] freed NAME, blocked T [OP], node PATH present|absent)",
                 w.join(" ")
             ))),
         }

@@ -5,7 +5,7 @@ use super::error::ParseErrorKind;
 /// Words that cannot name a thread, descriptor or mapping.
 const KEYWORDS: &[&str] = &[
     "kernel", "scenario", "driver", "style", "timeout", "thread", "threads", "wait", "break",
-    "resume", "join", "expect", "or", "at", "blocked", "report",
+    "resume", "join", "expect", "or", "at", "blocked", "report", "repeat", "trace", "settled",
 ];
 
 pub(super) fn is_name(s: &str) -> bool {

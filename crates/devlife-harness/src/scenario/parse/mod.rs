@@ -18,6 +18,7 @@ mod error;
 mod expect;
 mod lex;
 mod op;
+mod repeat;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -28,7 +29,7 @@ pub use error::{ParseError, ParseErrorKind};
 use values::parse_duration;
 
 use super::ast::*;
-use super::breaks::POINTS;
+use super::breaks::all_points;
 use super::target;
 use check::check;
 use devlife_drivers::Style;
@@ -50,7 +51,12 @@ struct Parser {
     threads: Vec<String>,
     steps: Vec<Step>,
     line: usize,
+    /// Open `repeat` blocks, innermost last.
+    repeats: Vec<repeat::Repeat>,
 }
+
+/// The most steps a scenario may have once its `repeat` blocks are unrolled.
+pub(crate) const MAX_STEPS: usize = 100_000;
 
 type R<T> = Result<T, ParseErrorKind>;
 
@@ -65,6 +71,7 @@ impl Parser {
             threads: Vec::new(),
             steps: Vec::new(),
             line: 0,
+            repeats: Vec::new(),
         }
     }
 
@@ -83,8 +90,15 @@ impl Parser {
             if w.is_empty() {
                 continue;
             }
+            if self.block(&w).map_err(|k| self.err(k))? {
+                continue;
+            }
             self.statement(&w, strip_comment(raw))
                 .map_err(|k| self.err(k))?;
+        }
+        if let Some((line, kind)) = self.unclosed() {
+            self.line = line;
+            return Err(self.err(kind));
         }
         self.line = 0;
         let (driver, driver_line) = self
@@ -109,7 +123,9 @@ impl Parser {
     }
 
     fn header_allowed(&self, what: &'static str) -> R<()> {
-        if self.steps.is_empty() {
+        if self.in_repeat() {
+            Err(ParseErrorKind::HeaderInRepeat(what))
+        } else if self.steps.is_empty() {
             Ok(())
         } else {
             Err(ParseErrorKind::HeaderAfterSteps(what))
@@ -182,6 +198,9 @@ impl Parser {
                 return Ok(());
             }
             "thread" | "threads" => {
+                if self.in_repeat() {
+                    return Err(ParseErrorKind::HeaderInRepeat("thread"));
+                }
                 arg(w, 1, "thread", "a thread name")?;
                 for t in &w[1..] {
                     if !is_name(t) {
@@ -251,7 +270,10 @@ impl Parser {
 
     fn command(&self, actor: Option<Actor>, w: &[String]) -> R<Command> {
         let name = w[0].as_str();
-        let directive = matches!(name, "wait" | "break" | "resume" | "join" | "expect");
+        let directive = matches!(
+            name,
+            "wait" | "break" | "resume" | "join" | "expect" | "trace"
+        );
         if directive && actor.is_some() {
             return Err(ParseErrorKind::DirectiveWithActor(name.to_owned()));
         }
@@ -269,17 +291,64 @@ impl Parser {
             "wait" => {
                 let t = arg(w, 1, "wait", "a thread")?;
                 self.thread(t)?;
-                let how = arg(w, 2, "wait", "`blocked [OP]` or `at POINT`")?;
+                let how = arg(
+                    w,
+                    2,
+                    "wait",
+                    "`blocked [OP] [on OBJECT]`, `at POINT` or `settled`",
+                )?;
+                let mut on = None;
                 let op = match how {
                     "blocked" => {
-                        no_more(w, 4, "wait")?;
-                        w.get(3).cloned()
+                        // `blocked`, `blocked OP`, `blocked on OBJ`, `blocked OP on OBJ`.
+                        let rest = &w[3..];
+                        let (op, tail) = match rest.first().map(String::as_str) {
+                            None | Some("on") => (None, rest),
+                            Some(o) => (Some(o.to_owned()), &rest[1..]),
+                        };
+                        match tail {
+                            [] => {}
+                            [kw, obj] if kw == "on" => on = Some(obj.clone()),
+                            [kw] if kw == "on" => {
+                                return Err(ParseErrorKind::MissingArgument {
+                                    command: "wait ... on".into(),
+                                    what: "an object name (e.g. video0)",
+                                });
+                            }
+                            [x, ..] => {
+                                return Err(ParseErrorKind::ExtraArgument {
+                                    command: "wait".into(),
+                                    arg: x.clone(),
+                                });
+                            }
+                        }
+                        op
                     }
                     "at" => {
                         let p = arg(w, 3, "wait", "a point name")?;
                         no_more(w, 4, "wait")?;
                         self.point(p)?;
                         Some(p.to_owned())
+                    }
+                    "settled" => {
+                        let on = match w.get(3).map(String::as_str) {
+                            None => None,
+                            Some("on") => {
+                                let o = arg(w, 4, "wait ... on", "an object name (e.g. video0)")?;
+                                no_more(w, 5, "wait")?;
+                                Some(o.to_owned())
+                            }
+                            Some(x) => {
+                                return Err(ParseErrorKind::ExtraArgument {
+                                    command: "wait".into(),
+                                    arg: x.to_owned(),
+                                });
+                            }
+                        };
+                        return Ok(Command::Settle {
+                            thread: t.to_owned(),
+                            on,
+                        });
                     }
                     other => {
                         return Err(ParseErrorKind::ExtraArgument {
@@ -291,6 +360,15 @@ impl Parser {
                 Ok(Command::Wait {
                     thread: t.to_owned(),
                     op,
+                    on,
+                })
+            }
+            "trace" => {
+                let t = arg(w, 1, "trace", "a thread")?;
+                self.thread(t)?;
+                no_more(w, 2, "trace")?;
+                Ok(Command::Trace {
+                    thread: t.to_owned(),
                 })
             }
             "break" => {
@@ -390,10 +468,11 @@ impl Parser {
             .and_then(|(d, _)| target::info(d))
             .map(|i| i.points)
             .unwrap_or(&[]);
-        if POINTS.contains(&p) || extra.contains(&p) {
+        let all = all_points();
+        if all.contains(&p) || extra.contains(&p) {
             Ok(())
         } else {
-            let mut known: Vec<&str> = POINTS.to_vec();
+            let mut known: Vec<&str> = all;
             known.extend_from_slice(extra);
             Err(ParseErrorKind::UnknownPoint {
                 name: p.to_owned(),

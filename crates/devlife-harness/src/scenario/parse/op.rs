@@ -5,9 +5,9 @@ use super::super::ioctls::{IoctlCall, parse_int};
 use super::super::target;
 use super::error::ParseErrorKind;
 use super::lex::is_name;
-use super::values::{arg, no_more, parse_duration, parse_mask, parse_usize};
+use super::values::{arg, no_more, parse_duration, parse_fault_point, parse_mask, parse_usize};
 use super::{Parser, R};
-use devlife_model::OpenFlags;
+use devlife_model::{Mistake, OpenFlags};
 
 impl Parser {
     pub(super) fn op(&self, w: &[String]) -> R<Op> {
@@ -151,6 +151,11 @@ impl Parser {
                 no_more(w, 2, cmd)?;
                 Op::Munmap { map: fd(1)? }
             }
+            // `load` with at most one argument loads a module; with two it
+            // reads a byte through a mapping (`load MAP OFFSET`).
+            "load" | "insmod" if w.len() <= 2 => Op::LoadModule {
+                module: w.get(1).cloned(),
+            },
             "load" => {
                 no_more(w, 3, cmd)?;
                 Op::Load {
@@ -196,12 +201,50 @@ impl Parser {
                 }
             }
             "module" => {
-                if a(1, "`unload`")? != "unload" {
-                    return Err(ParseErrorKind::UnknownCommand(format!("module {}", w[1])));
-                }
+                let what = a(1, "`load` or `unload`")?;
                 no_more(w, 3, cmd)?;
-                Op::Unload {
-                    module: w.get(2).cloned(),
+                let module = w.get(2).cloned();
+                match what {
+                    "unload" => Op::Unload { module },
+                    "load" => Op::LoadModule { module },
+                    _ => return Err(ParseErrorKind::UnknownCommand(format!("module {what}"))),
+                }
+            }
+            "fault" => {
+                let p = a(
+                    1,
+                    "a fault point (alloc, minor-alloc, node-register, irq-request, entity-register, ioremap, driver-register, module-load)",
+                )?;
+                let point = parse_fault_point(p)
+                    .ok_or_else(|| ParseErrorKind::UnknownFault(p.to_owned()))?;
+                let nth = match w.get(2).map(String::as_str) {
+                    None => 1,
+                    Some("hit") => {
+                        let n = a(3, "a hit number after `hit`")?;
+                        no_more(w, 4, cmd)?;
+                        parse_int(n)
+                            .and_then(|v| u64::try_from(v).ok())
+                            .filter(|v| (1..=1_000_000).contains(v))
+                            .ok_or_else(|| ParseErrorKind::BadNumber(n.to_owned()))?
+                    }
+                    Some(x) => {
+                        return Err(ParseErrorKind::ExtraArgument {
+                            command: cmd.into(),
+                            arg: x.to_owned(),
+                        });
+                    }
+                };
+                Op::Fault { point, nth }
+            }
+            "mistake" => {
+                no_more(w, 2, cmd)?;
+                let m = a(
+                    1,
+                    "a mistake (extra-put, refcount-reset, lock-across-unregister)",
+                )?;
+                Op::Mistake {
+                    mistake: Mistake::from_name(m)
+                        .ok_or_else(|| ParseErrorKind::UnknownMistake(m.to_owned()))?,
                 }
             }
             "stall" | "unstall" | "signal" => {

@@ -6,7 +6,7 @@ use super::super::ioctls::parse_int;
 use super::R;
 use super::error::ParseErrorKind;
 use devlife::check::ReportKind;
-use devlife_model::{Errno, PollMask};
+use devlife_model::{Errno, FaultPoint, PollMask};
 use std::time::Duration;
 
 /// Parses a duration: `10s`, `500ms`, `20us`, or `inf` (None).
@@ -78,6 +78,21 @@ pub(super) fn parse_mask(s: &str) -> Result<PollMask, ParseErrorKind> {
         };
     }
     Ok(m)
+}
+
+/// Parses a fault point name (`node-register`, ...).
+pub(super) fn parse_fault_point(s: &str) -> Option<FaultPoint> {
+    Some(match s {
+        "alloc" => FaultPoint::Alloc,
+        "minor-alloc" => FaultPoint::MinorAlloc,
+        "node-register" => FaultPoint::NodeRegister,
+        "irq-request" => FaultPoint::IrqRequest,
+        "entity-register" => FaultPoint::EntityRegister,
+        "ioremap" => FaultPoint::IoRemap,
+        "driver-register" => FaultPoint::DriverRegister,
+        "module-load" => FaultPoint::ModuleLoad,
+        _ => return None,
+    })
 }
 
 /// Parses a checker name: a title or an abbreviation of [`ReportKind`]

@@ -62,15 +62,14 @@ impl Run<'_> {
                     ))
                 }
             }
-            Expect::NoReport { kind } => {
-                let hits: Vec<_> = reports.iter().filter(|r| r.kind == *kind).collect();
+            Expect::NoReport { filter } => {
+                let hits: Vec<_> = reports.iter().filter(|r| filter.matches(r)).collect();
                 if hits.is_empty() {
-                    Ok(format!("no {} report", kind.title()))
+                    Ok(format!("no {filter} report"))
                 } else {
                     Err(format!(
-                        "{} {} report(s): {}",
+                        "{} {filter} report(s): {}",
                         hits.len(),
-                        kind.title(),
                         list(&hits)
                     ))
                 }
@@ -162,6 +161,30 @@ impl Run<'_> {
                         e.site.map(|s| format!(" at {s}")).unwrap_or_default()
                     )),
                     (None, true) => Err(format!("no object named like `{name}` was freed")),
+                }
+            }
+            Expect::ReleaseOrder { names } => {
+                let events = self.shared.kernel.monitor().journal().events();
+                // The position of the first release of an object named like each name.
+                let mut at = Vec::new();
+                for n in names {
+                    let i = events.iter().position(|e| {
+                        matches!(e.kind, EventKind::Release) && e.name.contains(n.as_str())
+                    });
+                    match i {
+                        Some(i) => at.push((n, i, events[i].name.clone())),
+                        None => return Err(format!("no object named like `{n}` was released")),
+                    }
+                }
+                let shown: Vec<String> = {
+                    let mut v = at.clone();
+                    v.sort_by_key(|x| x.1);
+                    v.into_iter().map(|x| x.2).collect()
+                };
+                if at.windows(2).all(|p| p[0].1 < p[1].1) {
+                    Ok(format!("released in order: {}", shown.join(", ")))
+                } else {
+                    Err(format!("released in order: {}", shown.join(", ")))
                 }
             }
             Expect::Node { path, present } => {

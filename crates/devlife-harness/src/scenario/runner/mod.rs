@@ -27,7 +27,7 @@ mod worker;
 use super::ast::*;
 use super::breaks::{self, Breaks, phase_point};
 use super::errno_name;
-use super::outcome::{ReportLog, RunError, RunErrorKind, RunLog, StepLog};
+use super::outcome::{PointLog, ReportLog, RunError, RunErrorKind, RunLog, StepLog};
 use super::target;
 use devlife_drivers::Style;
 use devlife_media::uapi::ioctl::AddressSpace;
@@ -49,6 +49,9 @@ pub struct RunOptions {
     pub style: Option<Style>,
     /// Prints every step to stderr as it completes.
     pub trace: bool,
+    /// Lists the live objects after the final teardown in the transcript
+    /// (as `expect leaks none` does, without failing the run).
+    pub leaks: bool,
 }
 
 /// Time slice of the waits that also watch for a thread finishing early.
@@ -61,6 +64,7 @@ struct Run<'a> {
     style: Style,
     timeout: Duration,
     trace: bool,
+    list_leaks: bool,
     shared: Arc<Shared>,
     kernel_worker: Worker,
     workers: Vec<Worker>,
@@ -134,6 +138,7 @@ impl<'a> Run<'a> {
             style,
             timeout: opts.timeout.unwrap_or(sc.timeout),
             trace: opts.trace,
+            list_leaks: opts.leaks,
             shared,
             kernel_worker,
             workers,
@@ -224,6 +229,9 @@ impl<'a> Run<'a> {
                         )));
                     }
                 }
+                if self.list_leaks && self.log.leaks.is_none() {
+                    self.leaks();
+                }
                 // A framework run must not leave a report behind in its
                 // teardown (a close, an unplug or an unload that misbehaves)
                 // unless a later `expect` looked at the reports.
@@ -271,6 +279,17 @@ impl<'a> Run<'a> {
             .all()
             .iter()
             .map(ReportLog::from)
+            .collect();
+        self.log.traced = self
+            .workers
+            .iter()
+            .filter_map(|w| w.breaks.as_ref().map(|b| (w.name.clone(), b.traced())))
+            .flat_map(|(t, ps)| {
+                ps.into_iter().map(move |p| PointLog {
+                    thread: t.clone(),
+                    point: p.to_owned(),
+                })
+            })
             .collect();
     }
 

@@ -59,17 +59,23 @@ impl Run<'_> {
                 }
                 Ok(())
             }
-            Command::Wait { thread, op } => {
+            Command::Wait { thread, op, on } => {
                 let want = op.clone().unwrap_or_else(|| "*".to_owned());
                 let deadline = Instant::now() + self.timeout;
                 let kernel = self.shared.kernel.clone();
                 loop {
                     let seen = kernel.activity().wait_for(SLICE, |b| {
-                        b.iter()
-                            .any(|x| x.thread == *thread && (want == "*" || x.op == want))
+                        b.iter().any(|x| {
+                            x.thread == *thread
+                                && (want == "*" || x.op == want)
+                                && on.as_ref().is_none_or(|o| x.object == *o)
+                        })
                     });
                     if seen {
-                        let r = format!("blocked in {want}");
+                        let r = match on {
+                            Some(o) => format!("blocked in {want} on {o}"),
+                            None => format!("blocked in {want}"),
+                        };
                         self.note(st, "runner", r);
                         return Ok(());
                     }
@@ -93,6 +99,41 @@ impl Run<'_> {
                         return Err(self.hang(st.line, thread, what));
                     }
                 }
+            }
+            Command::Settle { thread, on } => {
+                let deadline = Instant::now() + self.timeout;
+                let kernel = self.shared.kernel.clone();
+                loop {
+                    let mut parked = None;
+                    kernel.activity().wait_for(SLICE, |b| {
+                        parked = b
+                            .iter()
+                            .find(|x| {
+                                x.thread == *thread && on.as_ref().is_none_or(|o| x.object == *o)
+                            })
+                            .map(|x| x.to_string());
+                        parked.is_some()
+                    });
+                    if let Some(p) = parked {
+                        self.note(st, "runner", p);
+                        return Ok(());
+                    }
+                    if self.worker(thread).finished() {
+                        self.note(st, "runner", "finished".to_owned());
+                        return Ok(());
+                    }
+                    if Instant::now() >= deadline {
+                        let what = format!("thread `{thread}` neither blocked nor finished");
+                        return Err(self.hang(st.line, thread, what));
+                    }
+                }
+            }
+            Command::Trace { thread } => {
+                if let Some(b) = &self.worker(thread).breaks {
+                    b.trace();
+                }
+                self.note(st, "runner", "tracing".to_owned());
+                Ok(())
             }
             Command::WaitReport { filter } => {
                 // The monitor has no notification: poll it (each check is
