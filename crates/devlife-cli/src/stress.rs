@@ -47,6 +47,12 @@ pub struct StressArgs {
     /// thread's calls are then a pure function of the seed).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     ops_per_thread: Option<u64>,
+    /// Stop-point mode: userspace threads stop at stop points picked from
+    /// the seed (`open:entered`, `ioctl:entered`, `release:begin`, ...) and
+    /// a kernel thread unplugs their device right there; `--seed` replays the
+    /// choices.
+    #[arg(long)]
+    stop_points: bool,
     /// Print the summary as JSON on stdout (nothing else is printed there).
     #[arg(long)]
     json: bool,
@@ -77,6 +83,7 @@ pub fn main(a: StressArgs) -> u8 {
         hang_timeout: a.hang_timeout,
         signal_after: a.signal_after,
         ops_per_thread: a.ops_per_thread,
+        stop_points: a.stop_points,
     };
     if !a.json {
         eprintln!(

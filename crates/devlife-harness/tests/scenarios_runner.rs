@@ -297,6 +297,25 @@ const WORDS: &[&str] = &[
     "timeout",
     "10s",
     "scenario",
+    "repeat",
+    "3",
+    "{",
+    "}",
+    "fault",
+    "node-register",
+    "hit",
+    "settled",
+    "on",
+    "video0",
+    "trace",
+    "release",
+    "order",
+    "load",
+    "insmod",
+    "open:entered",
+    "release:begin",
+    "probe:node-registered",
+    "unplug",
     "\n",
     "\n",
     "\n",
@@ -471,5 +490,250 @@ expect no reports
         e.report().contains("still sleeps in `read`"),
         "{}",
         e.report()
+    );
+}
+
+// ----- the constructs of issue 12 --------------------------------------------
+
+#[test]
+fn a_stop_point_inside_open_holds_off_the_framework_unbind() {
+    // `open:entered` is after the registration check, before the driver's
+    // open: the framework unbind must wait for it (drain) and the open
+    // completes on a live driver; `wait U blocked unplug on NODE` names the
+    // node whose unplug waits, not any node's.
+    let out = go("
+driver testdrv
+thread app unb
+break app at open:entered
+app: open f /dev/testdrv0 &
+wait app at open:entered
+unb: unbind &
+wait unb blocked unplug on testdrv0
+expect blocked unb unplug
+resume app
+join app -> ok
+join unb -> ok
+expect no reports
+")
+    .unwrap();
+    let steps = &out.runs[0].steps;
+    assert!(
+        steps
+            .iter()
+            .any(|s| s.result == "blocked in unplug on testdrv0"),
+        "{}",
+        out
+    );
+}
+
+#[test]
+fn a_wait_on_another_object_does_not_match() {
+    let e = go("
+driver testdrv
+timeout 300ms
+thread app unb
+break app at open:entered
+app: open f /dev/testdrv0 &
+wait app at open:entered
+unb: unbind &
+wait unb blocked unplug on media0
+")
+    .unwrap_err();
+    assert!(matches!(e.kind, RunErrorKind::Hang { .. }), "{e}");
+    assert_eq!(e.line, 9);
+}
+
+#[test]
+fn settled_accepts_a_finished_or_a_parked_thread() {
+    // Legacy: the unbind does not wait for the open (it finishes); the
+    // framework's parks in the drain. Both settle.
+    let out = go("
+driver testdrv
+style both
+thread app unb
+break app at open:entered
+app: open f /dev/testdrv0 &
+wait app at open:entered
+unb: unbind &
+wait unb settled on testdrv0
+resume app
+join app
+join unb
+")
+    .unwrap();
+    let fw = out.runs[0]
+        .steps
+        .iter()
+        .find(|s| s.text.contains("settled"))
+        .unwrap();
+    let lg = out.runs[1]
+        .steps
+        .iter()
+        .find(|s| s.text.contains("settled"))
+        .unwrap();
+    assert!(fw.result.contains("unplug"), "{}", fw.result);
+    assert_eq!(lg.result, "finished");
+}
+
+#[test]
+fn an_armed_fault_fails_that_hit_of_the_point() {
+    // The module comes back with its driver, whose probe fails at its node
+    // registration: the device stays unbound until a later bind.
+    go("
+driver testdrv
+unload
+fault node-register hit 1
+load -> ok
+expect node testdrv0 absent
+bind -> ok
+expect node testdrv0 present
+expect no reports
+")
+    .unwrap_or_else(|e| panic!("{}", e.report()));
+    // Hit 2: the first registration passes.
+    go("
+driver testdrv
+unload
+fault node-register hit 2
+load -> ok
+expect node testdrv0 present
+")
+    .unwrap_or_else(|e| panic!("{}", e.report()));
+    let e = parse_str("t.scn", "driver testdrv\nfault nowhere\n").unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::UnknownFault(_)), "{e}");
+    let e = parse_str("t.scn", "driver testdrv\nfault alloc hit 0\n").unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::BadNumber(_)), "{e}");
+}
+
+#[test]
+fn a_module_loads_again_after_unload() {
+    for d in ["testdrv", "vimc"] {
+        let node = if d == "vimc" { "video0" } else { "testdrv0" };
+        let out = go(&format!(
+            "driver {d}\nstyle both\nthread a\nunload -> ok\nexpect node {node} absent\n\
+             load -> ok\nexpect node {node} present\na: open f {node}\na: close f\n\
+             unload -> ok\nmodule load\nexpect node {node} present\nexpect no reports\n"
+        ));
+        out.unwrap_or_else(|e| panic!("{d}: {}", e.report()));
+    }
+    // `load MAP OFFSET` is still a memory load.
+    let sc = parse_str(
+        "t.scn",
+        "driver testdrv\nthread a\na: open f testdrv0\na: mmap m f\na: load m 0\n",
+    )
+    .unwrap();
+    assert!(format!("{:?}", sc.steps[2].cmd).contains("Load {"));
+}
+
+#[test]
+fn repeat_unrolls_its_block_and_errors_point_into_it() {
+    let sc = parse_str(
+        "t.scn",
+        "driver testdrv\nthread a\nrepeat 3 {\n  a: open f testdrv0\n  repeat 2 {\n    a: ioctl f TESTDRV_PING\n  }\n  a: close f\n}\n",
+    )
+    .unwrap();
+    assert_eq!(sc.steps.len(), 3 * 4);
+    assert_eq!(sc.steps[1].line, 6);
+    let out = run(&sc, &RunOptions::default()).unwrap();
+    assert_eq!(out.runs[0].steps.len(), 12);
+    let e = parse_str(
+        "t.scn",
+        "driver testdrv\nthread a\nrepeat 2 {\na: open f testdrv0\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        (e.line, e.kind.clone()),
+        (3, ParseErrorKind::UnclosedRepeat(3))
+    );
+    let e = parse_str("t.scn", "driver testdrv\n}\n").unwrap_err();
+    assert_eq!((e.line, e.kind.clone()), (2, ParseErrorKind::StrayBrace));
+    // The static pass sees the unrolled steps: the second open is refused
+    // because the first copy left `a` running.
+    let e = parse_str(
+        "t.scn",
+        "driver testdrv\nthread a\nrepeat 2 {\na: read f 4 &\n}\n",
+    )
+    .unwrap_err();
+    assert_eq!(e.line, 4, "{e}");
+    let e = parse_str("t.scn", "driver testdrv\nrepeat 2 {\nthread b\n}\n").unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::HeaderInRepeat(_)), "{e}");
+    let e = parse_str(
+        "t.scn",
+        "driver testdrv\nthread a\nrepeat 1000 {\nrepeat 1000 {\na: open f testdrv0\n}\n}\n",
+    )
+    .unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::TooManySteps(_)), "{e}");
+}
+
+#[test]
+fn no_report_on_a_name_only_looks_at_that_object() {
+    // Legacy read vs unbind: a use-after-free on the testdrv state, none on
+    // a media device.
+    let src = "
+driver testdrv
+style legacy
+thread reader
+reader: open f /dev/testdrv0
+reader: read f 4 &
+wait reader blocked read
+unbind
+join reader
+reader: close f
+expect report use-after-free on testdrv
+expect no report use-after-free on media_device
+expect no report hang by reader
+";
+    go(src).unwrap();
+    let e = go(&src.replace("on media_device", "on testdrv")).unwrap_err();
+    assert!(matches!(e.kind, RunErrorKind::Expectation(_)), "{e}");
+    assert_eq!(e.line, 12);
+}
+
+#[test]
+fn release_order_checks_the_order_of_release_callbacks() {
+    // vimc: an open video file keeps its video device (`Raw Capture 0`)
+    // after unbind; the v4l2 device goes after its last video device, the
+    // media device after the v4l2 device's driver release.
+    let src = "
+driver vimc
+thread a
+a: open f video0
+unbind
+a: close f
+expect leaks none
+expect release order \"Raw Capture 0\", v4l2_device, media_device
+";
+    go(src).unwrap_or_else(|e| panic!("{}", e.report()));
+    let e = go(&src.replace("v4l2_device, media_device", "media_device, v4l2_device")).unwrap_err();
+    assert!(matches!(e.kind, RunErrorKind::Expectation(_)), "{e}");
+    let e = parse_str("t.scn", "driver vimc\nexpect release order file\n").unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::BadExpect(_)), "{e}");
+}
+
+#[test]
+fn trace_lists_the_stop_points_a_call_passes() {
+    let out = go("
+driver testdrv
+thread a
+trace a
+a: open f testdrv0
+a: ioctl f TESTDRV_PING
+a: close f
+")
+    .unwrap();
+    let pts: Vec<&str> = out.runs[0]
+        .traced
+        .iter()
+        .map(|p| p.point.as_str())
+        .collect();
+    assert_eq!(
+        pts,
+        [
+            "open:lookup",
+            "open:entered",
+            "ioctl:entered",
+            "release:begin",
+            "release:done"
+        ]
     );
 }

@@ -210,3 +210,27 @@ fn summary_json_has_the_documented_shape() {
     assert_eq!(v["style"], "framework");
     assert!(v["unplugs"]["latency"]["p99_us"].is_number(), "{v}");
 }
+
+#[test]
+fn stop_point_mode_unplugs_at_the_points_and_stays_clean() {
+    let cfg = |style| StressConfig {
+        drivers: vec!["testdrv".into()],
+        style,
+        duration: std::time::Duration::from_millis(800),
+        user_threads: 4,
+        kernel_threads: 2,
+        seed: 11,
+        stop_points: true,
+        ..StressConfig::default()
+    };
+    let s = stress::run(&cfg(Style::Framework)).unwrap();
+    assert!(s.clean, "{}", s.details());
+    assert!(s.unplugs.at_stop_points > 0, "{}", s.table());
+    assert!(s.unplugs.at_stop_points <= s.unplugs.count);
+    let s = stress::run(&cfg(Style::Legacy)).unwrap();
+    assert!(
+        !s.clean,
+        "the legacy twin's windows are reached: {}",
+        s.table()
+    );
+}

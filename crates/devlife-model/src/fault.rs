@@ -62,54 +62,11 @@ pub enum FaultRule {
     Always,
 }
 
-/// A driver-private mistake a legacy twin can be told to make (the bugs
-/// that are not about the framework at all, but that an unplug race turns
-/// into memory corruption): armed by a test or scenario, taken once by the
-/// driver at the place it would make it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Mistake {
-    /// One reference put too many (a `kref_put` in an error path that also
-    /// runs on success): the object is released while still in use.
-    ExtraPut,
-    /// A reference count set back to one right after a get (`kref_init` on
-    /// an object that is already shared): a reference is lost.
-    RefcountReset,
-    /// The driver's own lock held across unregistering a node whose
-    /// operations take it (`mutex_lock(&dev->lock); video_unregister_device()`).
-    LockAcrossUnregister,
-}
-
-impl Mistake {
-    /// Every mistake, with its scenario name.
-    pub const ALL: [(Mistake, &'static str); 3] = [
-        (Mistake::ExtraPut, "extra-put"),
-        (Mistake::RefcountReset, "refcount-reset"),
-        (Mistake::LockAcrossUnregister, "lock-across-unregister"),
-    ];
-
-    /// The scenario name (`extra-put`, ...).
-    pub fn name(self) -> &'static str {
-        Mistake::ALL
-            .iter()
-            .find(|(m, _)| *m == self)
-            .map_or("?", |(_, n)| n)
-    }
-
-    /// The mistake called `name`.
-    pub fn from_name(name: &str) -> Option<Mistake> {
-        Mistake::ALL
-            .iter()
-            .find(|(_, n)| *n == name)
-            .map(|(m, _)| *m)
-    }
-}
-
 #[derive(Default)]
 struct State {
     hits: BTreeMap<FaultPoint, u64>,
     rules: BTreeMap<FaultPoint, (FaultRule, u64)>,
     injected: u64,
-    mistakes: Vec<Mistake>,
 }
 
 /// The fault-injection table of one kernel.
@@ -201,24 +158,6 @@ impl Faults {
     /// Failures injected so far.
     pub fn injected(&self) -> u64 {
         self.state.lock().injected
-    }
-
-    /// Arms `m`: the next driver that can make this mistake makes it once.
-    pub fn arm_mistake(&self, m: Mistake) {
-        self.state.lock().mistakes.push(m);
-    }
-
-    /// Called by a legacy twin where it could make `m`: whether it should
-    /// (the arming is used up).
-    pub fn take_mistake(&self, m: Mistake) -> bool {
-        let mut s = self.state.lock();
-        match s.mistakes.iter().position(|x| *x == m) {
-            Some(i) => {
-                s.mistakes.remove(i);
-                true
-            }
-            None => false,
-        }
     }
 }
 

@@ -141,7 +141,7 @@ pub use chrdev::{
 pub use device::{Device, DeviceSpec, UsbInterfaceSpec, WeakDevice, glob_match};
 pub use driver::{Driver, DriverInfo, ProbeCtx, RemoveCtx, UnbindPhase};
 pub use errno::{Errno, KResult};
-pub use fault::{FaultPoint, FaultRule, Faults, Mistake};
+pub use fault::{FaultPoint, FaultRule, Faults};
 pub use file::{File, Mapping};
 pub use fops::{
     AnyPrivate, EventQueue, FileOps, MmapRequest, OpCtx, OpenFlags, PollMask, PollTable,

@@ -4,7 +4,7 @@
 use super::ioctls::IoctlCall;
 use devlife::check::ReportKind;
 use devlife_drivers::Style;
-use devlife_model::{Errno, FaultPoint, Mistake, OpenFlags, PollMask};
+use devlife_model::{Errno, FaultPoint, OpenFlags, PollMask};
 use std::time::Duration;
 
 /// The timeout of every wait when the scenario does not set one: a guard
@@ -307,12 +307,6 @@ pub enum Op {
         /// Module or role (default: the driver's).
         module: Option<String>,
     },
-    /// `mistake NAME`: arms a driver-private mistake in a legacy twin
-    /// (`extra-put`, `refcount-reset`, `lock-across-unregister`).
-    Mistake {
-        /// The mistake.
-        mistake: Mistake,
-    },
     /// A driver-specific kernel action (e.g. `frame`), with integer arguments.
     Custom {
         /// Action name.
@@ -339,7 +333,6 @@ impl Op {
                 | Op::Signal { .. }
                 | Op::Fault { .. }
                 | Op::LoadModule { .. }
-                | Op::Mistake { .. }
                 | Op::Custom { .. }
         )
     }

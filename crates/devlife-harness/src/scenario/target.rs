@@ -441,6 +441,18 @@ impl Target for VimcTarget {
         if name.is_some_and(|n| n != "vimc" && n != vimc::module_name(self.style)) {
             return Err(Errno::ENOENT);
         }
+        if kernel.module(vimc::module_name(self.style)).is_some() {
+            return Err(Errno::EEXIST);
+        }
+        // `unload` ran the model's module unload; vimc_exit also deletes its
+        // platform device, which is done here before vimc_init adds it again.
+        let old = self.h.lock().take();
+        if let Some(d) = old.as_ref().map(vimc::VimcHandle::device)
+            && !d.is_deleted()
+        {
+            kernel.hot_unplug(&d)?;
+        }
+        drop(old);
         // vimc_init: the module registers its driver and its platform device.
         let h = vimc::register_with(kernel, vimc_config(self.style))?;
         *self.h.lock() = Some(h);

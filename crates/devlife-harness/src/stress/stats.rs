@@ -63,6 +63,8 @@ pub(crate) struct ThreadStats {
     pub(crate) unplugs: HashMap<&'static str, u64>,
     /// Successful unplugs that began while a userspace thread slept in a call.
     pub(crate) unplugs_with_sleeper: u64,
+    /// Unplugs run while a userspace thread was stopped at a stop point.
+    pub(crate) unplugs_at_stop_points: u64,
 }
 
 impl ThreadStats {
@@ -146,6 +148,7 @@ pub(crate) struct Merged {
     pub(crate) unplug_latency: Vec<Duration>,
     pub(crate) unplugs: BTreeMap<String, u64>,
     pub(crate) unplugs_with_sleeper: u64,
+    pub(crate) unplugs_at_stop_points: u64,
 }
 
 fn merge_into(dst: &mut BTreeMap<String, OpStats>, src: HashMap<&'static str, Local>) {
@@ -172,6 +175,7 @@ impl Merged {
             *self.unplugs.entry(k.to_owned()).or_default() += n;
         }
         self.unplugs_with_sleeper += t.unplugs_with_sleeper;
+        self.unplugs_at_stop_points += t.unplugs_at_stop_points;
     }
 }
 

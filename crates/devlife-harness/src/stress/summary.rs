@@ -87,6 +87,9 @@ pub struct Unplugs {
     /// wake-up step of an unplug exists for. A faster run that slept less
     /// would test less: this count must not fall.
     pub with_sleeper: u64,
+    /// Those run while a userspace thread was stopped at a stop point the
+    /// seed picked (`--stop-points`; 0 otherwise).
+    pub at_stop_points: u64,
     /// Wall time of each (the seven steps, drain included).
     pub latency: Option<Latency>,
     /// Every unplug's wall time, in microseconds, in completion order (for
@@ -267,6 +270,13 @@ impl Summary {
             "  with a sleeper {:>12}  (a userspace thread asleep in a call when it began)",
             thousands(self.unplugs.with_sleeper)
         );
+        if self.unplugs.at_stop_points > 0 {
+            let _ = writeln!(
+                s,
+                "  at stop points {:>12}  (a userspace thread stopped at a stop point the seed picked)",
+                thousands(self.unplugs.at_stop_points)
+            );
+        }
         match &self.unplugs.latency {
             Some(l) => {
                 let _ = writeln!(

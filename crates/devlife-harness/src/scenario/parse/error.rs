@@ -168,9 +168,6 @@ pub enum ParseErrorKind {
         "unknown fault point `{0}` (alloc, minor-alloc, node-register, irq-request, entity-register, ioremap, driver-register, module-load)"
     )]
     UnknownFault(String),
-    /// An unknown driver-private mistake.
-    #[error("unknown mistake `{0}` (extra-put, refcount-reset, lock-across-unregister)")]
-    UnknownMistake(String),
     /// `repeat` without its closing `}` (the line of the `repeat`).
     #[error("`repeat` block opened on line {0} is not closed with `}}`")]
     UnclosedRepeat(usize),

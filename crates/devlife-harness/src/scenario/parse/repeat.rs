@@ -63,6 +63,9 @@ impl Parser {
                 }
                 let r = self.repeats.pop().ok_or(ParseErrorKind::StrayBrace)?;
                 let body: Vec<_> = self.steps.drain(r.start..).collect();
+                if body.is_empty() {
+                    return Ok(true);
+                }
                 let total = self.steps.len() + body.len().saturating_mul(r.count);
                 if total > MAX_STEPS {
                     return Err(ParseErrorKind::TooManySteps(total));

@@ -173,7 +173,18 @@ impl Run<'_> {
                     });
                     match i {
                         Some(i) => at.push((n, i, events[i].name.clone())),
-                        None => return Err(format!("no object named like `{n}` was released")),
+                        None => {
+                            let mut seen: Vec<&str> = events
+                                .iter()
+                                .filter(|e| matches!(e.kind, EventKind::Release))
+                                .map(|e| e.name.as_str())
+                                .collect();
+                            seen.dedup();
+                            return Err(format!(
+                                "no object named like `{n}` was released (released, in order: {})",
+                                seen.join(", ")
+                            ));
+                        }
                     }
                 }
                 let shown: Vec<String> = {
@@ -193,9 +204,22 @@ impl Run<'_> {
                 if is == *present {
                     Ok(if is { "present" } else { "absent" }.into())
                 } else {
+                    let mut names: Vec<String> = self
+                        .shared
+                        .kernel
+                        .nodes()
+                        .iter()
+                        .map(|n| n.name().to_owned())
+                        .collect();
+                    names.sort();
                     Err(format!(
-                        "node `{path}` is {}",
-                        if is { "present" } else { "absent" }
+                        "node `{path}` is {} (registered: {})",
+                        if is { "present" } else { "absent" },
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
                     ))
                 }
             }

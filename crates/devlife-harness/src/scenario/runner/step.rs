@@ -103,6 +103,10 @@ impl Run<'_> {
             Command::Settle { thread, on } => {
                 let deadline = Instant::now() + self.timeout;
                 let kernel = self.shared.kernel.clone();
+                // An unplug publishes itself before it knows whether it has
+                // calls to drain: on a node, it is settled only while a
+                // call is really in flight there.
+                let draining = |o: &str| kernel.lookup(o).is_none_or(|n| n.in_flight() > 0);
                 loop {
                     let mut parked = None;
                     kernel.activity().wait_for(SLICE, |b| {
@@ -111,12 +115,15 @@ impl Run<'_> {
                             .find(|x| {
                                 x.thread == *thread && on.as_ref().is_none_or(|o| x.object == *o)
                             })
-                            .map(|x| x.to_string());
+                            .map(|x| (x.to_string(), x.op));
                         parked.is_some()
                     });
-                    if let Some(p) = parked {
-                        self.note(st, "runner", p);
-                        return Ok(());
+                    if let Some((p, op)) = parked {
+                        if op != "unplug" || on.as_deref().is_none_or(draining) {
+                            self.note(st, "runner", p);
+                            return Ok(());
+                        }
+                        std::thread::yield_now();
                     }
                     if self.worker(thread).finished() {
                         self.note(st, "runner", "finished".to_owned());

@@ -35,6 +35,10 @@ pub struct StressConfig {
     /// all did, or at `duration`). With no kernel thread, the sequence of
     /// calls of each thread is then a pure function of the seed.
     pub ops_per_thread: Option<u64>,
+    /// Stop-point mode: userspace threads stop at stop points picked from
+    /// the seed and a kernel thread unplugs their device right there,
+    /// instead of leaving the race to timing.
+    pub stop_points: bool,
 }
 
 impl Default for StressConfig {
@@ -50,6 +54,7 @@ impl Default for StressConfig {
             hang_timeout: None,
             signal_after: Duration::from_millis(20),
             ops_per_thread: None,
+            stop_points: false,
         }
     }
 }

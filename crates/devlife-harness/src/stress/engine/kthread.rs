@@ -77,6 +77,10 @@ pub(super) fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> Thread
     let mut st = ThreadStats::default();
     let k = &ctx.kernel;
     while !ctx.stop.load(Ordering::Acquire) {
+        // A userspace thread stopped at a stop point comes first.
+        if ctx.stop_points && super::windows::serve(ctx, me, &mut rng, &mut st) {
+            continue;
+        }
         let ti = rng.random_range(0..ctx.instances.len());
         let (name, t) = (&ctx.instances[ti].0, &ctx.instances[ti].1);
         let ops = t.kernel_ops();
@@ -126,7 +130,16 @@ pub(super) fn kernel_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> Thread
         } else {
             rng.random_range(0..500)
         };
-        std::thread::sleep(Duration::from_micros(pause));
+        if ctx.stop_points {
+            // A stopped userspace thread waits for a kernel thread: look at
+            // the requests while pausing.
+            let until = Instant::now() + Duration::from_micros(pause);
+            while Instant::now() < until && !ctx.windows.pending() {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+        } else {
+            std::thread::sleep(Duration::from_micros(pause));
+        }
     }
     k.faults().clear();
     st

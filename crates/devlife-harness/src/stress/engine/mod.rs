@@ -10,6 +10,7 @@ mod config;
 mod kthread;
 mod user;
 mod watch;
+mod windows;
 
 pub use config::{
     DEFAULT_KERNEL_THREADS, PACING, Progress, StressConfig, StressError, default_user_threads,
@@ -39,6 +40,11 @@ struct Ctx {
     /// Per target: a module unload is waiting for its users to close their
     /// files (userspace closes them; new opens still race with the unload).
     draining: Vec<AtomicBool>,
+    /// Stop-point mode: userspace threads stop at seed-picked points and
+    /// ask for an unplug there.
+    stop_points: bool,
+    /// The unplugs asked for by stopped threads.
+    windows: windows::Windows,
 }
 
 /// Runs a stress test and returns its summary.
@@ -93,6 +99,8 @@ pub fn run_with_progress(
         inject_faults: cfg.inject_faults,
         ops_per_thread: cfg.ops_per_thread.unwrap_or(u64::MAX),
         draining: targets.iter().map(|_| AtomicBool::new(false)).collect(),
+        stop_points: cfg.stop_points && cfg.kernel_threads > 0,
+        windows: windows::Windows::default(),
     });
     let t0 = Instant::now();
     let mut users: Vec<(Arc<Worker>, JoinHandle<ThreadStats>)> = Vec::new();
@@ -101,11 +109,12 @@ pub fn run_with_progress(
         let w = Worker::new(format!("{prefix}-{i}"));
         let (c, w2) = (ctx.clone(), w.clone());
         let rng = thread_rng(cfg.seed, role, i);
+        let seed = cfg.seed;
         let h = std::thread::Builder::new()
             .name(w.name.clone())
             .spawn(move || {
                 if role == 0 {
-                    user_thread(&c, &w2, rng)
+                    user_thread(&c, &w2, rng, thread_rng(seed, 2, i))
                 } else {
                     kernel_thread(&c, &w2, rng)
                 }
@@ -247,6 +256,7 @@ pub fn run_with_progress(
         count: stats.unplugs.values().sum(),
         by_kind: std::mem::take(&mut stats.unplugs),
         with_sleeper: stats.unplugs_with_sleeper,
+        at_stop_points: stats.unplugs_at_stop_points,
         latency: super::stats::Latency::from_samples(std::mem::take(&mut stats.unplug_latency)),
         samples_us,
     };

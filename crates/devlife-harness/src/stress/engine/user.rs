@@ -5,9 +5,12 @@ use super::super::stats::{Outcome, ThreadStats};
 use super::super::target::NodeProfile;
 use super::Ctx;
 use super::watch::Worker;
+use super::windows::UserHook;
 use devlife_model::{Errno, File, Mapping, MmapRequest, OpenFlags, PollMask};
 use rand::Rng;
 use rand::rngs::SmallRng;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -97,7 +100,34 @@ fn close_if_gone(
     }
 }
 
-pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadStats {
+/// A userspace thread; in stop-point mode its calls run under the
+/// stop-point hook ([`super::windows`]), whose generator `stop_rng` picks
+/// where it stops.
+pub(super) fn user_thread(
+    ctx: &Arc<Ctx>,
+    me: &Worker,
+    rng: SmallRng,
+    stop_rng: SmallRng,
+) -> ThreadStats {
+    if !ctx.stop_points {
+        return user_loop(ctx, me, rng, None);
+    }
+    let hook = Rc::new(UserHook {
+        ctx: ctx.clone(),
+        rng: RefCell::new(stop_rng),
+        target: Cell::new(0),
+        opened: Cell::new(0),
+    });
+    let h = hook.clone();
+    devlife_model::stop::with_hook(move |p| h.at(p), || user_loop(ctx, me, rng, Some(&hook)))
+}
+
+fn user_loop(ctx: &Ctx, me: &Worker, mut rng: SmallRng, hook: Option<&UserHook>) -> ThreadStats {
+    let on = |ti: usize| {
+        if let Some(h) = hook {
+            h.target.set(ti);
+        }
+    };
     let mut st = ThreadStats::default();
     let mut files: Vec<OpenFile> = Vec::new();
     let mut maps: Vec<(usize, Mapping)> = Vec::new();
@@ -119,6 +149,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
         match pick_user_op(&mut rng, files.len(), maps.len()) {
             UserOp::Open => {
                 let ti = rng.random_range(0..ctx.instances.len());
+                on(ti);
                 let t = &ctx.instances[ti].1;
                 if ctx.draining[ti].load(Ordering::Acquire) {
                     // Being unloaded: open now and then, racing with it.
@@ -157,6 +188,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             }
             UserOp::Close => {
                 let f = files.swap_remove(rng.random_range(0..files.len()));
+                on(f.target);
                 me.begin("close", &f.name);
                 drop(f);
                 me.end();
@@ -179,6 +211,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Ioctl => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 if f.profile.ioctls.is_empty() {
                     continue;
                 }
@@ -194,6 +227,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Sequence => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 if f.profile.sequences.is_empty() {
                     continue;
                 }
@@ -217,6 +251,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Read => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 if f.profile.read_len == 0 {
                     continue;
                 }
@@ -231,6 +266,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Write => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 let Some(data) = &f.profile.write else {
                     continue;
                 };
@@ -244,6 +280,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Poll => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 let timeout = match rng.random_range(0..4) {
                     0 => Duration::ZERO,
                     1 => Duration::from_micros(200),
@@ -266,6 +303,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             UserOp::Mmap => {
                 let i = rng.random_range(0..files.len());
                 let f = &files[i];
+                on(f.target);
                 let Some(req) = f.profile.mmap else {
                     continue;
                 };
@@ -284,7 +322,8 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
                 }
             }
             UserOp::MemAccess => {
-                let (_, m) = &maps[rng.random_range(0..maps.len())];
+                let (t, m) = &maps[rng.random_range(0..maps.len())];
+                on(*t);
                 let len = m.len().min(16);
                 let off = rng.random_range(0..=m.len() - len);
                 let mut buf = [0u8; 16];
@@ -302,6 +341,7 @@ pub(super) fn user_thread(ctx: &Ctx, me: &Worker, mut rng: SmallRng) -> ThreadSt
             }
             UserOp::Munmap => {
                 let m = maps.swap_remove(rng.random_range(0..maps.len()));
+                on(m.0);
                 me.begin("munmap", "mapping");
                 drop(m);
                 me.end();
