@@ -106,7 +106,7 @@ impl Run<'_> {
                 // An unplug publishes itself before it knows whether it has
                 // calls to drain: on a node, it is settled only while a
                 // call is really in flight there.
-                let draining = |o: &str| kernel.lookup(o).is_none_or(|n| n.in_flight() > 0);
+                let draining = |o: &str| kernel.lookup(o).is_none_or(|n| n.gate().in_flight() > 0);
                 loop {
                     let mut parked = None;
                     kernel.activity().wait_for(SLICE, |b| {
