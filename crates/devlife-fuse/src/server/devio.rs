@@ -2,7 +2,7 @@
 //! memory, a read, and the poll waiter that sleeps on the client's behalf.
 
 use super::DevlifeFs;
-use super::state::{DevHandle, Handle, Shared};
+use super::state::{DevHandle, Handle, POLLER_GEN, Poller, Shared};
 use crate::usermem::ProcessMemory;
 use devlife::Signal;
 use devlife_media::uapi::controls::copies_out_on_error;
@@ -11,6 +11,7 @@ use devlife_media::uapi::videodev2::{VIDIOC_DQBUF, VIDIOC_DQEVENT};
 use devlife_model::{Errno as KErrno, NodeKind, OpenFlags, PollMask};
 use fuser::{Errno, PollNotifier, ReplyData, ReplyIoctl};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 pub(super) fn kerr(e: KErrno) -> Errno {
     Errno::from_i32(e.0)
@@ -79,15 +80,29 @@ impl DevlifeFs {
         }
     }
 
-    /// Starts (if none is running) a thread sleeping in the model's poll for
-    /// `h`; when it wakes (ready, unplug, or cancelled at release) it notifies
-    /// the kernel's poll handle.
+    /// Starts (if none is running for these events) a thread sleeping in the
+    /// model's poll for `h`; when it wakes (ready, unplug, or cancelled at
+    /// release) it notifies the kernel's poll handle.
     pub(super) fn arm_poller(h: &Arc<Handle>, events: PollMask, ph: PollNotifier) {
         let Handle::Dev(d) = &**h else { return };
         let mut slot = d.poller.lock();
-        if slot.is_some() {
-            return;
+        let mut events = events;
+        let mut threads = Vec::new();
+        if let Some(p) = slot.take() {
+            if p.events.contains(events) {
+                *slot = Some(p);
+                return;
+            }
+            // The client now waits for more (epoll: `EPOLL_CTL_MOD` after an
+            // `EPOLL_CTL_ADD` with no events): the waiter for the narrower
+            // set would never notify for the new ones. Replace it by one
+            // waiting for both; the old one's wake-up is a spurious
+            // notification, which the kernel answers by polling again.
+            events = PollMask(events.0 | p.events.0);
+            p.sig.raise();
+            threads = p.threads;
         }
+        let generation = POLLER_GEN.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = std::sync::mpsc::sync_channel::<Signal>(1);
         let h2 = h.clone();
         let r = std::thread::Builder::new()
@@ -96,13 +111,23 @@ impl DevlifeFs {
                 let _ = tx.send(devlife_model::current_signal());
                 let Handle::Dev(d) = &*h2 else { return };
                 let _ = d.file.poll(events, None);
-                *d.poller.lock() = None;
+                {
+                    let mut slot = d.poller.lock();
+                    if slot.as_ref().is_some_and(|p| p.generation == generation) {
+                        *slot = None;
+                    }
+                }
                 let _ = ph.notify();
             });
-        if r.is_ok()
-            && let Ok(sig) = rx.recv()
-        {
-            *slot = Some(sig);
+        let Ok(t) = r else { return };
+        threads.push(t);
+        if let Ok(sig) = rx.recv() {
+            *slot = Some(Poller {
+                sig,
+                events,
+                generation,
+                threads,
+            });
         }
     }
 }

@@ -107,6 +107,7 @@ impl Filesystem for DevlifeFs {
                 let Some(node) = info.weak.upgrade() else {
                     return reply.error(Errno::ENXIO);
                 };
+                s.wait_releases(ino.0);
                 match node.open(model_flags(flags.0)) {
                     Ok(file) => {
                         let fh = s.insert(Handle::Dev(DevHandle {
@@ -230,16 +231,7 @@ impl Filesystem for DevlifeFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        let h = self.shared.handles.write().remove(&fh.0);
-        if let Some(h) = &h
-            && let Handle::Dev(d) = &**h
-            && let Some(sig) = d.poller.lock().take()
-        {
-            // The poll waiter holds the handle: interrupt it so that the
-            // model file (and the driver's release) goes now.
-            sig.raise();
-        }
-        drop(h);
+        self.shared.release(fh.0);
         reply.ok();
     }
 

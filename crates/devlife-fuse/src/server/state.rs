@@ -6,9 +6,9 @@ use crate::buffers::Buffers;
 use crate::inode::{Inodes, Key};
 use crate::sys::SysTree;
 use devlife::Signal;
-use devlife_model::{Devt, File, Kernel, NodeKind, WeakNode};
+use devlife_model::{Devt, File, Kernel, NodeKind, PollMask, WeakNode};
 use fuser::{FileHandle, Notifier};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,15 +39,34 @@ pub(crate) enum Handle {
 ///
 /// `file` is the only model file of this FUSE handle; dropping the handle
 /// (FUSE RELEASE, after the last close and munmap of the client) drops it,
-/// which runs the driver's release. `poller` holds the signal of the thread
-/// sleeping in the model's poll for this handle, if any.
+/// which runs the driver's release. `poller` is the thread sleeping in the
+/// model's poll for this handle, if any.
 pub(crate) struct DevHandle {
     pub(super) file: File,
     pub(super) ino: u64,
     pub(super) kind: NodeKind,
     pub(super) bufs: Buffers,
-    pub(super) poller: Mutex<Option<Signal>>,
+    pub(super) poller: Mutex<Option<Poller>>,
 }
+
+/// A thread sleeping in the model's poll on a client's behalf until one of
+/// `events` is ready (then it sends the kernel's poll notification).
+///
+/// # Invariants
+///
+/// `generation` is unique among the pollers of a handle: a thread that
+/// finishes clears the slot only if it still holds its own poller.
+pub(crate) struct Poller {
+    pub(super) sig: Signal,
+    pub(super) events: PollMask,
+    pub(super) generation: u64,
+    /// This poller's thread and those of the pollers it replaced: joined at
+    /// FUSE RELEASE, so that the model file is released before the reply.
+    pub(super) threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// The generation of the next [`Poller`].
+pub(super) static POLLER_GEN: AtomicU64 = AtomicU64::new(0);
 
 /// State shared by the FUSE workers and the helper threads.
 pub(crate) struct Shared {
@@ -56,6 +75,9 @@ pub(crate) struct Shared {
     pub(super) inodes: Inodes,
     pub(super) nodes: RwLock<HashMap<u64, NodeInfo>>,
     pub(super) handles: RwLock<HashMap<u64, Arc<Handle>>>,
+    /// FUSE RELEASEs in progress per device inode (see [`Shared::wait_releases`]).
+    releasing: Mutex<HashMap<u64, usize>>,
+    released: Condvar,
     next_fh: AtomicU64,
     pub(crate) notifier: OnceLock<Notifier>,
     pub(crate) blocking: Blocking,
@@ -77,6 +99,8 @@ impl Shared {
             inodes: Inodes::new(),
             nodes: RwLock::new(HashMap::new()),
             handles: RwLock::new(HashMap::new()),
+            releasing: Mutex::new(HashMap::new()),
+            released: Condvar::new(),
             next_fh: AtomicU64::new(1),
             notifier: OnceLock::new(),
             blocking: Blocking::new()?,
@@ -87,6 +111,59 @@ impl Shared {
             // SAFETY: as above.
             gid: unsafe { libc::getgid() },
         })
+    }
+
+    /// Waits until no FUSE RELEASE of device inode `ino` is in progress.
+    ///
+    /// The kernel sends RELEASE in the background: `close()` returns before
+    /// the server has even read it, let alone released the model file (which
+    /// may stop a stream). A client that closes and reopens a node (as
+    /// v4l2-compliance does between tests) would otherwise find the queue
+    /// still owned by its old file. On Linux the last `close()` releases the
+    /// file before it returns; waiting here at the next open of the same
+    /// node gives the client that order back. RELEASE is queued before the
+    /// close returns, so it is read before the next LOOKUP and OPEN.
+    pub(super) fn wait_releases(&self, ino: u64) {
+        let mut r = self.releasing.lock();
+        while r.get(&ino).is_some_and(|&n| n > 0) {
+            self.released.wait(&mut r);
+        }
+    }
+
+    /// FUSE RELEASE of handle `fh`: drops it (the model file and the
+    /// driver's release go with it) before returning, interrupting and
+    /// joining its poll waiter, which holds it too.
+    pub(super) fn release(&self, fh: u64) {
+        let h = self.handles.write().remove(&fh);
+        let ino = match h.as_deref() {
+            Some(Handle::Dev(d)) => Some(d.ino),
+            _ => None,
+        };
+        if let Some(ino) = ino {
+            *self.releasing.lock().entry(ino).or_insert(0) += 1;
+        }
+        if let Some(h) = &h
+            && let Handle::Dev(d) = &**h
+        {
+            let p = d.poller.lock().take();
+            if let Some(p) = p {
+                p.sig.raise();
+                for t in p.threads {
+                    let _ = t.join();
+                }
+            }
+        }
+        drop(h);
+        if let Some(ino) = ino {
+            let mut r = self.releasing.lock();
+            if let Some(n) = r.get_mut(&ino) {
+                *n -= 1;
+                if *n == 0 {
+                    r.remove(&ino);
+                }
+            }
+            self.released.notify_all();
+        }
     }
 
     /// Files open through the mount right now.

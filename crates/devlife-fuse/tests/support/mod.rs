@@ -97,6 +97,56 @@ pub fn devlife() -> PathBuf {
     .clone()
 }
 
+/// The release build of the `devlife` binary (`target/release/devlife`),
+/// built once per test process if needed (`./scripts/test` builds it before
+/// the tests): for the suites that take too long against a debug build.
+pub fn devlife_release() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        // target/<profile>/deps/<test> -> target/release/devlife
+        let target = exe
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .expect("target dir")
+            .to_owned();
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Cargo.toml");
+        let st = Command::new(cargo)
+            .args([
+                "build",
+                "-q",
+                "--release",
+                "-p",
+                "devlife-cli",
+                "--bin",
+                "devlife",
+            ])
+            .arg("--manifest-path")
+            .arg(&manifest)
+            .status()
+            .expect("running cargo build --release for the devlife binary");
+        assert!(st.success(), "building the release devlife binary failed");
+        let bin = target.join("release").join("devlife");
+        assert!(bin.is_file(), "{} missing after the build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Runs `BIN exec [--driver D]... -- sh -c SCRIPT` with the given `devlife`
+/// binary and returns its transcript.
+pub fn exec_script_with(bin: &Path, drivers: &[&str], script: &str) -> Transcript {
+    let mut cmd = Command::new(bin);
+    cmd.arg("exec");
+    for d in drivers {
+        cmd.args(["--driver", d]);
+    }
+    cmd.args(["--", "sh", "-c", script]);
+    cmd.output().expect("running devlife exec").into()
+}
+
 /// What a command printed and how it ended.
 #[derive(Debug)]
 pub struct Transcript {
@@ -120,13 +170,7 @@ impl From<Output> for Transcript {
 
 /// Runs `devlife exec [--driver D]... -- sh -c SCRIPT` and returns its transcript.
 pub fn exec_script(drivers: &[&str], script: &str) -> Transcript {
-    let mut cmd = Command::new(devlife());
-    cmd.arg("exec");
-    for d in drivers {
-        cmd.args(["--driver", d]);
-    }
-    cmd.args(["--", "sh", "-c", script]);
-    cmd.output().expect("running devlife exec").into()
+    exec_script_with(&devlife(), drivers, script)
 }
 
 /// Runs `devlife ARGS...` and returns its transcript.
