@@ -142,6 +142,7 @@ fn value_of(fl: &Field, text: &str) -> Result<u64, FieldError> {
         U32 | Fourcc => (i128::from(i32::MIN), u32::MAX.into()),
         I32 => (i32::MIN.into(), u32::MAX.into()),
         U64 => (i128::from(i64::MIN), u64::MAX.into()),
+        I64 => (i64::MIN.into(), u64::MAX.into()),
         Str(_) => return Err(bad(fl, text, "a string field")),
     };
     if n < min || n > max {
@@ -156,7 +157,7 @@ fn mask(ty: FieldTy) -> u64 {
         U8 => 0xff,
         U16 => 0xffff,
         U32 | I32 | Fourcc => 0xffff_ffff,
-        U64 => u64::MAX,
+        U64 | I64 => u64::MAX,
         Str(_) => 0,
     }
 }
@@ -166,7 +167,7 @@ fn width(ty: FieldTy) -> usize {
         U8 => 1,
         U16 => 2,
         U32 | I32 | Fourcc => 4,
-        U64 => 8,
+        U64 | I64 => 8,
         Str(n) => n,
     }
 }
@@ -321,6 +322,9 @@ fn show(fl: &Field, out: &[u8]) -> String {
     }
     if fl.ty == I32 {
         return (v as u32 as i32).to_string();
+    }
+    if fl.ty == I64 {
+        return (v as i64).to_string();
     }
     v.to_string()
 }

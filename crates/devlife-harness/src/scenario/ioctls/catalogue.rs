@@ -1,6 +1,10 @@
 //! [`CATALOGUE`]: every ioctl a scenario can name, with its argument layout
 //! and defaults.
 
+use super::ctrl_fields::{
+    CONTROL, CREATE_BUFFERS, EVENT, EVENT_SUBSCRIPTION, EXPORTBUFFER, EXT_CONTROLS, FRMSIZEENUM,
+    INPUT, INPUT_INDEX, PRIORITY, QUERY_EXT_CTRL, QUERYCTRL, QUERYMENU, SUBDEV_CROP,
+};
 use super::fields::{
     BUFFER, CAPABILITY, CLIENT_CAP, DEVICE_INFO, ENTITY_DESC, FMTDESC, FORMAT, FRAME_SIZE_ENUM,
     LINK_DESC, LINKS_ENUM, MBUS_CODE_ENUM, PCM_HW_PARAMS, PCM_STATUS, REQBUFS, ROUTING,
@@ -9,6 +13,8 @@ use super::fields::{
 };
 use super::{IoctlSpec, f, spec};
 use devlife_drivers::usb_av::pcm;
+use devlife_media::uapi::controls::*;
+use devlife_media::uapi::io::*;
 
 use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
@@ -22,6 +28,7 @@ use super::FieldTy::*;
 pub(super) const CAPTURE: (&str, u64) = ("type", buf_type::VIDEO_CAPTURE as u64);
 pub(super) const MMAP: (&str, u64) = ("memory", memory::MMAP as u64);
 pub(super) const ACTIVE: (&str, u64) = ("which", V4L2_SUBDEV_FORMAT_ACTIVE as u64);
+pub(super) const CREATE_CAPTURE: (&str, u64) = ("format.type", buf_type::VIDEO_CAPTURE as u64);
 
 /// Every ioctl a scenario can name.
 pub const CATALOGUE: &[IoctlSpec] = &[
@@ -75,14 +82,58 @@ pub const CATALOGUE: &[IoctlSpec] = &[
         STREAM_TYPE,
         &[CAPTURE],
     ),
-    spec("VIDIOC_EXPBUF", VIDIOC_EXPBUF, &[], &[]),
-    spec("VIDIOC_CREATE_BUFS", VIDIOC_CREATE_BUFS, &[], &[]),
+    spec("VIDIOC_EXPBUF", VIDIOC_EXPBUF, EXPORTBUFFER, &[CAPTURE]),
+    spec(
+        "VIDIOC_CREATE_BUFS",
+        VIDIOC_CREATE_BUFS,
+        CREATE_BUFFERS,
+        &[CREATE_CAPTURE, MMAP],
+    ),
     spec("VIDIOC_G_PARM", VIDIOC_G_PARM, &[], &[]),
     spec("VIDIOC_S_PARM", VIDIOC_S_PARM, &[], &[]),
-    spec("VIDIOC_G_CTRL", VIDIOC_G_CTRL, &[], &[]),
-    spec("VIDIOC_S_CTRL", VIDIOC_S_CTRL, &[], &[]),
-    spec("VIDIOC_DQEVENT", VIDIOC_DQEVENT, &[], &[]),
-    spec("VIDIOC_SUBSCRIBE_EVENT", VIDIOC_SUBSCRIBE_EVENT, &[], &[]),
+    spec(
+        "VIDIOC_ENUM_FRAMESIZES",
+        VIDIOC_ENUM_FRAMESIZES,
+        FRMSIZEENUM,
+        &[],
+    ),
+    spec("VIDIOC_ENUMINPUT", VIDIOC_ENUMINPUT, INPUT, &[]),
+    spec("VIDIOC_G_INPUT", VIDIOC_G_INPUT, INPUT_INDEX, &[]),
+    spec("VIDIOC_S_INPUT", VIDIOC_S_INPUT, INPUT_INDEX, &[]),
+    spec("VIDIOC_G_PRIORITY", VIDIOC_G_PRIORITY, PRIORITY, &[]),
+    spec("VIDIOC_S_PRIORITY", VIDIOC_S_PRIORITY, PRIORITY, &[]),
+    // Controls and events (video and subdev nodes).
+    spec("VIDIOC_QUERYCTRL", VIDIOC_QUERYCTRL, QUERYCTRL, &[]),
+    spec(
+        "VIDIOC_QUERY_EXT_CTRL",
+        VIDIOC_QUERY_EXT_CTRL,
+        QUERY_EXT_CTRL,
+        &[],
+    ),
+    spec("VIDIOC_QUERYMENU", VIDIOC_QUERYMENU, QUERYMENU, &[]),
+    spec("VIDIOC_G_CTRL", VIDIOC_G_CTRL, CONTROL, &[]),
+    spec("VIDIOC_S_CTRL", VIDIOC_S_CTRL, CONTROL, &[]),
+    spec("VIDIOC_G_EXT_CTRLS", VIDIOC_G_EXT_CTRLS, EXT_CONTROLS, &[]),
+    spec("VIDIOC_S_EXT_CTRLS", VIDIOC_S_EXT_CTRLS, EXT_CONTROLS, &[]),
+    spec(
+        "VIDIOC_TRY_EXT_CTRLS",
+        VIDIOC_TRY_EXT_CTRLS,
+        EXT_CONTROLS,
+        &[],
+    ),
+    spec("VIDIOC_DQEVENT", VIDIOC_DQEVENT, EVENT, &[]),
+    spec(
+        "VIDIOC_SUBSCRIBE_EVENT",
+        VIDIOC_SUBSCRIBE_EVENT,
+        EVENT_SUBSCRIPTION,
+        &[],
+    ),
+    spec(
+        "VIDIOC_UNSUBSCRIBE_EVENT",
+        VIDIOC_UNSUBSCRIBE_EVENT,
+        EVENT_SUBSCRIPTION,
+        &[],
+    ),
     spec("VIDIOC_LOG_STATUS", VIDIOC_LOG_STATUS, &[], &[]),
     // v4l2-subdev.h
     spec(
@@ -138,6 +189,18 @@ pub const CATALOGUE: &[IoctlSpec] = &[
         VIDIOC_SUBDEV_S_CLIENT_CAP,
         CLIENT_CAP,
         &[],
+    ),
+    spec(
+        "VIDIOC_SUBDEV_G_CROP",
+        VIDIOC_SUBDEV_G_CROP,
+        SUBDEV_CROP,
+        &[ACTIVE],
+    ),
+    spec(
+        "VIDIOC_SUBDEV_S_CROP",
+        VIDIOC_SUBDEV_S_CROP,
+        SUBDEV_CROP,
+        &[ACTIVE],
     ),
     spec(
         "VIDIOC_SUBDEV_G_ROUTING",
@@ -219,3 +282,42 @@ pub const CATALOGUE: &[IoctlSpec] = &[
         defaults: &[],
     },
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::CATALOGUE;
+    use devlife_media::uapi::ioctl::IoctlCmd;
+    use devlife_media::uapi::subdev::SubdevIoctl;
+    use devlife_media::uapi::videodev2::VideoIoctl;
+
+    /// Every ioctl a video or subdev node serves can be named in a scenario,
+    /// with the fields of its argument; only those no devlife node serves
+    /// (they answer `ENOTTY`) may lack fields.
+    #[test]
+    fn every_served_v4l2_ioctl_is_in_the_catalogue_with_its_fields() {
+        let unserved = [
+            "VIDIOC_G_PARM",
+            "VIDIOC_S_PARM",
+            "VIDIOC_G_SELECTION",
+            "VIDIOC_S_SELECTION",
+            "VIDIOC_REMOVE_BUFS",
+            "VIDIOC_ENUM_FRAMEINTERVALS",
+        ];
+        let names = VideoIoctl::ALL
+            .iter()
+            .map(|i| (i.name(), i.cmd()))
+            .chain(SubdevIoctl::ALL.iter().map(|i| (i.name(), i.cmd())));
+        for (name, cmd) in names {
+            if unserved.contains(&name) {
+                continue;
+            }
+            let spec = CATALOGUE
+                .iter()
+                .find(|s| s.name == name)
+                .unwrap_or_else(|| panic!("{name} is not in the catalogue"));
+            assert_eq!(spec.cmd, cmd, "{name}");
+            let has_arg = IoctlCmd(cmd).size() > 0;
+            assert_eq!(!spec.fields.is_empty(), has_arg, "{name}: fields");
+        }
+    }
+}

@@ -11,6 +11,7 @@ use devlife_media::uapi::ioctl::IoctlCmd;
 
 mod call;
 mod catalogue;
+mod ctrl_fields;
 mod fields;
 
 pub use call::{EncodeError, FieldError, IoctlCall, parse_int};
@@ -29,6 +30,8 @@ pub enum FieldTy {
     I32,
     /// `__u64`.
     U64,
+    /// `__s64`.
+    I64,
     /// `char[N]`.
     Str(usize),
     /// A `__u32` fourcc, written as 4 characters (`RGB3`) or a number.
