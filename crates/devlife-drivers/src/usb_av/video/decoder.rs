@@ -18,6 +18,9 @@ use std::sync::atomic::Ordering;
 
 /// The decoder subdev's driver data (au8522-like): pad 0 analog input,
 /// pad 1 video out (YUYV8_2X8, 720x480 or 320x240), pad 2 audio out.
+/// The input and audio pads carry `MEDIA_BUS_FMT_FIXED`; each enumerates
+/// its one code and that code's one size, so every pad answers as
+/// v4l2-compliance requires (a non-zero size for every format).
 pub(crate) struct Decoder {
     pub(crate) dev: Shadow<AvDev>,
     pub(crate) counters: Arc<Counters>,
@@ -34,6 +37,21 @@ fn fixed(width: u32, height: u32) -> V4l2MbusFramefmt {
     }
 }
 
+/// The audio pad's format: an audio stream has no frame, so its size is
+/// the smallest valid one.
+const AUDIO: V4l2MbusFramefmt = V4l2MbusFramefmt {
+    width: 1,
+    height: 1,
+    code: MEDIA_BUS_FMT_FIXED,
+    field: field::NONE,
+    colorspace: colorspace::SMPTE170M,
+    ycbcr_enc: 0,
+    quantization: 0,
+    xfer_func: 0,
+    flags: 0,
+    reserved: [0; 10],
+};
+
 fn video_mbus(width: u32, height: u32) -> V4l2MbusFramefmt {
     V4l2MbusFramefmt {
         code: MEDIA_BUS_FMT_YUYV8_2X8,
@@ -43,7 +61,7 @@ fn video_mbus(width: u32, height: u32) -> V4l2MbusFramefmt {
 
 impl SubdevOps for Decoder {
     fn init_state(&self, state: &mut SubdevState) {
-        let fmts = [fixed(720, 480), video_mbus(720, 480), fixed(0, 0)];
+        let fmts = [fixed(720, 480), video_mbus(720, 480), AUDIO];
         for (i, f) in fmts.into_iter().enumerate() {
             if let Ok(p) = state.pad_mut(i as u32) {
                 p.format = f;
@@ -63,8 +81,18 @@ impl SubdevOps for Decoder {
         Ok(())
     }
 
-    fn enum_frame_size(&self, _s: &SubdevState, f: &mut V4l2SubdevFrameSizeEnum) -> KResult<()> {
-        if f.pad != 1 || f.code != MEDIA_BUS_FMT_YUYV8_2X8 {
+    fn enum_frame_size(&self, s: &SubdevState, f: &mut V4l2SubdevFrameSizeEnum) -> KResult<()> {
+        if f.pad != 1 {
+            // The fixed pads: their one size, for their one code.
+            let cur = s.format(f.pad)?;
+            if f.code != MEDIA_BUS_FMT_FIXED || f.index != 0 {
+                return Err(Errno::EINVAL);
+            }
+            (f.min_width, f.max_width) = (cur.width, cur.width);
+            (f.min_height, f.max_height) = (cur.height, cur.height);
+            return Ok(());
+        }
+        if f.code != MEDIA_BUS_FMT_YUYV8_2X8 {
             return Err(Errno::EINVAL);
         }
         let (w, h) = *SIZES.get(f.index as usize).ok_or(Errno::EINVAL)?;
