@@ -287,6 +287,13 @@ impl Activity {
         self.names.lock().remove(&id);
     }
 
+    /// How many objects are named right now (each live node and each line
+    /// that ever had a handler).
+    #[cfg(test)]
+    pub(crate) fn named_objects(&self) -> usize {
+        self.names.lock().len()
+    }
+
     /// The threads blocked right now.
     pub fn blocked(&self) -> Vec<Blocked> {
         self.table.lock().blocked.clone()

@@ -6,15 +6,22 @@ use crate::IrqRequest;
 use crate::activity::Activity;
 use crate::errno::{Errno, KResult};
 use crate::irq::Action;
+use crate::irq::line::LineTable;
 use devlife::Monitor;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 /// The interrupt controller of one kernel.
+///
+/// # Invariants
+///
+/// The table holds its lines weakly: a line lives as long as the hardware
+/// that raises it and the handles requested on it, and removes its own entry
+/// when it goes, so adding and removing devices does not grow the table.
 pub struct IrqController {
-    lines: Mutex<BTreeMap<u32, Arc<IrqLine>>>,
+    lines: Arc<LineTable>,
     next: AtomicU32,
     next_action: AtomicU64,
     monitor: Monitor,
@@ -33,7 +40,7 @@ impl std::fmt::Debug for IrqController {
 impl IrqController {
     pub(crate) fn new(monitor: &Monitor, activity: Arc<Activity>, kernel: u64) -> Self {
         Self {
-            lines: Mutex::new(BTreeMap::new()),
+            lines: Arc::new(Mutex::new(BTreeMap::new())),
             next: AtomicU32::new(32),
             next_action: AtomicU64::new(1),
             monitor: monitor.clone(),
@@ -51,14 +58,22 @@ impl IrqController {
             &self.monitor,
             self.activity.clone(),
             self.kernel,
+            Arc::downgrade(&self.lines),
         ));
-        self.lines.lock().insert(number, line.clone());
+        self.lines.lock().insert(number, Arc::downgrade(&line));
         line
     }
 
-    /// The line with this number.
+    /// The line with this number, while its hardware (or a handle requested
+    /// on it) is alive.
     pub fn line(&self, number: u32) -> Option<Arc<IrqLine>> {
-        self.lines.lock().get(&number).cloned()
+        self.lines.lock().get(&number).and_then(Weak::upgrade)
+    }
+
+    /// How many lines the controller knows right now: one per live piece of
+    /// hardware with an interrupt (a removed device's line is gone).
+    pub fn line_count(&self) -> usize {
+        self.lines.lock().len()
     }
 
     /// `request_irq` (without fault injection; see
@@ -83,6 +98,7 @@ impl Drop for IrqController {
     fn drop(&mut self) {
         let lines: Vec<_> = std::mem::take(&mut *self.lines.lock())
             .into_values()
+            .filter_map(|l| l.upgrade())
             .collect();
         for l in lines {
             l.stop();

@@ -8,7 +8,8 @@ use crate::irq::Action;
 use devlife::Monitor;
 use devlife::check::{Report, ReportKind};
 use parking_lot::{Condvar, Mutex};
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
@@ -18,6 +19,9 @@ pub(crate) struct LineState {
     running: Option<u64>,
     pub(crate) thread: Option<JoinHandle<()>>,
     thread_id: Option<ThreadId>,
+    /// Bumped when `free` detaches the handler thread: a thread whose
+    /// generation is old ends.
+    generation: u64,
     stop: bool,
 }
 
@@ -38,6 +42,9 @@ pub struct IrqStats {
     pub after_release: u64,
 }
 
+/// The controller's table of lines, by number, held weakly.
+pub(crate) type LineTable = Mutex<BTreeMap<u32, Weak<IrqLine>>>;
+
 /// One interrupt line.
 ///
 /// # Invariants
@@ -54,6 +61,22 @@ pub struct IrqLine {
     monitor: Monitor,
     activity: Arc<Activity>,
     kernel: u64,
+    /// The controller's table, where this line removes itself when it goes.
+    table: Weak<LineTable>,
+}
+
+impl Drop for IrqLine {
+    fn drop(&mut self) {
+        // Our entry is the one whose weak can no longer be upgraded (line
+        // numbers are never reused, so it is ours).
+        if let Some(t) = self.table.upgrade() {
+            let mut t = t.lock();
+            if t.get(&self.number).is_some_and(|w| w.strong_count() == 0) {
+                t.remove(&self.number);
+            }
+        }
+        self.activity.forget_object(self.monitor_id());
+    }
 }
 
 impl std::fmt::Debug for IrqLine {
@@ -72,6 +95,7 @@ impl IrqLine {
         monitor: &Monitor,
         activity: Arc<Activity>,
         kernel: u64,
+        table: Weak<LineTable>,
     ) -> Self {
         Self {
             number,
@@ -82,6 +106,7 @@ impl IrqLine {
                 running: None,
                 thread: None,
                 thread_id: None,
+                generation: 0,
                 stop: false,
             }),
             cv: Condvar::new(),
@@ -89,6 +114,7 @@ impl IrqLine {
             monitor: monitor.clone(),
             activity,
             kernel,
+            table,
         }
     }
 
@@ -134,12 +160,14 @@ impl IrqLine {
         true
     }
 
-    fn thread_main(self: Arc<Self>) {
+    fn thread_main(self: Arc<Self>, generation: u64) {
         loop {
             let action = {
                 let mut st = self.st.lock();
                 loop {
-                    if st.stop {
+                    if st.stop || st.generation != generation {
+                        // Stopped, or `free` took this thread's handle and
+                        // waits for it to end.
                         return;
                     }
                     if st.pending > 0 {
@@ -273,9 +301,10 @@ impl IrqLine {
         st.action = Some(action);
         if st.thread.is_none() {
             let me = self.clone();
+            let generation = st.generation;
             let h = std::thread::Builder::new()
                 .name(format!("irq/{}", self.number))
-                .spawn(move || me.thread_main())
+                .spawn(move || me.thread_main(generation))
                 .map_err(|_| Errno::ENOMEM)?;
             st.thread_id = Some(h.thread().id());
             st.thread = Some(h);
@@ -296,7 +325,8 @@ impl IrqLine {
             st.pending = 0;
             self.cv.notify_all();
         }
-        if st.running == Some(id) && st.thread_id != Some(std::thread::current().id()) {
+        let on_handler_thread = st.thread_id == Some(std::thread::current().id());
+        if st.running == Some(id) && !on_handler_thread {
             let _b = self
                 .activity
                 .block_as(BlockKind::Kernel, &self.name, "free_irq");
@@ -304,7 +334,21 @@ impl IrqLine {
                 self.cv.wait(&mut st);
             }
         }
+        // The handler thread goes with its handler (as `free_irq` stops an
+        // IRQ thread): wait for it to end, so that nothing of this line
+        // outlives the last handle and the hardware that raises it.
+        let thread = if removed.is_some() && st.action.is_none() && !on_handler_thread {
+            st.generation += 1;
+            st.thread_id = None;
+            self.cv.notify_all();
+            st.thread.take()
+        } else {
+            None
+        };
         drop(st);
+        if let Some(h) = thread {
+            let _ = h.join();
+        }
         drop(removed);
     }
 

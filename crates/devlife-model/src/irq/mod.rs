@@ -159,4 +159,34 @@ mod tests {
         assert_eq!(m.reports().count(ReportKind::IrqAfterRelease), 1);
         assert_eq!(m.reports().count(ReportKind::UseAfterFree), 1);
     }
+
+    /// A line lives as long as its device: plugging and unplugging devices
+    /// with an interrupt (each binding requesting it, so the line gets a
+    /// handler thread and a name) leaves no line record, no name and no
+    /// thread behind, so memory stays flat over any number of cycles.
+    #[test]
+    fn lines_die_with_their_devices() {
+        use crate::testdrv::{self, Style};
+        let k = crate::Kernel::new();
+        let t = testdrv::setup(&k, Style::Framework).unwrap();
+        let lines = k.irq().line_count();
+        let names = k.shared_activity().named_objects();
+        assert_eq!(lines, 1, "the setup's own device");
+        for n in 0..500 {
+            let d = testdrv::add_test_device(&k, 100 + n).unwrap();
+            assert!(d.is_bound());
+            let line = d.hardware().irq().unwrap();
+            assert!(k.irq().line(line).unwrap().is_requested());
+            assert_eq!(k.irq().line_count(), lines + 1);
+            k.hot_unplug(&d).unwrap();
+            drop(d);
+            assert!(k.irq().line(line).is_none(), "cycle {n}: line {line} kept");
+        }
+        assert_eq!(k.irq().line_count(), lines);
+        assert_eq!(k.shared_activity().named_objects(), names);
+        k.shutdown();
+        drop(t);
+        assert_eq!(k.irq().line_count(), 0);
+        assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+    }
 }
