@@ -5,6 +5,7 @@
 //! `cargo bench -p devlife-model --bench dispatch`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use devlife_model::legacy::EntryCheck;
 use devlife_model::{FileOps, KResult, Kernel, NodeKind, NodeSpec, OpCtx, OpenFlags};
 use std::hint::black_box;
 use std::sync::Arc;

@@ -17,6 +17,7 @@
 //! | [`Work`], [`Timer`] (`work`) | deferred work with cancel-and-wait |
 //! | [`Hardware`], [`Registers`], [`BusChannel`] (`hw`) | simulated registers and bus transfers with latency/stall, and the hardware-after-remove checker |
 //! | [`Errno`] (`errno`) | error numbers of every layer |
+//! | [`legacy`] | the pre-fix API for legacy twins: `devm_*`, unmanaged mappings, entry-check nodes |
 //! | [`testdrv`] | a misc-like test driver in the framework and the legacy style |
 //! | [`stop`] | named stop points (open/ioctl/... entered, release, unregistration, probe steps) where a hook can hold a thread |
 //!
@@ -27,11 +28,12 @@
 //!   resources ([`ProbeCtx::ioremap`], [`ProbeCtx::bus_channel`]), IRQs, work
 //!   and timers gated by the binding ([`ProbeCtx::request_irq`],
 //!   [`ProbeCtx::work`], [`ProbeCtx::timer`]), every file operation gated.
-//! * **Legacy** (the pre-fix kernel): `devm` state freed at unbind
-//!   ([`ProbeCtx::devm_alloc`]), raw register pointers
-//!   ([`ProbeCtx::ioremap_unmanaged`]), devm IRQs freed after `remove`
-//!   ([`ProbeCtx::devm_request_irq`]), nodes whose `registered` flag is only
-//!   checked at call entry ([`NodeSpec::legacy_entry_check`]).
+//! * **Legacy** (the pre-fix kernel), an extension in its own module
+//!   ([`legacy`]) that framework drivers never import: `devm` state freed at
+//!   unbind ([`legacy::Devm::devm_alloc`]), raw register pointers
+//!   ([`legacy::Devm::ioremap_unmanaged`]), devm IRQs freed after `remove`
+//!   ([`legacy::Devm::devm_request_irq`]), nodes whose `registered` flag is
+//!   only checked at call entry ([`legacy::EntryCheck`]).
 //!
 //! The checkers (use-after-free through [`devlife::check::Shadow`],
 //! hardware-after-remove, interrupt-after-release, leaks through the
@@ -125,6 +127,7 @@ mod fops;
 mod hw;
 mod irq;
 mod kernel;
+pub mod legacy;
 mod module;
 pub mod stop;
 mod style;

@@ -2,6 +2,7 @@
 //! names, blocking semantics (EAGAIN, EINTR, poll), sysfs rules, USB and I2C
 //! devices, independent kernels.
 
+use devlife_model::legacy::EntryCheck;
 mod common;
 
 use common::*;

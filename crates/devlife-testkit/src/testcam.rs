@@ -16,6 +16,7 @@ use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::*;
 pub use devlife_model::Style;
+use devlife_model::legacy::Devm;
 use devlife_model::{
     BusKind, Device, DeviceSpec, Driver, Errno, File, KResult, Kernel, OpCtx, OpenFlags, ProbeCtx,
     Registers, RemoveCtx,

@@ -20,6 +20,7 @@ use devlife_media::v4l2::{
     BufferQueue, CapStrings, FmtDesc, Subdev, SubdevHandle, V4l2Device, VideoDevice,
     VideoDeviceConfig, VideoOps,
 };
+use devlife_model::legacy::Devm;
 use devlife_model::{
     BusKind, Driver, Errno, IrqDevId, IrqHandle, IrqReturn, KResult, OpCtx, ProbeCtx, Registers,
     RemoveCtx,

@@ -16,6 +16,8 @@ use devlife_media::uapi::media::{
     MEDIA_ENT_F_AUDIO_CAPTURE, MEDIA_INTF_T_ALSA_PCM_CAPTURE, MEDIA_LNK_FL_ENABLED,
     MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_MUST_CONNECT, MEDIA_PAD_FL_SINK,
 };
+use devlife_model::legacy::Devm;
+use devlife_model::legacy::EntryCheck;
 use devlife_model::{
     BusKind, Driver, Errno, EventQueue, FileOps, KResult, Node, NodeKind, NodeSpec, OpCtx,
     PollMask, PollTable, ProbeCtx, ReleaseCtx, RemoveCtx,

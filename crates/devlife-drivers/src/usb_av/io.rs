@@ -4,6 +4,7 @@
 
 use crate::Style;
 use devlife::{Bound, Devres};
+use devlife_model::legacy::Devm;
 use devlife_model::{BusChannel, Errno, KResult, ProbeCtx, Registers};
 use parking_lot::{Condvar, Mutex};
 use std::sync::Arc;

@@ -22,6 +22,7 @@ use devlife_media::mc::{
 use devlife_media::v4l2::{
     Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig,
 };
+use devlife_model::legacy::Devm;
 use devlife_model::{
     BusKind, Driver, Errno, IrqDevId, IrqHandle, IrqReturn, KResult, ProbeCtx, RemoveCtx,
 };

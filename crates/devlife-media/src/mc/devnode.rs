@@ -25,6 +25,7 @@ use super::ioctl::media_ioctl;
 use super::preempt;
 use crate::uapi::ioctl::with_user_memory;
 use crate::uapi::media::MEDIA_IOCTLS;
+use devlife_model::legacy::EntryCheck;
 use devlife_model::{
     Device, Errno, FileOps, KResult, Kernel, Module, NodeKind, NodeSpec, OpCtx, ReleaseCtx,
 };

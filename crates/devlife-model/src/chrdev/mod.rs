@@ -9,7 +9,7 @@
 //!   access of the node's gate; unregistering the node refuses new calls,
 //!   wakes sleepers (their [`EventQueue`](crate::EventQueue) waits listen on
 //!   the node gate) and waits for calls in flight.
-//! * **Entry check** (legacy, [`NodeSpec::legacy_entry_check`]): the
+//! * **Entry check** ([`crate::legacy::EntryCheck`], for legacy twins): the
 //!   pre-fix kernel. The node's gate is only a `registered` flag checked when
 //!   a call starts; the call then runs in a private gate that is never
 //!   unplugged, so unregistering neither waits for it nor wakes it.

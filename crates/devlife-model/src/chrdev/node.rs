@@ -31,7 +31,7 @@ pub(crate) struct NodeInner {
     pub(crate) devt: Devt,
     pub(crate) number: u32,
     pub(crate) gate: Gate,
-    pub(crate) legacy_gate: Option<Gate>,
+    pub(crate) entry_gate: Option<Gate>,
     /// The node's lock class (`node NAME`): a call holds it, unplug waits
     /// for it (see `devlife::check::Lockdep`).
     pub(crate) lock_class: &'static str,
@@ -137,18 +137,19 @@ impl Node {
     pub fn policy(&self) -> &ErrnoPolicy {
         &self.inner.policy
     }
-    /// The node's gate (its `registered` flag in the legacy style).
+    /// The node's gate (only its `registered` flag for an entry-check node).
     pub fn gate(&self) -> &Gate {
         &self.inner.gate
     }
     /// The gate file operations run in: the node gate, or the private
-    /// never-unplugged gate in the legacy style.
+    /// never-unplugged gate of an entry-check node.
     pub fn op_gate(&self) -> &Gate {
-        self.inner.legacy_gate.as_ref().unwrap_or(&self.inner.gate)
+        self.inner.entry_gate.as_ref().unwrap_or(&self.inner.gate)
     }
-    /// Whether the node uses the legacy entry-check dispatch.
-    pub fn is_legacy(&self) -> bool {
-        self.inner.legacy_gate.is_some()
+    /// Whether the node uses the entry-check dispatch (see
+    /// [`crate::legacy::EntryCheck`]).
+    pub fn is_entry_check(&self) -> bool {
+        self.inner.entry_gate.is_some()
     }
     /// Whether the node was unplugged (new calls fail).
     pub fn is_unplugged(&self) -> bool {
@@ -297,7 +298,7 @@ impl Node {
             op,
             device: self.inner.device_id,
         });
-        let gate = match &self.inner.legacy_gate {
+        let gate = match &self.inner.entry_gate {
             Some(lg) => {
                 // Legacy: the registered flag, checked once at entry.
                 if self.inner.gate.is_unplugged() {

@@ -162,8 +162,8 @@ impl ChrdevRegistry {
             }
             b.build()
         };
-        let legacy_gate = spec
-            .legacy
+        let entry_gate = spec
+            .entry_check
             .then(|| Gate::named(format!("{name} (legacy op gate)")));
         let (device, device_id) = match &spec.parent {
             Some(d) => (Some(d.downgrade()), d.id()),
@@ -178,7 +178,7 @@ impl ChrdevRegistry {
                 devt,
                 number,
                 gate,
-                legacy_gate,
+                entry_gate,
                 lock_class: devlife::check::lock_class(&format!("node {name}")),
                 ops,
                 policy: spec.policy.unwrap_or_else(|| spec.kind.default_policy()),

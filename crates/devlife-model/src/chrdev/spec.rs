@@ -15,7 +15,7 @@ pub struct NodeSpec {
     pub(crate) name: Option<String>,
     pub(crate) owner: Option<Module>,
     pub(crate) parent: Option<Device>,
-    pub(crate) legacy: bool,
+    pub(crate) entry_check: bool,
     pub(crate) policy: Option<ErrnoPolicy>,
     pub(crate) release: Option<NodeRelease>,
     pub(crate) watchdog: Option<Duration>,
@@ -31,7 +31,7 @@ impl NodeSpec {
             name: None,
             owner: None,
             parent: None,
-            legacy: false,
+            entry_check: false,
             policy: None,
             release: None,
             watchdog: None,
@@ -61,16 +61,6 @@ impl NodeSpec {
     /// after it.
     pub fn parent(mut self, dev: &Device) -> Self {
         self.parent = Some(dev.clone());
-        self
-    }
-    /// Legacy dispatch: the `registered` flag is checked at call entry only.
-    pub fn legacy_entry_check(mut self) -> Self {
-        self.legacy = true;
-        self
-    }
-    /// Sets the dispatch style from a flag (`true` = legacy).
-    pub fn legacy_if(mut self, legacy: bool) -> Self {
-        self.legacy = legacy;
         self
     }
     /// Overrides the kind's errno policy after unplug.

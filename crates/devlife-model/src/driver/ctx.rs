@@ -8,7 +8,7 @@ use crate::errno::{Errno, KResult};
 use crate::fault::FaultPoint;
 use crate::fops::FileOps;
 use crate::hw::{BusChannel, Hardware, Registers};
-use crate::irq::{IrqCtx, IrqDevId, IrqHandle, IrqRequest, IrqReturn};
+use crate::irq::{IrqCtx, IrqHandle, IrqRequest, IrqReturn};
 use crate::kernel::Kernel;
 use crate::module::Module;
 use crate::work::{Timer, Work, WorkCtx};
@@ -77,16 +77,6 @@ impl<'a> ProbeCtx<'a> {
         Ok(r)
     }
 
-    /// Maps the register block as a raw handle the driver keeps (legacy
-    /// `devm_ioremap`): nothing stops its use after `remove()`; such uses are
-    /// reported. Fault point `IoRemap`.
-    pub fn ioremap_unmanaged(&self) -> KResult<Registers> {
-        self.kernel.faults().check(FaultPoint::IoRemap)?;
-        let r = Registers::new(self.device.hardware().clone(), self.binding.session.clone());
-        crate::stop::point(crate::stop::PROBE_IOREMAPPED);
-        Ok(r)
-    }
-
     /// Claims the bus handle as a device resource (framework style).
     pub fn bus_channel(&self) -> KResult<Devres<BusChannel>> {
         self.kernel.faults().check(FaultPoint::IoRemap)?;
@@ -96,15 +86,6 @@ impl<'a> ProbeCtx<'a> {
                 self.binding.session.clone(),
             ))
             .map_err(|_| Errno::ENODEV)
-    }
-
-    /// Claims the bus handle as a raw handle (legacy).
-    pub fn bus_channel_unmanaged(&self) -> KResult<BusChannel> {
-        self.kernel.faults().check(FaultPoint::IoRemap)?;
-        Ok(BusChannel::new(
-            self.device.hardware().clone(),
-            self.binding.session.clone(),
-        ))
     }
 
     /// `request_irq` on the device's line, framework style: the handler runs
@@ -124,28 +105,6 @@ impl<'a> ProbeCtx<'a> {
             IrqRequest::new(name, handler).gated(&self.binding.gate),
         )?;
         self.binding.lists.lock().irqs.push(h.clone());
-        crate::stop::point(crate::stop::PROBE_IRQ_REQUESTED);
-        Ok(h)
-    }
-
-    /// `devm_request_irq`, legacy style: the handler is not gated and the IRQ
-    /// is freed only by the devm actions after `remove()` returned. `dev_id`
-    /// is the data the handler uses (checked at each delivery).
-    pub fn devm_request_irq(
-        &self,
-        name: &str,
-        dev_id: Option<IrqDevId>,
-        handler: impl Fn(&IrqCtx<'_>) -> IrqReturn + Send + Sync + 'static,
-    ) -> KResult<IrqHandle> {
-        let line = self.device.hardware().irq().ok_or(Errno::ENXIO)?;
-        self.kernel.faults().check(FaultPoint::IrqRequest)?;
-        let mut req = IrqRequest::new(name, handler);
-        if let Some(d) = dev_id {
-            req = req.dev_id(d);
-        }
-        let h = self.kernel.irq().request(line, req)?;
-        let h2 = h.clone();
-        self.devm_add_action(&format!("free_irq({name})"), move || h2.free());
         crate::stop::point(crate::stop::PROBE_IRQ_REQUESTED);
         Ok(h)
     }
@@ -191,32 +150,6 @@ impl<'a> ProbeCtx<'a> {
             .cells
             .push((c.id(), name.to_owned()));
         c
-    }
-
-    /// `devm_kzalloc`: an instrumented allocation *freed at unbind* by the
-    /// devm actions, whoever still points to it (legacy style). Fault point `Alloc`.
-    #[track_caller]
-    pub fn devm_alloc<T: Send + Sync + 'static>(
-        &self,
-        type_name: &'static str,
-        name: &str,
-        value: T,
-    ) -> KResult<Shadow<T>> {
-        self.kernel.faults().check(FaultPoint::Alloc)?;
-        let s = Shadow::new(self.kernel.monitor(), type_name, name, value);
-        let s2 = s.clone();
-        self.devm_add_action(&format!("kfree({name})"), move || s2.free());
-        Ok(s)
-    }
-
-    /// `devm_add_action`: runs `f` at unbind after `remove()`, in reverse
-    /// order of registration (or when probe fails).
-    pub fn devm_add_action(&self, name: &str, f: impl FnOnce() + Send + 'static) {
-        self.binding
-            .lists
-            .lock()
-            .devm
-            .push((name.to_owned(), Box::new(f)));
     }
 
     /// Registers a node whose parent is this device and whose owner is the

@@ -7,6 +7,7 @@ use crate::errno::KResult;
 use crate::fops::{EventQueue, SharedMemory};
 use crate::hw::{BusKind, Hardware};
 use crate::irq::{IrqDevId, IrqReturn};
+use crate::legacy::{Devm, EntryCheck};
 use crate::testdrv::CTRL_START;
 use crate::testdrv::MEM_SIZE;
 use crate::testdrv::MODALIAS;

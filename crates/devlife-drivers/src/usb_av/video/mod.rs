@@ -19,6 +19,7 @@ use devlife_media::uapi::media::{
     MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE,
 };
 use devlife_media::v4l2::{Subdev, SubdevConfig, V4l2Device, VideoDevice, VideoDeviceConfig};
+use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

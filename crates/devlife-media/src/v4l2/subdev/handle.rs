@@ -9,6 +9,7 @@ use crate::uapi::subdev::{
 };
 use crate::uapi::videodev2::V4l2Rect;
 use crate::v4l2::{NodeRegistrar, V4l2Device};
+use devlife_model::legacy::EntryCheck;
 use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};

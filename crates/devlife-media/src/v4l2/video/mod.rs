@@ -33,6 +33,7 @@ use crate::uapi::media::{MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK
 use crate::uapi::videodev2::{V4l2PixFormat, buf_type};
 use devlife::Monitor;
 use devlife::check::{EventKind, LiveToken};
+use devlife_model::legacy::EntryCheck;
 use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx, WeakNode};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64};
