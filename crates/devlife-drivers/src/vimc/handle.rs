@@ -2,8 +2,10 @@
 //! device, the registered driver), with the sysfs-style controls the tests,
 //! the harness and the CLI use.
 
-use super::driver::{DriverShared, VimcDriver};
+use super::build::DriverShared;
+use super::driver::VimcDriver;
 use super::hw::{NUM_REGS, install_device_model};
+use super::legacy::VimcLegacyDriver;
 use super::state::{StatsSnapshot, VimcStats};
 use super::{VimcConfig, VimcNodes, device_base_name, driver_name, module_name};
 use crate::common::Style;
@@ -68,10 +70,21 @@ impl VimcHandle {
             stats: Arc::new(VimcStats::default()),
             current: Mutex::new(None),
         });
-        let drv = VimcDriver {
-            shared: shared.clone(),
+        let registered = match style {
+            Style::Framework => k.register_driver(
+                VimcDriver {
+                    shared: shared.clone(),
+                },
+                Some(&module),
+            ),
+            Style::Legacy => k.register_driver(
+                VimcLegacyDriver {
+                    shared: shared.clone(),
+                },
+                Some(&module),
+            ),
         };
-        if let Err(e) = k.register_driver(drv, Some(&module)) {
+        if let Err(e) = registered {
             let _ = k.hot_unplug(&device);
             let _ = k.unload_module(module_name(style));
             return Err(e);

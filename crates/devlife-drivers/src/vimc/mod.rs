@@ -92,6 +92,7 @@
 //! in-flight ioctls, the streamer, the media ioctl of race R1),
 //! hardware-after-remove, interrupt-after-release, and leak.
 
+mod build;
 mod capture;
 pub mod controls;
 mod debayer;
@@ -99,6 +100,7 @@ mod driver;
 pub mod formats;
 mod handle;
 pub mod hw;
+mod legacy;
 pub mod pattern;
 mod scaler;
 mod sensor;
@@ -138,14 +140,6 @@ pub fn module_name(style: Style) -> &'static str {
 /// The platform device base name of a style (the device is `<base>.<n>`).
 pub fn device_base_name(style: Style) -> &'static str {
     driver_name(style)
-}
-
-/// The modalias the driver of a style matches.
-pub(crate) fn id_table(style: Style) -> &'static [&'static str] {
-    match style {
-        Style::Framework => &["platform:vimc"],
-        Style::Legacy => &["platform:vimc-legacy"],
-    }
 }
 
 /// How to register vimc.

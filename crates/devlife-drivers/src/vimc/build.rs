@@ -1,0 +1,256 @@
+//! What vimc's framework driver and its legacy twin share: the topology
+//! built in `vimc_probe`'s order (entities, data links, ancillary links,
+//! media device, subdev nodes), the binding's data and what the driver
+//! publishes for its handle.
+//!
+//! The two drivers differ only in how their nodes dispatch and how a
+//! capture's streamer thread lives; each says so through [`Variant`].
+
+use super::capture::{CaptureOps, DEVICE_CAPS, queue_config};
+use super::debayer::DebayerOps;
+use super::formats::pix_default;
+use super::hw::REG_IRQ_EN;
+use super::scaler::ScalerOps;
+use super::sensor::SensorOps;
+use super::state::{VimcState, VimcStats};
+use super::streamer::StreamCtl;
+use super::subdev::{EntCommon, LensOps};
+use super::topology::{
+    ANCILLARY_LINKS, DATA_LINKS, ENTITIES, EntKind, NUM_ENTITIES, capture_number,
+};
+use super::{Style, VimcNodes};
+use devlife::check::Shadow;
+use devlife_media::mc::{
+    DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions, WeakMediaDevice,
+};
+use devlife_media::v4l2::{
+    Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig,
+};
+use devlife_model::{Errno, IrqHandle, KResult, ProbeCtx};
+use parking_lot::Mutex;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+/// What the driver publishes about its current binding, for the handle.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    pub(crate) mdev: WeakMediaDevice,
+    pub(crate) nodes: VimcNodes,
+}
+
+/// State shared by the registered driver and its handle.
+#[derive(Debug)]
+pub(crate) struct DriverShared {
+    pub(crate) style: Style,
+    pub(crate) interval: Duration,
+    pub(crate) stats: Arc<VimcStats>,
+    pub(crate) current: Mutex<Option<Published>>,
+}
+
+/// One entity of a binding.
+pub(crate) enum VimcEnt {
+    Sensor(Subdev<SensorOps>),
+    Debayer(Subdev<DebayerOps>),
+    Scaler(Subdev<ScalerOps>),
+    Lens(Subdev<LensOps>),
+    Capture(VideoDevice<CaptureOps>),
+}
+
+impl VimcEnt {
+    pub(crate) fn entity(&self) -> &Entity {
+        match self {
+            VimcEnt::Sensor(s) => s.entity(),
+            VimcEnt::Debayer(s) => s.entity(),
+            VimcEnt::Scaler(s) => s.entity(),
+            VimcEnt::Lens(s) => s.entity(),
+            VimcEnt::Capture(v) => v.entity(),
+        }
+    }
+
+    fn node_path(&self) -> Option<String> {
+        let n = match self {
+            VimcEnt::Sensor(s) => s.node(),
+            VimcEnt::Debayer(s) => s.node(),
+            VimcEnt::Scaler(s) => s.node(),
+            VimcEnt::Lens(s) => s.node(),
+            VimcEnt::Capture(v) => v.node(),
+        };
+        n.map(|n| format!("/dev/{}", n.name()))
+    }
+}
+
+/// What a binding holds (`struct vimc_device` as the platform device's
+/// drvdata). Dropped at step 7 of unbind; the memory each part points to
+/// stays while open files hold it.
+pub(crate) struct VimcData {
+    pub(crate) state: Shadow<VimcState>,
+    pub(crate) mdev: MediaDevice,
+    pub(crate) v4l2: V4l2Device,
+    pub(crate) ents: Vec<VimcEnt>,
+    pub(crate) irq: IrqHandle,
+}
+
+/// Where the framework driver and its legacy twin differ while the topology
+/// is built. The defaults are the framework's.
+pub(crate) trait Variant {
+    /// Adjusts a subdev's configuration before it is created.
+    fn subdev_config(&self, _cfg: &mut SubdevConfig) {}
+    /// Adjusts a capture's configuration before it is created.
+    fn video_config(&self, _ctx: &ProbeCtx<'_>, _cfg: &mut VideoDeviceConfig) -> KResult<()> {
+        Ok(())
+    }
+    /// Gives capture `cap` its streamer thread, if it gets one at probe.
+    fn streamer(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>, cap: usize);
+}
+
+/// The media device's identity (`vimc_probe`'s `media_device` fields).
+pub(crate) fn device_info(driver: &str) -> DeviceInfo {
+    DeviceInfo {
+        driver_name: "vimc".into(),
+        parent_driver: driver.into(),
+        model: "VIMC MDEV".into(),
+        serial: String::new(),
+        bus_info: "platform:vimc".into(),
+        hw_revision: 0,
+    }
+}
+
+fn subdev<O: SubdevOps>(
+    ctx: &ProbeCtx<'_>,
+    v4l2: &V4l2Device,
+    i: usize,
+    variant: &dyn Variant,
+    ops: O,
+) -> KResult<Subdev<O>> {
+    let e = ENTITIES[i];
+    let mut cfg = SubdevConfig::new(e.name, e.kind.pads().to_vec(), e.kind.function());
+    variant.subdev_config(&mut cfg);
+    cfg.controls = super::controls::for_kind(e.kind);
+    let sd = Subdev::new(ctx.monitor(), cfg, ops)?;
+    v4l2.register_subdev(&sd.handle())?;
+    Ok(sd)
+}
+
+/// `vimc_add_subdevs`: every entity in `ent_config` order. Subdevs register
+/// their entity now; captures register their node, entity, interface and
+/// interface link now (the documented id order).
+fn add_entities(
+    ctx: &ProbeCtx<'_>,
+    variant: &dyn Variant,
+    shared: &DriverShared,
+    state: &Shadow<VimcState>,
+    v4l2: &V4l2Device,
+) -> KResult<Vec<VimcEnt>> {
+    let mut ents = Vec::with_capacity(NUM_ENTITIES);
+    for (i, e) in ENTITIES.iter().enumerate() {
+        let c = EntCommon::new(state, i);
+        let ent = match e.kind {
+            EntKind::Sensor => VimcEnt::Sensor(subdev(ctx, v4l2, i, variant, SensorOps { c })?),
+            EntKind::Debayer => VimcEnt::Debayer(subdev(ctx, v4l2, i, variant, DebayerOps { c })?),
+            EntKind::Scaler => VimcEnt::Scaler(subdev(ctx, v4l2, i, variant, ScalerOps { c })?),
+            EntKind::Lens => VimcEnt::Lens(subdev(ctx, v4l2, i, variant, LensOps { c })?),
+            EntKind::Capture => {
+                let cap = capture_number(i).ok_or(Errno::EINVAL)?;
+                let ctl = Arc::new(StreamCtl::new(state, cap, i));
+                variant.streamer(ctx, &ctl, cap);
+                let mut cfg = VideoDeviceConfig::capture(e.name, pix_default());
+                cfg.device_caps = DEVICE_CAPS;
+                cfg.queue = queue_config();
+                variant.video_config(ctx, &mut cfg)?;
+                let vdev = VideoDevice::new(
+                    v4l2,
+                    cfg,
+                    CaptureOps {
+                        ctl,
+                        pipe: Pipeline::new(),
+                        stats: shared.stats.clone(),
+                    },
+                )?;
+                vdev.register(ctx)?;
+                VimcEnt::Capture(vdev)
+            }
+        };
+        let id = ent.entity().id().ok_or(Errno::EINVAL)?;
+        state.get().ids[i].store(id, Ordering::Release);
+        ents.push(ent);
+    }
+    Ok(ents)
+}
+
+/// `vimc_create_links`: the data links, then the ancillary links.
+fn create_links(mdev: &MediaDevice, ents: &[VimcEnt]) -> KResult<()> {
+    for l in DATA_LINKS {
+        mdev.create_pad_link(
+            ents[l.source].entity(),
+            l.source_pad,
+            ents[l.sink].entity(),
+            l.sink_pad,
+            l.flags,
+        )?;
+    }
+    for (p, a) in ANCILLARY_LINKS {
+        mdev.create_ancillary_link(ents[p].entity(), ents[a].entity())?;
+    }
+    Ok(())
+}
+
+/// `vimc_add_subdevs`, `vimc_create_links`, `media_device_register`,
+/// `v4l2_device_register_subdev_nodes`; then the engine's interrupt is
+/// enabled. Returns the entities and the nodes. On error, what was
+/// registered is unregistered again (`vimc_probe`'s error path; this also
+/// breaks a legacy media node's pointer to its media device).
+pub(crate) fn build(
+    ctx: &ProbeCtx<'_>,
+    variant: &dyn Variant,
+    shared: &DriverShared,
+    state: &Shadow<VimcState>,
+    mdev: &MediaDevice,
+    v4l2: &V4l2Device,
+) -> KResult<(Vec<VimcEnt>, VimcNodes)> {
+    let built = (|| {
+        let ents = add_entities(ctx, variant, shared, state, v4l2)?;
+        create_links(mdev, &ents)?;
+        mdev.register(
+            ctx.kernel(),
+            RegisterOptions {
+                parent: Some(ctx.device().clone()),
+                owner: ctx.module().cloned(),
+                name: None,
+            },
+        )?;
+        v4l2.register_subdev_nodes(ctx)?;
+        let nodes = VimcNodes {
+            media: mdev
+                .node()
+                .map(|n| format!("/dev/{}", n.name()))
+                .ok_or(Errno::ENODEV)?,
+            entities: ents
+                .iter()
+                .map(|e| e.node_path().ok_or(Errno::ENODEV))
+                .collect::<KResult<Vec<_>>>()?,
+        };
+        state
+            .get()
+            .regs
+            .write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
+        Ok((ents, nodes))
+    })();
+    if built.is_err() {
+        mdev.unregister();
+        v4l2.unregister();
+    }
+    built
+}
+
+/// `vimc_unregister_subdevs` and the media and v4l2 unregistration of
+/// `vimc_remove`, after the engine's interrupt is off.
+pub(crate) fn unregister(d: &VimcData) {
+    for e in &d.ents {
+        if let VimcEnt::Capture(v) = e {
+            let _ = v.unregister();
+        }
+    }
+    d.mdev.unregister();
+    d.v4l2.unregister();
+}

@@ -1,0 +1,128 @@
+//! vimc's legacy twin: the pre-fix driver, kept to show what the checkers
+//! catch. It shares the topology, the operations and the state with the
+//! framework driver ([`super::build`]) and differs where the pre-fix kernel
+//! did:
+//!
+//! * the registers are a raw mapping kept in the state;
+//! * a devm IRQ is requested *before* the devm state, so devm frees the
+//!   state first and the IRQ after (the window of `IrqAfterRelease`);
+//! * every node checks its `registered` flag only at call entry;
+//! * a capture's streamer is a kthread started at `start_streaming` that
+//!   nobody stops at unbind;
+//! * `remove` frees the structure embedding the media device under an open
+//!   media node (races R1/R2).
+
+use super::build::{self, DriverShared, Published, Variant, VimcData};
+use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
+use super::state::{Stat, VimcState};
+use super::streamer::{self, StreamCtl};
+use devlife::check::Shadow;
+use devlife_media::mc::{Lifetime, MediaDevice};
+use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
+use devlife_model::legacy::Devm;
+use devlife_model::{BusKind, Driver, Errno, IrqDevId, IrqReturn, KResult, ProbeCtx, RemoveCtx};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, OnceLock};
+
+/// The pre-fix vimc platform driver (`vimc-legacy`).
+pub(crate) struct VimcLegacyDriver {
+    pub(crate) shared: Arc<DriverShared>,
+}
+
+impl Variant for VimcLegacyDriver {
+    fn subdev_config(&self, cfg: &mut SubdevConfig) {
+        cfg.legacy = true;
+    }
+
+    fn video_config(&self, _ctx: &ProbeCtx<'_>, cfg: &mut VideoDeviceConfig) -> KResult<()> {
+        cfg.legacy = true;
+        Ok(())
+    }
+
+    /// No streamer at probe: `start_streaming` starts a kthread.
+    fn streamer(&self, _ctx: &ProbeCtx<'_>, _ctl: &Arc<StreamCtl>, _cap: usize) {}
+}
+
+impl Driver for VimcLegacyDriver {
+    type Data = VimcData;
+
+    fn name(&self) -> &str {
+        "vimc-legacy"
+    }
+
+    fn bus(&self) -> BusKind {
+        BusKind::Platform
+    }
+
+    fn id_table(&self) -> &[&str] {
+        &["platform:vimc-legacy"]
+    }
+
+    fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<VimcData> {
+        let regs = ctx.ioremap_unmanaged()?;
+        if regs.read(REG_ID) != VIMC_ID {
+            return Err(Errno::EPROBE_DEFER);
+        }
+        let mdev = MediaDevice::new(
+            ctx.monitor(),
+            build::device_info(self.name()),
+            Lifetime::Legacy,
+        );
+        let stats = self.shared.stats.clone();
+        mdev.set_release(move || stats.bump(Stat::MediaReleases));
+        let state = VimcState::new(
+            self.shared.style,
+            Regs::Legacy(regs),
+            mdev.clone(),
+            ctx.kernel().downgrade(),
+            self.shared.interval,
+            self.shared.stats.clone(),
+        );
+        let drvdata: Arc<OnceLock<Shadow<VimcState>>> = Arc::new(OnceLock::new());
+        let (d2, d3) = (drvdata.clone(), drvdata.clone());
+        let irq = ctx.devm_request_irq(
+            "vimc",
+            Some(IrqDevId::custom("vimc_device", move || {
+                d3.get().is_none_or(|s| !s.is_freed())
+            })),
+            move |_| match d2.get() {
+                Some(s) => streamer::irq(s, None),
+                None => IrqReturn::None,
+            },
+        )?;
+        let state = ctx.devm_alloc("vimc_device", "vimc", state)?;
+        let _ = drvdata.set(state.clone());
+        let stats = self.shared.stats.clone();
+        let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", move || {
+            stats.bump(Stat::V4l2Releases)
+        });
+        v4l2.set_media_device(&mdev);
+        let (ents, nodes) = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)?;
+        *self.shared.current.lock() = Some(Published {
+            mdev: mdev.downgrade(),
+            nodes,
+        });
+        self.shared.stats.bump(Stat::Probes);
+        Ok(VimcData {
+            state,
+            mdev,
+            v4l2,
+            ents,
+            irq,
+        })
+    }
+
+    fn remove(&self, ctx: &RemoveCtx<'_>, d: &VimcData) {
+        *self.shared.current.lock() = None;
+        let st = d.state.get();
+        st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 0);
+        // `video_unregister_device`: no stream stop.
+        build::unregister(d);
+        st.removed.store(true, Ordering::Release);
+        // The pre-fix driver frees the structure embedding the media device
+        // now (its devnode may still be open: R1/R2); devm frees the rest,
+        // then the IRQ.
+        d.mdev.legacy_free();
+        self.shared.stats.bump(Stat::Removes);
+    }
+}
