@@ -147,11 +147,20 @@ pub trait EntryCheck: Sized {
     }
     /// Entry-check dispatch when `legacy` is true, the gated one otherwise.
     fn legacy_if(self, legacy: bool) -> Self;
+    /// The `registered` flag lives in `mem`, a driver allocation that embeds
+    /// the node's device (`struct em28xx_v4l2 { struct video_device vdev; }`):
+    /// every call's entry check reads it, so a call after the driver freed
+    /// it is a reported use-after-free.
+    fn flag_in(self, mem: &Shadow<()>) -> Self;
 }
 
 impl EntryCheck for NodeSpec {
     fn legacy_if(mut self, legacy: bool) -> Self {
         self.entry_check = legacy;
+        self
+    }
+    fn flag_in(mut self, mem: &Shadow<()>) -> Self {
+        self.flag_in = Some(mem.clone());
         self
     }
 }

@@ -142,7 +142,7 @@ pub use chrdev::{
     ChrdevRegistry, Devt, ErrnoPolicy, Node, NodeKind, NodeRegistration, NodeSpec, WeakNode,
 };
 pub use device::{Device, DeviceSpec, UsbInterfaceSpec, WeakDevice, glob_match};
-pub use driver::{Driver, DriverInfo, ProbeCtx, RemoveCtx, UnbindPhase};
+pub use driver::{BindingState, Driver, DriverInfo, ProbeCtx, RemoveCtx, UnbindPhase};
 pub use errno::{Errno, KResult};
 pub use fault::{FaultPoint, FaultRule, Faults};
 pub use file::{File, Mapping};

@@ -20,13 +20,13 @@ use devlife_media::v4l2::{
     BufferQueue, CapStrings, FmtDesc, Subdev, SubdevHandle, V4l2Device, VideoDevice,
     VideoDeviceConfig, VideoOps,
 };
+use devlife_model::BindingState;
 use devlife_model::legacy::Devm;
 use devlife_model::{
-    BusKind, Driver, Errno, IrqDevId, IrqHandle, IrqReturn, KResult, OpCtx, ProbeCtx, Registers,
-    RemoveCtx,
+    BusKind, Driver, Errno, IrqDevId, IrqReturn, KResult, OpCtx, ProbeCtx, Registers, RemoveCtx,
 };
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// How the driver reaches its registers.
@@ -67,7 +67,8 @@ pub(crate) struct IspState {
     dma: Mutex<DmaSlot>,
     vdev: OnceLock<VdevLookup>,
     frames: AtomicU64,
-    removed: AtomicBool,
+    /// The binding that made this state: removed once its `remove()` returned.
+    binding: BindingState,
     counters: Arc<Counters>,
 }
 
@@ -263,7 +264,7 @@ impl VideoOps for Capture {
         }
         queue.return_all();
         Counters::inc(&self.counters.stops);
-        if st.removed.load(Ordering::Acquire) {
+        if st.binding.is_removed() {
             Counters::inc(&self.counters.stops_after_remove);
         }
     }
@@ -292,7 +293,6 @@ pub(crate) struct IspData {
     v4l2: V4l2Device,
     vdev: VideoDevice<Capture>,
     _subdevs: Vec<Subdev<IspSubdev>>,
-    irq: IrqHandle,
 }
 
 /// The ISP driver.
@@ -348,18 +348,18 @@ impl Driver for IspDriver {
             dma: Mutex::new(DmaSlot::default()),
             vdev: OnceLock::new(),
             frames: AtomicU64::new(0),
-            removed: AtomicBool::new(false),
+            binding: ctx.binding_state(),
             counters: counters.clone(),
         };
         let label = format!("isp({name})");
-        let (st, irq) = if legacy {
+        let st = if legacy {
             // The pre-fix order: the devm IRQ first (so devm frees the state
             // before the IRQ), its handler finding the state through drvdata;
             // the media device lives in the same devm allocation.
             let regs = ctx.ioremap_unmanaged()?;
             let drvdata: Arc<OnceLock<Shadow<IspState>>> = Arc::new(OnceLock::new());
             let (d2, d3, r2) = (drvdata.clone(), drvdata.clone(), regs.clone());
-            let irq = ctx.devm_request_irq(
+            ctx.devm_request_irq(
                 driver_name(style),
                 Some(IrqDevId::custom("isp drvdata", move || {
                     d3.get().is_none_or(|s| !s.is_freed())
@@ -375,13 +375,13 @@ impl Driver for IspDriver {
                 m.legacy_free();
             });
             let _ = drvdata.set(st.clone());
-            (st, irq)
+            st
         } else {
             let regs = ctx.ioremap()?;
             let st = ctx.alloc_shadow("isp_state", &label, mk(Regs::Framework(regs.clone())))?;
             let s2 = st.clone();
             // Gated: never runs once the binding is unplugged.
-            let irq = ctx.request_irq(driver_name(style), move |ic| {
+            ctx.request_irq(driver_name(style), move |ic| {
                 let Some(b) = ic.bound() else {
                     return IrqReturn::None;
                 };
@@ -390,7 +390,7 @@ impl Driver for IspDriver {
                     Err(_) => IrqReturn::None,
                 }
             })?;
-            (st, irq)
+            st
         };
 
         // The v4l2 device's release is the ISP's release: it runs after the
@@ -473,7 +473,6 @@ impl Driver for IspDriver {
             v4l2,
             vdev,
             _subdevs: subdevs,
-            irq,
         })
     }
 
@@ -482,14 +481,12 @@ impl Driver for IspDriver {
         match &st.regs {
             Regs::Framework(d) => {
                 // The stream was stopped when the node was unplugged. Stop
-                // the hardware, then free the IRQ (waits for a running
-                // handler): nothing can reach driver memory from the device
-                // afterwards, before any of it goes.
+                // the hardware; the framework frees the IRQ after this
+                // returns (its handler, gated by the binding, cannot run).
                 if let Ok(r) = d.access(&ctx.bound()) {
                     r.write(REG_CTRL, 0);
                     r.write(REG_IRQ_EN, 0);
                 }
-                data.irq.free();
             }
             Regs::Legacy(r) => {
                 // Stop the engine; the IRQ and the memory go with devm.
@@ -499,7 +496,6 @@ impl Driver for IspDriver {
         let _ = data.vdev.unregister();
         data.v4l2.unregister();
         st.mdev.unregister();
-        st.removed.store(true, Ordering::Release);
         self.shared.infos.lock().remove(ctx.device().name());
         Counters::inc(&self.shared.counters.removes);
     }

@@ -16,6 +16,7 @@ use devlife_media::uapi::media::{
     MEDIA_ENT_F_AUDIO_CAPTURE, MEDIA_INTF_T_ALSA_PCM_CAPTURE, MEDIA_LNK_FL_ENABLED,
     MEDIA_LNK_FL_IMMUTABLE, MEDIA_PAD_FL_MUST_CONNECT, MEDIA_PAD_FL_SINK,
 };
+use devlife_model::BindingState;
 use devlife_model::legacy::Devm;
 use devlife_model::legacy::EntryCheck;
 use devlife_model::{
@@ -62,7 +63,8 @@ pub(crate) struct AudioState {
     captured: AtomicU64,
     sleepers: AtomicU32,
     opened: AtomicBool,
-    removed: AtomicBool,
+    /// The binding that made this state: removed once its `remove()` returned.
+    binding: BindingState,
     disconnected: AtomicBool,
     counters: Arc<Counters>,
 }
@@ -87,7 +89,7 @@ impl AudioState {
         if pcm.state == state::RUNNING {
             let _ = self.hw.write(REG_A_CTRL, 0);
             Counters::inc(&self.counters.audio_stops);
-            if self.removed.load(Ordering::Acquire) {
+            if self.binding.is_removed() {
                 Counters::inc(&self.counters.audio_stops_after_remove);
             }
         }
@@ -489,7 +491,7 @@ impl Driver for AudioDriver {
             captured: AtomicU64::new(0),
             sleepers: AtomicU32::new(0),
             opened: AtomicBool::new(false),
-            removed: AtomicBool::new(false),
+            binding: ctx.binding_state(),
             disconnected: AtomicBool::new(false),
             counters: counters.clone(),
         };
@@ -571,7 +573,6 @@ impl Driver for AudioDriver {
             .shared
             .allocator
             .delete(&data.mdev, audio_driver_name(self.style()));
-        st.removed.store(true, Ordering::Release);
         Counters::inc(&self.shared.counters.audio_removes);
     }
 }

@@ -24,9 +24,9 @@ use devlife_media::mc::{
     DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions, WeakMediaDevice,
 };
 use devlife_media::v4l2::{
-    Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig,
+    Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig, VideoOps,
 };
-use devlife_model::{Errno, IrqHandle, KResult, ProbeCtx};
+use devlife_model::{Errno, KResult, Node, ProbeCtx};
 use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -48,36 +48,45 @@ pub(crate) struct DriverShared {
     pub(crate) current: Mutex<Option<Published>>,
 }
 
-/// One entity of a binding.
-pub(crate) enum VimcEnt {
-    Sensor(Subdev<SensorOps>),
-    Debayer(Subdev<DebayerOps>),
-    Scaler(Subdev<ScalerOps>),
-    Lens(Subdev<LensOps>),
-    Capture(VideoDevice<CaptureOps>),
+/// What vimc needs of each of its entities, whatever its kind (a subdev or
+/// a capture's video device).
+pub(crate) trait VimcEntity: Send + Sync {
+    /// The media entity.
+    fn entity(&self) -> &Entity;
+    /// The entity's device node, once registered.
+    fn node(&self) -> Option<Node>;
+    /// `vimc_unregister_subdevs`' part for this entity: a capture's
+    /// `vb2_video_unregister_device`; nothing for a subdev (its node goes
+    /// with the v4l2 device).
+    fn unregister_node(&self) {}
 }
 
-impl VimcEnt {
-    pub(crate) fn entity(&self) -> &Entity {
-        match self {
-            VimcEnt::Sensor(s) => s.entity(),
-            VimcEnt::Debayer(s) => s.entity(),
-            VimcEnt::Scaler(s) => s.entity(),
-            VimcEnt::Lens(s) => s.entity(),
-            VimcEnt::Capture(v) => v.entity(),
-        }
+impl<O: SubdevOps> VimcEntity for Subdev<O> {
+    fn entity(&self) -> &Entity {
+        Subdev::entity(self)
     }
+    fn node(&self) -> Option<Node> {
+        Subdev::node(self)
+    }
+}
 
-    fn node_path(&self) -> Option<String> {
-        let n = match self {
-            VimcEnt::Sensor(s) => s.node(),
-            VimcEnt::Debayer(s) => s.node(),
-            VimcEnt::Scaler(s) => s.node(),
-            VimcEnt::Lens(s) => s.node(),
-            VimcEnt::Capture(v) => v.node(),
-        };
-        n.map(|n| format!("/dev/{}", n.name()))
+impl<O: VideoOps> VimcEntity for VideoDevice<O> {
+    fn entity(&self) -> &Entity {
+        VideoDevice::entity(self)
     }
+    fn node(&self) -> Option<Node> {
+        VideoDevice::node(self)
+    }
+    fn unregister_node(&self) {
+        let _ = VideoDevice::unregister(self);
+    }
+}
+
+/// One entity of a binding.
+pub(crate) type VimcEnt = Box<dyn VimcEntity>;
+
+fn node_path(e: &dyn VimcEntity) -> Option<String> {
+    e.node().map(|n| format!("/dev/{}", n.name()))
 }
 
 /// What a binding holds (`struct vimc_device` as the platform device's
@@ -88,7 +97,10 @@ pub(crate) struct VimcData {
     pub(crate) mdev: MediaDevice,
     pub(crate) v4l2: V4l2Device,
     pub(crate) ents: Vec<VimcEnt>,
-    pub(crate) irq: IrqHandle,
+    /// The allocations the captures' video devices are embedded in, when the
+    /// driver owns them ([`Variant::video_config`]; the framework driver has
+    /// none: each video device is its own refcounted allocation).
+    pub(crate) embedded: Vec<Shadow<()>>,
 }
 
 /// Where the framework driver and its legacy twin differ while the topology
@@ -96,7 +108,9 @@ pub(crate) struct VimcData {
 pub(crate) trait Variant {
     /// Adjusts a subdev's configuration before it is created.
     fn subdev_config(&self, _cfg: &mut SubdevConfig) {}
-    /// Adjusts a capture's configuration before it is created.
+    /// Adjusts a capture's configuration before it is created (a driver
+    /// that embeds the video device in its own allocation sets
+    /// `embedded_in`).
     fn video_config(&self, _ctx: &ProbeCtx<'_>, _cfg: &mut VideoDeviceConfig) -> KResult<()> {
         Ok(())
     }
@@ -141,15 +155,16 @@ fn add_entities(
     shared: &DriverShared,
     state: &Shadow<VimcState>,
     v4l2: &V4l2Device,
+    embedded: &mut Vec<Shadow<()>>,
 ) -> KResult<Vec<VimcEnt>> {
     let mut ents = Vec::with_capacity(NUM_ENTITIES);
     for (i, e) in ENTITIES.iter().enumerate() {
         let c = EntCommon::new(state, i);
-        let ent = match e.kind {
-            EntKind::Sensor => VimcEnt::Sensor(subdev(ctx, v4l2, i, variant, SensorOps { c })?),
-            EntKind::Debayer => VimcEnt::Debayer(subdev(ctx, v4l2, i, variant, DebayerOps { c })?),
-            EntKind::Scaler => VimcEnt::Scaler(subdev(ctx, v4l2, i, variant, ScalerOps { c })?),
-            EntKind::Lens => VimcEnt::Lens(subdev(ctx, v4l2, i, variant, LensOps { c })?),
+        let ent: VimcEnt = match e.kind {
+            EntKind::Sensor => Box::new(subdev(ctx, v4l2, i, variant, SensorOps { c })?),
+            EntKind::Debayer => Box::new(subdev(ctx, v4l2, i, variant, DebayerOps { c })?),
+            EntKind::Scaler => Box::new(subdev(ctx, v4l2, i, variant, ScalerOps { c })?),
+            EntKind::Lens => Box::new(subdev(ctx, v4l2, i, variant, LensOps { c })?),
             EntKind::Capture => {
                 let cap = capture_number(i).ok_or(Errno::EINVAL)?;
                 let ctl = Arc::new(StreamCtl::new(state, cap, i));
@@ -158,6 +173,7 @@ fn add_entities(
                 cfg.device_caps = DEVICE_CAPS;
                 cfg.queue = queue_config();
                 variant.video_config(ctx, &mut cfg)?;
+                embedded.extend(cfg.embedded_in.clone());
                 let vdev = VideoDevice::new(
                     v4l2,
                     cfg,
@@ -168,7 +184,7 @@ fn add_entities(
                     },
                 )?;
                 vdev.register(ctx)?;
-                VimcEnt::Capture(vdev)
+                Box::new(vdev)
             }
         };
         let id = ent.entity().id().ok_or(Errno::EINVAL)?;
@@ -207,9 +223,10 @@ pub(crate) fn build(
     state: &Shadow<VimcState>,
     mdev: &MediaDevice,
     v4l2: &V4l2Device,
+    embedded: &mut Vec<Shadow<()>>,
 ) -> KResult<(Vec<VimcEnt>, VimcNodes)> {
     let built = (|| {
-        let ents = add_entities(ctx, variant, shared, state, v4l2)?;
+        let ents = add_entities(ctx, variant, shared, state, v4l2, embedded)?;
         create_links(mdev, &ents)?;
         mdev.register(
             ctx.kernel(),
@@ -227,7 +244,7 @@ pub(crate) fn build(
                 .ok_or(Errno::ENODEV)?,
             entities: ents
                 .iter()
-                .map(|e| e.node_path().ok_or(Errno::ENODEV))
+                .map(|e| node_path(e.as_ref()).ok_or(Errno::ENODEV))
                 .collect::<KResult<Vec<_>>>()?,
         };
         state
@@ -247,9 +264,7 @@ pub(crate) fn build(
 /// `vimc_remove`, after the engine's interrupt is off.
 pub(crate) fn unregister(d: &VimcData) {
     for e in &d.ents {
-        if let VimcEnt::Capture(v) = e {
-            let _ = v.unregister();
-        }
+        e.unregister_node();
     }
     d.mdev.unregister();
     d.v4l2.unregister();

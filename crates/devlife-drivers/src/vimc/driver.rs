@@ -12,7 +12,6 @@ use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::V4l2Device;
 use devlife_model::{BusKind, Driver, Errno, IrqReturn, KResult, ProbeCtx, RemoveCtx};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// The vimc platform driver.
 pub(crate) struct VimcDriver {
@@ -76,12 +75,13 @@ impl Driver for VimcDriver {
                 Regs::Framework(regs),
                 mdev.clone(),
                 ctx.kernel().downgrade(),
+                ctx.binding_state(),
                 self.shared.interval,
                 self.shared.stats.clone(),
             ),
         )?;
         let s2 = state.clone();
-        let irq = ctx.request_irq("vimc", move |ic| match ic.bound() {
+        ctx.request_irq("vimc", move |ic| match ic.bound() {
             Some(b) => streamer::irq(&s2, Some(&b)),
             None => IrqReturn::None,
         })?;
@@ -90,7 +90,15 @@ impl Driver for VimcDriver {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let (ents, nodes) = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)?;
+        let (ents, nodes) = build::build(
+            ctx,
+            self,
+            &self.shared,
+            &state,
+            &mdev,
+            &v4l2,
+            &mut Vec::new(),
+        )?;
         *self.shared.current.lock() = Some(Published {
             mdev: mdev.downgrade(),
             nodes,
@@ -101,7 +109,7 @@ impl Driver for VimcDriver {
             mdev,
             v4l2,
             ents,
-            irq,
+            embedded: Vec::new(),
         })
     }
 
@@ -112,8 +120,6 @@ impl Driver for VimcDriver {
         // `vimc_unregister_subdevs` (the captures' `vb2_video_unregister_device`),
         // then the media and v4l2 devices.
         build::unregister(d);
-        st.removed.store(true, Ordering::Release);
-        d.irq.free();
         self.shared.stats.bump(Stat::Removes);
     }
 }

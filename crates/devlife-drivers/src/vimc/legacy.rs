@@ -10,7 +10,10 @@
 //! * a capture's streamer is a kthread started at `start_streaming` that
 //!   nobody stops at unbind;
 //! * `remove` frees the structure embedding the media device under an open
-//!   media node (races R1/R2).
+//!   media node (races R1/R2), and each capture's structure embedding its
+//!   video device under an open capture node (the em28xx / ipu6 pattern):
+//!   the core's `registered` check at a later call's entry and
+//!   `v4l2_release` at its close read freed memory.
 
 use super::build::{self, DriverShared, Published, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
@@ -21,7 +24,6 @@ use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, IrqDevId, IrqReturn, KResult, ProbeCtx, RemoveCtx};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, OnceLock};
 
 /// The pre-fix vimc platform driver (`vimc-legacy`).
@@ -34,8 +36,13 @@ impl Variant for VimcLegacyDriver {
         cfg.legacy = true;
     }
 
-    fn video_config(&self, _ctx: &ProbeCtx<'_>, cfg: &mut VideoDeviceConfig) -> KResult<()> {
+    /// The video device is embedded in a driver allocation
+    /// (`vimc_capture_device`, as em28xx and ipu6 embed theirs) that
+    /// `remove` frees: the core's later accesses through an open file land
+    /// in freed memory.
+    fn video_config(&self, ctx: &ProbeCtx<'_>, cfg: &mut VideoDeviceConfig) -> KResult<()> {
         cfg.legacy = true;
+        cfg.embedded_in = Some(ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?);
         Ok(())
     }
 
@@ -75,12 +82,13 @@ impl Driver for VimcLegacyDriver {
             Regs::Legacy(regs),
             mdev.clone(),
             ctx.kernel().downgrade(),
+            ctx.binding_state(),
             self.shared.interval,
             self.shared.stats.clone(),
         );
         let drvdata: Arc<OnceLock<Shadow<VimcState>>> = Arc::new(OnceLock::new());
         let (d2, d3) = (drvdata.clone(), drvdata.clone());
-        let irq = ctx.devm_request_irq(
+        ctx.devm_request_irq(
             "vimc",
             Some(IrqDevId::custom("vimc_device", move || {
                 d3.get().is_none_or(|s| !s.is_freed())
@@ -97,7 +105,9 @@ impl Driver for VimcLegacyDriver {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let (ents, nodes) = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)?;
+        let mut embedded = Vec::new();
+        let (ents, nodes) =
+            build::build(ctx, self, &self.shared, &state, &mdev, &v4l2, &mut embedded)?;
         *self.shared.current.lock() = Some(Published {
             mdev: mdev.downgrade(),
             nodes,
@@ -108,7 +118,7 @@ impl Driver for VimcLegacyDriver {
             mdev,
             v4l2,
             ents,
-            irq,
+            embedded,
         })
     }
 
@@ -118,11 +128,15 @@ impl Driver for VimcLegacyDriver {
         st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 0);
         // `video_unregister_device`: no stream stop.
         build::unregister(d);
-        st.removed.store(true, Ordering::Release);
         // The pre-fix driver frees the structure embedding the media device
         // now (its devnode may still be open: R1/R2); devm frees the rest,
         // then the IRQ.
         d.mdev.legacy_free();
+        // ... and the captures' structures embedding their video devices,
+        // whoever still has a capture node open.
+        for mem in &d.embedded {
+            mem.free();
+        }
         self.shared.stats.bump(Stat::Removes);
     }
 }

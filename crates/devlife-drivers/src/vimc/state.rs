@@ -18,11 +18,11 @@ use devlife_media::mc::MediaDevice;
 use devlife_media::uapi::subdev::V4l2MbusFramefmt;
 use devlife_media::uapi::videodev2::{V4l2PixFormat, V4l2Rect};
 use devlife_media::v4l2::{ActiveBuffer, BufferQueue};
-use devlife_model::WeakKernel;
+use devlife_model::{BindingState, WeakKernel};
 use parking_lot::Mutex;
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Counters shared by every binding of one registered vimc driver.
@@ -182,8 +182,8 @@ pub(crate) struct VimcState {
     pub(crate) ids: [AtomicU32; NUM_ENTITIES],
     pub(crate) ents: [Mutex<EntMirror>; NUM_ENTITIES],
     pub(crate) caps: [CapState; NUM_CAPTURES],
-    /// Set by `remove()`.
-    pub(crate) removed: AtomicBool,
+    /// The binding that made this state: removed once its `remove()` returned.
+    pub(crate) binding: BindingState,
     /// Open files of every node but the media node.
     pub(crate) opens: AtomicU64,
     pub(crate) stats: Arc<VimcStats>,
@@ -216,6 +216,7 @@ impl VimcState {
         regs: Regs,
         mdev: MediaDevice,
         kernel: WeakKernel,
+        binding: BindingState,
         interval: Duration,
         stats: Arc<VimcStats>,
     ) -> Self {
@@ -238,7 +239,7 @@ impl VimcState {
                 fmt: Mutex::new(pix_default()),
                 stream: Mutex::new(Stream::default()),
             }),
-            removed: AtomicBool::new(false),
+            binding,
             opens: AtomicU64::new(0),
             stats,
         }

@@ -220,7 +220,7 @@ impl StreamCtl {
             // streamer is never stopped and keeps its data (a leak), and
             // both accesses happen on freed memory and removed hardware.
             st.regs.write(reg_stream(self.cap), 0);
-            if st.removed.load(std::sync::atomic::Ordering::Acquire) {
+            if st.binding.is_removed() {
                 return;
             }
         }

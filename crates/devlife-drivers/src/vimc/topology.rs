@@ -109,12 +109,44 @@ pub const ENTITIES: [EntConfig; NUM_ENTITIES] = [
     },
 ];
 
+/// `ent_config[]` index of Sensor A.
+pub const SENSOR_A: usize = 0;
+/// `ent_config[]` index of Sensor B.
+pub const SENSOR_B: usize = 1;
+/// `ent_config[]` index of Debayer A.
+pub const DEBAYER_A: usize = 2;
+/// `ent_config[]` index of Debayer B.
+pub const DEBAYER_B: usize = 3;
+/// `ent_config[]` index of Raw Capture 0.
+pub const RAW_CAPTURE_0: usize = 4;
+/// `ent_config[]` index of Raw Capture 1.
+pub const RAW_CAPTURE_1: usize = 5;
+/// `ent_config[]` index of RGB/YUV Input.
+pub const RGB_YUV_INPUT: usize = 6;
+/// `ent_config[]` index of the Scaler.
+pub const SCALER: usize = 7;
+/// `ent_config[]` index of RGB/YUV Capture.
+pub const RGB_YUV_CAPTURE: usize = 8;
+/// `ent_config[]` index of Lens A.
+pub const LENS_A: usize = 9;
+/// `ent_config[]` index of Lens B.
+pub const LENS_B: usize = 10;
+
 /// The entity index of each capture, by capture number (video0..2 order).
-pub const CAPTURES: [usize; NUM_CAPTURES] = [4, 5, 8];
+pub const CAPTURES: [usize; NUM_CAPTURES] = [RAW_CAPTURE_0, RAW_CAPTURE_1, RGB_YUV_CAPTURE];
 
 /// The entity indices of the subdevs, in `v4l2_dev->subdevs` order
 /// (v4l-subdev0..7).
-pub const SUBDEVS: [usize; NUM_SUBDEVS] = [0, 1, 2, 3, 6, 7, 9, 10];
+pub const SUBDEVS: [usize; NUM_SUBDEVS] = [
+    SENSOR_A,
+    SENSOR_B,
+    DEBAYER_A,
+    DEBAYER_B,
+    RGB_YUV_INPUT,
+    SCALER,
+    LENS_A,
+    LENS_B,
+];
 
 /// A data link of `data_links[]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,18 +177,31 @@ const fn link(source: usize, source_pad: u16, sink: usize, sink_pad: u16, flags:
 
 /// `data_links[]`, in creation order.
 pub const DATA_LINKS: [DataLink; 8] = [
-    link(0, 0, 2, 0, EI),
-    link(0, 0, 4, 0, EI),
-    link(1, 0, 3, 0, EI),
-    link(1, 0, 5, 0, EI),
-    link(2, 1, 7, 0, MEDIA_LNK_FL_ENABLED),
-    link(3, 1, 7, 0, 0),
-    link(6, 0, 7, 0, 0),
-    link(7, 1, 8, 0, EI),
+    // Sensor A (pad 0) -> (pad 0) Debayer A
+    link(SENSOR_A, 0, DEBAYER_A, 0, EI),
+    // Sensor A (pad 0) -> (pad 0) Raw Capture 0
+    link(SENSOR_A, 0, RAW_CAPTURE_0, 0, EI),
+    // Sensor B (pad 0) -> (pad 0) Debayer B
+    link(SENSOR_B, 0, DEBAYER_B, 0, EI),
+    // Sensor B (pad 0) -> (pad 0) Raw Capture 1
+    link(SENSOR_B, 0, RAW_CAPTURE_1, 0, EI),
+    // Debayer A (pad 1) -> (pad 0) Scaler
+    link(DEBAYER_A, 1, SCALER, 0, MEDIA_LNK_FL_ENABLED),
+    // Debayer B (pad 1) -> (pad 0) Scaler
+    link(DEBAYER_B, 1, SCALER, 0, 0),
+    // RGB/YUV Input (pad 0) -> (pad 0) Scaler
+    link(RGB_YUV_INPUT, 0, SCALER, 0, 0),
+    // Scaler (pad 1) -> (pad 0) RGB/YUV Capture
+    link(SCALER, 1, RGB_YUV_CAPTURE, 0, EI),
 ];
 
 /// `ancillary_links[]`: (primary, ancillary) entity indices.
-pub const ANCILLARY_LINKS: [(usize, usize); 2] = [(0, 9), (1, 10)];
+pub const ANCILLARY_LINKS: [(usize, usize); 2] = [
+    // Sensor A -> Lens A
+    (SENSOR_A, LENS_A),
+    // Sensor B -> Lens B
+    (SENSOR_B, LENS_B),
+];
 
 /// The entity index named `name`.
 pub fn entity_index(name: &str) -> Option<usize> {
@@ -192,6 +237,22 @@ mod tests {
             assert_ne!(ENTITIES[s].kind, EntKind::Capture);
         }
         assert_eq!(entity_index("Scaler"), Some(7));
+        // The named indices are `ent_config[]`'s.
+        for (i, name) in [
+            (SENSOR_A, "Sensor A"),
+            (SENSOR_B, "Sensor B"),
+            (DEBAYER_A, "Debayer A"),
+            (DEBAYER_B, "Debayer B"),
+            (RAW_CAPTURE_0, "Raw Capture 0"),
+            (RAW_CAPTURE_1, "Raw Capture 1"),
+            (RGB_YUV_INPUT, "RGB/YUV Input"),
+            (SCALER, "Scaler"),
+            (RGB_YUV_CAPTURE, "RGB/YUV Capture"),
+            (LENS_A, "Lens A"),
+            (LENS_B, "Lens B"),
+        ] {
+            assert_eq!(ENTITIES[i].name, name);
+        }
         // docs/vimc.md, "Object ids": entity, then its pads; video entities also get an interface
         // and its link; the ids follow.
         let mut next = 0;

@@ -12,7 +12,7 @@ use crate::file::{File, FileShared};
 use crate::fops::{ErasedOps, OpCtx, OpenFlags};
 use crate::kernel::{KernelInner, Shared};
 use crate::module::Module;
-use devlife::check::{EventKind, LiveToken};
+use devlife::check::{EventKind, LiveToken, Shadow};
 use devlife::{Gate, UnplugError, UnplugStats};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +32,10 @@ pub(crate) struct NodeInner {
     pub(crate) number: u32,
     pub(crate) gate: Gate,
     pub(crate) entry_gate: Option<Gate>,
+    /// Where an entry-check node's `registered` flag lives, when a driver
+    /// embeds the node's device in its own allocation: reading the flag is
+    /// an access to that allocation.
+    pub(crate) flag_in: Option<Shadow<()>>,
     /// The node's lock class (`node NAME`): a call holds it, unplug waits
     /// for it (see `devlife::check::Lockdep`).
     pub(crate) lock_class: &'static str,
@@ -300,7 +304,11 @@ impl Node {
         });
         let gate = match &self.inner.entry_gate {
             Some(lg) => {
-                // Legacy: the registered flag, checked once at entry.
+                // Legacy: the registered flag, checked once at entry (in the
+                // driver's allocation if the device is embedded there).
+                if let Some(m) = &self.inner.flag_in {
+                    m.check("read of the registered flag");
+                }
                 if self.inner.gate.is_unplugged() {
                     return Err(gone);
                 }

@@ -179,6 +179,7 @@ impl ChrdevRegistry {
                 number,
                 gate,
                 entry_gate,
+                flag_in: spec.flag_in.take(),
                 lock_class: devlife::check::lock_class(&format!("node {name}")),
                 ops,
                 policy: spec.policy.unwrap_or_else(|| spec.kind.default_policy()),

@@ -4,6 +4,7 @@ use crate::ErrnoPolicy;
 use crate::NodeKind;
 use crate::device::Device;
 use crate::module::Module;
+use devlife::check::Shadow;
 use std::time::Duration;
 
 pub(crate) type NodeRelease = Box<dyn FnOnce() + Send>;
@@ -16,6 +17,9 @@ pub struct NodeSpec {
     pub(crate) owner: Option<Module>,
     pub(crate) parent: Option<Device>,
     pub(crate) entry_check: bool,
+    /// The allocation an entry-check node's `registered` flag lives in, if
+    /// not the node's own (see [`crate::legacy::EntryCheck::flag_in`]).
+    pub(crate) flag_in: Option<Shadow<()>>,
     pub(crate) policy: Option<ErrnoPolicy>,
     pub(crate) release: Option<NodeRelease>,
     pub(crate) watchdog: Option<Duration>,
@@ -32,6 +36,7 @@ impl NodeSpec {
             owner: None,
             parent: None,
             entry_check: false,
+            flag_in: None,
             policy: None,
             release: None,
             watchdog: None,

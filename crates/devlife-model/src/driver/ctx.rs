@@ -4,6 +4,7 @@ use crate::bound::BoundOnly;
 use crate::chrdev::{Node, NodeSpec};
 use crate::device::Device;
 use crate::driver::Binding;
+use crate::driver::BindingState;
 use crate::errno::{Errno, KResult};
 use crate::fault::FaultPoint;
 use crate::fops::FileOps;
@@ -55,6 +56,11 @@ impl<'a> ProbeCtx<'a> {
     /// The binding's resource scope (revoked at step 5).
     pub fn scope(&self) -> &ResourceScope {
         self.scope
+    }
+    /// The binding's state, for the driver's objects that outlive it (see
+    /// [`BindingState`]).
+    pub fn binding_state(&self) -> BindingState {
+        BindingState::new(self.binding.session.clone())
     }
     /// The driver's module.
     pub fn module(&self) -> Option<&Module> {

@@ -186,6 +186,8 @@ pub enum UnbindPhase {
 
 mod binding;
 mod ctx;
+mod state;
 
 pub(crate) use binding::{BindState, Binding, probe, probing_session, release};
 pub use ctx::{ProbeCtx, RemoveCtx};
+pub use state::BindingState;

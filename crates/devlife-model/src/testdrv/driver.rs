@@ -84,7 +84,7 @@ impl Driver for TestDriver {
             regs,
         };
         let name = node_name(ctx.device());
-        let (state, irq, raw) = match self.style {
+        let (state, raw) = match self.style {
             Style::Framework => {
                 let regs = ctx.ioremap()?;
                 let state = ctx.alloc_shadow(
@@ -93,14 +93,14 @@ impl Driver for TestDriver {
                     mk_state(RegsAccess::Framework(regs.clone())),
                 )?;
                 let (s2, r2) = (state.clone(), regs);
-                let irq = ctx.request_irq("testdrv", move |ic| match ic.bound() {
+                ctx.request_irq("testdrv", move |ic| match ic.bound() {
                     Some(b) => match r2.access(&b) {
                         Ok(r) => irq_handler(&s2, r),
                         Err(_) => IrqReturn::None,
                     },
                     None => IrqReturn::None,
                 })?;
-                (state, irq, None)
+                (state, None)
             }
             Style::Legacy => {
                 let regs = ctx.ioremap_unmanaged()?;
@@ -108,7 +108,7 @@ impl Driver for TestDriver {
                 // finds the state through drvdata (set below).
                 let drvdata: Arc<OnceLock<Shadow<State>>> = Arc::new(OnceLock::new());
                 let (d2, d3, r2) = (drvdata.clone(), drvdata.clone(), regs.clone());
-                let irq = ctx.devm_request_irq(
+                ctx.devm_request_irq(
                     "testdrv-legacy",
                     Some(IrqDevId::custom("drvdata", move || {
                         d3.get().is_none_or(|s| !s.is_freed())
@@ -124,7 +124,7 @@ impl Driver for TestDriver {
                     mk_state(RegsAccess::Legacy(regs.clone())),
                 )?;
                 let _ = drvdata.set(state.clone());
-                (state, irq, Some(regs))
+                (state, Some(regs))
             }
         };
         let work = {
@@ -173,7 +173,7 @@ impl Driver for TestDriver {
                 }
             }
         }
-        Ok(TestData { state, node, irq })
+        Ok(TestData { state, node })
     }
 
     fn remove(&self, ctx: &RemoveCtx<'_>, data: &TestData) {
@@ -184,7 +184,6 @@ impl Driver for TestDriver {
                     r.write(REG_IRQ_EN, 0);
                     r.write(REG_CTRL, 0);
                 }
-                data.irq.free();
             }
             (RegsAccess::Legacy(r), _) => {
                 // The pre-fix driver: stop the device, tell sleepers, and

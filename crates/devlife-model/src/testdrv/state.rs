@@ -3,7 +3,6 @@
 use crate::chrdev::Node;
 use crate::fops::{EventQueue, SharedMemory};
 use crate::hw::Registers;
-use crate::irq::IrqHandle;
 use devlife::Devres;
 use devlife::check::Shadow;
 use parking_lot::Mutex;
@@ -55,7 +54,6 @@ pub struct TestData {
     pub state: Shadow<State>,
     /// The node.
     pub node: Node,
-    pub(crate) irq: IrqHandle,
 }
 
 /// Per-file data.

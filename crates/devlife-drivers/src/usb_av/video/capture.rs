@@ -117,7 +117,7 @@ impl VideoOps for Cap {
         }
         queue.return_all();
         Counters::inc(&self.counters.video_stops);
-        if st.removed.load(Ordering::Acquire) {
+        if st.binding.is_removed() {
             Counters::inc(&self.counters.video_stops_after_remove);
         }
     }

@@ -9,6 +9,7 @@ use devlife::check::Shadow;
 use devlife_media::mc::{Entity, PadKey, Pipeline, WeakEntity, WeakMediaDevice};
 use devlife_media::uapi::videodev2::{V4l2PixFormat, colorspace, field, pix_fmt};
 use devlife_media::v4l2::{ActiveBuffer, BufferQueue};
+use devlife_model::BindingState;
 use devlife_model::{Errno, KResult};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -71,7 +72,8 @@ pub(crate) struct AvDev {
     pub(crate) pump_ctl: Arc<PumpCtl>,
     pub(crate) pump: Mutex<Option<Pump>>,
     pub(crate) frame: AtomicU32,
-    pub(crate) removed: AtomicBool,
+    /// The binding that made this state: removed once its `remove()` returned.
+    pub(crate) binding: BindingState,
     pub(crate) disconnected: AtomicBool,
     pub(crate) counters: Arc<Counters>,
 }

@@ -118,7 +118,7 @@ impl Driver for VideoDriver {
             pump_ctl: Arc::new(PumpCtl::default()),
             pump: Mutex::new(None),
             frame: AtomicU32::new(0),
-            removed: AtomicBool::new(false),
+            binding: ctx.binding_state(),
             disconnected: AtomicBool::new(false),
             counters: counters.clone(),
         };
@@ -281,7 +281,6 @@ impl Driver for VideoDriver {
             .shared
             .allocator
             .delete(&data.mdev, video_driver_name(self.style()));
-        st.removed.store(true, Ordering::Release);
         Counters::inc(&self.shared.counters.video_removes);
     }
 }

@@ -56,6 +56,10 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
 
     fn release(&self, ctx: &ReleaseCtx<'_>, fh: VideoFh<D>) {
         let v = &fh.vdev;
+        if let Some(mem) = &v.embedded_in {
+            // `v4l2_release` reads `vdev->fops` in the driver's allocation.
+            mem.check("read of vdev->fops");
+        }
         if v.legacy {
             // Pre-fix vb2_fop_release: stops the stream through the driver
             // whatever the state of the device.

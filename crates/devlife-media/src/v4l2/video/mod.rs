@@ -32,7 +32,7 @@ use crate::mc::{Entity, EntityDesc, EntityType, Interface, Pipeline};
 use crate::uapi::media::{MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
 use crate::uapi::videodev2::{V4l2PixFormat, buf_type};
 use devlife::Monitor;
-use devlife::check::{EventKind, LiveToken};
+use devlife::check::{EventKind, LiveToken, Shadow};
 use devlife_model::legacy::EntryCheck;
 use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx, WeakNode};
 use parking_lot::Mutex;
@@ -61,6 +61,8 @@ pub(crate) struct VideoInner<D: VideoOps> {
     name: String,
     device_caps: u32,
     legacy: bool,
+    /// The driver allocation the device is embedded in (legacy twins only).
+    pub(super) embedded_in: Option<Shadow<()>>,
     ops: D,
     /// The control handler (none without controls), owned by the device.
     ctrls: Option<CtrlHandler>,
@@ -179,6 +181,7 @@ impl<D: VideoOps> VideoDevice<D> {
                 name: cfg.name,
                 device_caps: cfg.device_caps,
                 legacy: cfg.legacy,
+                embedded_in: cfg.embedded_in,
                 ops,
                 ctrls,
                 prio: PrioState::new(),
@@ -211,9 +214,12 @@ impl<D: VideoOps> VideoDevice<D> {
         let ops = Arc::new(VideoNodeOps {
             vdev: Arc::downgrade(&self.inner),
         });
-        let spec = NodeSpec::new(NodeKind::Video)
+        let mut spec = NodeSpec::new(NodeKind::Video)
             .legacy_if(self.inner.legacy)
             .label(self.inner.name.clone());
+        if let Some(mem) = &self.inner.embedded_in {
+            spec = spec.flag_in(mem);
+        }
         let (node, reg) = registrar.register(spec, ops)?;
         if !self.inner.legacy {
             let weak: Weak<VideoInner<D>> = Arc::downgrade(&self.inner);
