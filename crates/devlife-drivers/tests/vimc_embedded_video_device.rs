@@ -1,4 +1,4 @@
-//! The em28xx / ipu6 pattern in vimc's legacy twin: each capture's
+//! The em28xx / ipu6 pattern in vimc's legacy twin: the RGB/YUV capture's
 //! `video_device` is embedded in a driver allocation that `remove()` frees.
 //! A file opened before the unbind still reaches that memory: the core's
 //! `registered` check at the entry of a later ioctl, and `v4l2_release` at
@@ -32,19 +32,24 @@ fn querycap(f: &devlife_model::File) -> Result<i64, Errno> {
 fn legacy_ioctl_and_close_after_unbind_touch_the_freed_video_device() {
     let k = Kernel::new();
     let v = vimc::register(&k, Style::Legacy).unwrap();
-    let path = v.nodes().unwrap().path("Raw Capture 0").unwrap().to_owned();
+    let path = v
+        .nodes()
+        .unwrap()
+        .path("RGB/YUV Capture")
+        .unwrap()
+        .to_owned();
     let f = k.open(&path, OpenFlags::RDWR).unwrap();
     assert_eq!(querycap(&f), Ok(0));
     v.unbind().unwrap();
-    assert_eq!(count(&k, ReportKind::UseAfterFree, "Raw Capture 0"), 0);
+    assert_eq!(count(&k, ReportKind::UseAfterFree, "RGB/YUV Capture"), 0);
 
     // The ioctl is refused, but its entry check read freed memory.
     assert_eq!(querycap(&f), Err(Errno::ENODEV));
-    assert_eq!(count(&k, ReportKind::UseAfterFree, "Raw Capture 0"), 1);
+    assert_eq!(count(&k, ReportKind::UseAfterFree, "RGB/YUV Capture"), 1);
     let reports = k.monitor().reports().all();
     let r = reports
         .iter()
-        .find(|r| r.kind == ReportKind::UseAfterFree && r.to_string().contains("Raw Capture 0"))
+        .find(|r| r.kind == ReportKind::UseAfterFree && r.to_string().contains("RGB/YUV Capture"))
         .unwrap();
     let text = r.to_string();
     assert!(r.site.unwrap().file().contains("chrdev"), "{text}");
@@ -61,11 +66,11 @@ fn legacy_ioctl_and_close_after_unbind_touch_the_freed_video_device() {
 
     // Close: `v4l2_release` reads the video device's fops.
     drop(f);
-    assert_eq!(count(&k, ReportKind::UseAfterFree, "Raw Capture 0"), 2);
+    assert_eq!(count(&k, ReportKind::UseAfterFree, "RGB/YUV Capture"), 2);
     let reports = k.monitor().reports().all();
     assert!(
         reports.iter().any(|r| r.kind == ReportKind::UseAfterFree
-            && r.to_string().contains("Raw Capture 0")
+            && r.to_string().contains("RGB/YUV Capture")
             && r.site.unwrap().file().contains("v4l2/video")),
         "{reports:#?}"
     );
@@ -76,7 +81,12 @@ fn legacy_ioctl_and_close_after_unbind_touch_the_freed_video_device() {
 fn framework_ioctl_and_close_after_unbind_are_clean() {
     let k = Kernel::new();
     let v = vimc::register(&k, Style::Framework).unwrap();
-    let path = v.nodes().unwrap().path("Raw Capture 0").unwrap().to_owned();
+    let path = v
+        .nodes()
+        .unwrap()
+        .path("RGB/YUV Capture")
+        .unwrap()
+        .to_owned();
     let f = k.open(&path, OpenFlags::RDWR).unwrap();
     assert_eq!(querycap(&f), Ok(0));
     v.unbind().unwrap();

@@ -10,8 +10,8 @@
 //! * a capture's streamer is a kthread started at `start_streaming` that
 //!   nobody stops at unbind;
 //! * `remove` frees the structure embedding the media device under an open
-//!   media node (races R1/R2), and each capture's structure embedding its
-//!   video device under an open capture node (the em28xx / ipu6 pattern):
+//!   media node (races R1/R2), and the RGB/YUV capture's structure embedding
+//!   its video device under an open capture node (the em28xx / ipu6 pattern):
 //!   the core's `registered` check at a later call's entry and
 //!   `v4l2_release` at its close read freed memory.
 
@@ -19,6 +19,7 @@ use super::build::{self, DriverShared, Published, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
+use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
 use devlife::check::Shadow;
 use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
@@ -36,13 +37,16 @@ impl Variant for VimcLegacyDriver {
         cfg.legacy = true;
     }
 
-    /// The video device is embedded in a driver allocation
-    /// (`vimc_capture_device`, as em28xx and ipu6 embed theirs) that
-    /// `remove` frees: the core's later accesses through an open file land
-    /// in freed memory.
+    /// The RGB/YUV capture's video device is embedded in a driver
+    /// allocation (`vimc_capture_device`, as em28xx and ipu6 embed theirs)
+    /// that `remove` frees: the core's later accesses through a file opened
+    /// before the unbind land in freed memory. (The raw captures keep the
+    /// pre-fix bugs of their own races, R3 and R4, unmixed with this one.)
     fn video_config(&self, ctx: &ProbeCtx<'_>, cfg: &mut VideoDeviceConfig) -> KResult<()> {
         cfg.legacy = true;
-        cfg.embedded_in = Some(ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?);
+        if cfg.name == ENTITIES[RGB_YUV_CAPTURE].name {
+            cfg.embedded_in = Some(ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?);
+        }
         Ok(())
     }
 
