@@ -80,10 +80,7 @@ pub trait Devm {
 impl Devm for ProbeCtx<'_> {
     fn ioremap_unmanaged(&self) -> KResult<Registers> {
         self.kernel.faults().check(FaultPoint::IoRemap)?;
-        let r = Registers::new(
-            self.device.hardware().clone(),
-            self.binding.session.clone(),
-        );
+        let r = Registers::new(self.device.hardware().clone(), self.binding.session.clone());
         crate::stop::point(crate::stop::PROBE_IOREMAPPED);
         Ok(r)
     }
