@@ -39,6 +39,7 @@ use crate::fault::FaultPoint;
 use crate::hw::{BusChannel, Registers};
 use crate::irq::{IrqCtx, IrqDevId, IrqHandle, IrqRequest, IrqReturn};
 use devlife::check::Shadow;
+use std::sync::{Arc, OnceLock};
 
 /// The devm API of the pre-fix kernel, on a probe context.
 pub trait Devm {
@@ -75,6 +76,25 @@ pub trait Devm {
     /// `devm_add_action`: runs `f` at unbind after `remove()`, in reverse
     /// order of registration (or when probe fails).
     fn devm_add_action(&self, name: &str, f: impl FnOnce() + Send + 'static);
+
+    /// The pre-fix probe order every legacy twin shares: `devm_request_irq`
+    /// first (named `irq_name`, its `dev_id` named `dev_id`), then
+    /// `devm_kzalloc` of the state its handler uses, which the handler finds
+    /// through drvdata (nothing is handled before the state exists). Devm
+    /// actions run in reverse, so at unbind the state is freed *before* the
+    /// IRQ: an interrupt in between runs `handler` on freed memory, reported
+    /// as an interrupt after release. Fault points `IrqRequest`, then `Alloc`.
+    #[track_caller]
+    #[allow(clippy::too_many_arguments)]
+    fn devm_irq_before_state<T: Send + Sync + 'static>(
+        &self,
+        irq_name: &str,
+        dev_id: &str,
+        type_name: &'static str,
+        name: &str,
+        value: T,
+        handler: impl Fn(&Shadow<T>) -> IrqReturn + Send + Sync + 'static,
+    ) -> KResult<Shadow<T>>;
 }
 
 impl Devm for ProbeCtx<'_> {
@@ -132,6 +152,33 @@ impl Devm for ProbeCtx<'_> {
             .lock()
             .devm
             .push((name.to_owned(), Box::new(f)));
+    }
+
+    #[track_caller]
+    fn devm_irq_before_state<T: Send + Sync + 'static>(
+        &self,
+        irq_name: &str,
+        dev_id: &str,
+        type_name: &'static str,
+        name: &str,
+        value: T,
+        handler: impl Fn(&Shadow<T>) -> IrqReturn + Send + Sync + 'static,
+    ) -> KResult<Shadow<T>> {
+        let drvdata: Arc<OnceLock<Shadow<T>>> = Arc::new(OnceLock::new());
+        let (d2, d3) = (drvdata.clone(), drvdata.clone());
+        self.devm_request_irq(
+            irq_name,
+            Some(IrqDevId::custom(dev_id, move || {
+                d3.get().is_none_or(|s| !s.is_freed())
+            })),
+            move |_| match d2.get() {
+                Some(s) => handler(s),
+                None => IrqReturn::None,
+            },
+        )?;
+        let state = self.devm_alloc(type_name, name, value)?;
+        let _ = drvdata.set(state.clone());
+        Ok(state)
     }
 }
 

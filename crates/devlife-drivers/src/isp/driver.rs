@@ -23,7 +23,7 @@ use devlife_media::v4l2::{
 use devlife_model::BindingState;
 use devlife_model::legacy::Devm;
 use devlife_model::{
-    BusKind, Driver, Errno, IrqDevId, IrqReturn, KResult, OpCtx, ProbeCtx, Registers, RemoveCtx,
+    BusKind, Driver, Errno, IrqReturn, KResult, OpCtx, ProbeCtx, Registers, RemoveCtx,
 };
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -357,24 +357,19 @@ impl Driver for IspDriver {
             // before the IRQ), its handler finding the state through drvdata;
             // the media device lives in the same devm allocation.
             let regs = ctx.ioremap_unmanaged()?;
-            let drvdata: Arc<OnceLock<Shadow<IspState>>> = Arc::new(OnceLock::new());
-            let (d2, d3, r2) = (drvdata.clone(), drvdata.clone(), regs.clone());
-            ctx.devm_request_irq(
+            let r2 = regs.clone();
+            let st = ctx.devm_irq_before_state(
                 driver_name(style),
-                Some(IrqDevId::custom("isp drvdata", move || {
-                    d3.get().is_none_or(|s| !s.is_freed())
-                })),
-                move |_| match d2.get() {
-                    Some(s) => isp_irq(s, &r2),
-                    None => IrqReturn::None,
-                },
+                "isp drvdata",
+                "isp_state",
+                &label,
+                mk(Regs::Legacy(regs)),
+                move |s| isp_irq(s, &r2),
             )?;
-            let st = ctx.devm_alloc("isp_state", &label, mk(Regs::Legacy(regs)))?;
             let m = mdev.clone();
             ctx.devm_add_action("kfree(isp->media_dev)", move || {
                 m.legacy_free();
             });
-            let _ = drvdata.set(st.clone());
             st
         } else {
             let regs = ctx.ioremap()?;

@@ -20,12 +20,11 @@ use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
 use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
-use devlife::check::Shadow;
 use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
 use devlife_model::legacy::Devm;
-use devlife_model::{BusKind, Driver, Errno, IrqDevId, IrqReturn, KResult, ProbeCtx, RemoveCtx};
-use std::sync::{Arc, OnceLock};
+use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
+use std::sync::Arc;
 
 /// The pre-fix vimc platform driver (`vimc-legacy`).
 pub(crate) struct VimcLegacyDriver {
@@ -90,20 +89,10 @@ impl Driver for VimcLegacyDriver {
             self.shared.interval,
             self.shared.stats.clone(),
         );
-        let drvdata: Arc<OnceLock<Shadow<VimcState>>> = Arc::new(OnceLock::new());
-        let (d2, d3) = (drvdata.clone(), drvdata.clone());
-        ctx.devm_request_irq(
-            "vimc",
-            Some(IrqDevId::custom("vimc_device", move || {
-                d3.get().is_none_or(|s| !s.is_freed())
-            })),
-            move |_| match d2.get() {
-                Some(s) => streamer::irq(s, None),
-                None => IrqReturn::None,
-            },
-        )?;
-        let state = ctx.devm_alloc("vimc_device", "vimc", state)?;
-        let _ = drvdata.set(state.clone());
+        let state =
+            ctx.devm_irq_before_state("vimc", "vimc_device", "vimc_device", "vimc", state, |s| {
+                streamer::irq(s, None)
+            })?;
         let stats = self.shared.stats.clone();
         let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", move || {
             stats.bump(Stat::V4l2Releases)

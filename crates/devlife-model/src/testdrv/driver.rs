@@ -6,7 +6,7 @@ use crate::driver::{Driver, ProbeCtx, RemoveCtx};
 use crate::errno::KResult;
 use crate::fops::{EventQueue, SharedMemory};
 use crate::hw::{BusKind, Hardware};
-use crate::irq::{IrqDevId, IrqReturn};
+use crate::irq::IrqReturn;
 use crate::legacy::{Devm, EntryCheck};
 use crate::testdrv::CTRL_START;
 use crate::testdrv::MEM_SIZE;
@@ -24,11 +24,10 @@ use crate::testdrv::driver_name;
 use crate::testdrv::ops::Ops;
 use crate::testdrv::ops::irq_handler;
 use crate::testdrv::state::RegsAccess;
-use devlife::check::Shadow;
 use parking_lot::Mutex;
 use std::collections::VecDeque;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
 
 /// The test driver.
 #[derive(Clone, Copy, Debug)]
@@ -104,26 +103,16 @@ impl Driver for TestDriver {
             }
             Style::Legacy => {
                 let regs = ctx.ioremap_unmanaged()?;
-                // The IRQ is requested before the state exists; its handler
-                // finds the state through drvdata (set below).
-                let drvdata: Arc<OnceLock<Shadow<State>>> = Arc::new(OnceLock::new());
-                let (d2, d3, r2) = (drvdata.clone(), drvdata.clone(), regs.clone());
-                ctx.devm_request_irq(
+                // The IRQ is requested before the state exists.
+                let r2 = regs.clone();
+                let state = ctx.devm_irq_before_state(
                     "testdrv-legacy",
-                    Some(IrqDevId::custom("drvdata", move || {
-                        d3.get().is_none_or(|s| !s.is_freed())
-                    })),
-                    move |_| match d2.get() {
-                        Some(s) => irq_handler(s, &r2),
-                        None => IrqReturn::None,
-                    },
-                )?;
-                let state = ctx.devm_alloc(
+                    "drvdata",
                     "testdrv_state",
                     &name,
                     mk_state(RegsAccess::Legacy(regs.clone())),
+                    move |s| irq_handler(s, &r2),
                 )?;
-                let _ = drvdata.set(state.clone());
                 (state, Some(regs))
             }
         };
