@@ -92,9 +92,15 @@ impl std::fmt::Display for ReportKind {
 pub struct UnknownReportKind(pub String);
 
 impl ReportKind {
-    /// Every title, comma-separated, for error messages.
+    /// Every title (with its abbreviation), comma-separated, for error
+    /// messages.
     fn titles() -> String {
-        ReportKind::ALL.map(ReportKind::title).join(", ")
+        ReportKind::ALL
+            .map(|k| match k.abbreviation() {
+                Some(a) => format!("{} ({a})", k.title()),
+                None => k.title().to_owned(),
+            })
+            .join(", ")
     }
 }
 
@@ -113,7 +119,7 @@ impl FromStr for ReportKind {
 /// One checker report.
 #[derive(Debug, Clone)]
 pub struct Report {
-    /// Which checker.
+    /// The checker that fired.
     pub kind: ReportKind,
     /// The object concerned, if any.
     pub object: Option<u64>,
@@ -322,7 +328,10 @@ mod tests {
         let e = "use-after-freed".parse::<ReportKind>().unwrap_err();
         let msg = e.to_string();
         assert!(msg.contains("`use-after-freed`"), "{msg}");
-        assert!(msg.contains("interrupt-after-release, leak"), "{msg}");
+        assert!(
+            msg.contains("interrupt-after-release (irq-after-release), leak"),
+            "{msg}"
+        );
     }
 
     #[track_caller]

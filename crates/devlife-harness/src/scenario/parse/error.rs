@@ -27,7 +27,7 @@ pub enum ParseErrorKind {
     /// A required argument is missing.
     #[error("`{command}` needs {what}")]
     MissingArgument {
-        /// Command.
+        /// The command the argument belongs to.
         command: String,
         /// What is missing.
         what: &'static str,
@@ -35,9 +35,9 @@ pub enum ParseErrorKind {
     /// An argument the command does not take.
     #[error("`{command}`: unexpected argument `{arg}`")]
     ExtraArgument {
-        /// Command.
+        /// The command that got it.
         command: String,
-        /// The argument.
+        /// The argument it does not take.
         arg: String,
     },
     /// A number could not be parsed or is out of range.
@@ -55,7 +55,7 @@ pub enum ParseErrorKind {
     /// A thread declared twice.
     #[error("thread `{0}` is declared twice")]
     DuplicateThread(String),
-    /// `driver` missing.
+    /// The scenario has no `driver` header.
     #[error("no `driver` header (e.g. `driver testdrv`)")]
     MissingDriver,
     /// A header given twice.
@@ -67,9 +67,9 @@ pub enum ParseErrorKind {
     /// An unknown driver.
     #[error("unknown driver `{name}` (known: {known})")]
     UnknownDriver {
-        /// Name.
+        /// The driver name the file gives.
         name: String,
-        /// Known drivers.
+        /// The drivers the harness knows, comma-separated.
         known: String,
     },
     /// An unknown style.
@@ -90,11 +90,9 @@ pub enum ParseErrorKind {
     /// Output fields on something that is not an ioctl.
     #[error("field checks (`{0}`) are only for ioctl results")]
     FieldsNotIoctl(String),
-    /// An unknown checker name.
-    #[error(
-        "unknown checker `{0}` (use-after-free, use-after-remove, double-free, hw-after-remove, irq-after-release, leak, drain-stall, hang, lock-order)"
-    )]
-    UnknownChecker(String),
+    /// An unknown checker name (the message lists the known ones).
+    #[error("{0}")]
+    UnknownChecker(#[from] devlife::check::UnknownReportKind),
     /// An `expect` that cannot be parsed.
     #[error("bad expectation: {0}")]
     BadExpect(String),
@@ -104,19 +102,19 @@ pub enum ParseErrorKind {
     /// An unknown breakpoint.
     #[error("unknown point `{name}` (known: {known})")]
     UnknownPoint {
-        /// Name.
+        /// The point name the file gives.
         name: String,
-        /// Known points.
+        /// The points the driver announces, comma-separated.
         known: String,
     },
     /// An unknown driver action.
     #[error("unknown command `{name}` (driver `{driver}` actions: {known})")]
     UnknownAction {
-        /// Name.
+        /// The action name the file gives.
         name: String,
-        /// Driver.
+        /// The scenario's driver.
         driver: String,
-        /// Its actions.
+        /// The actions that driver offers, comma-separated.
         known: String,
     },
     /// `&` on a kernel step.
@@ -128,21 +126,21 @@ pub enum ParseErrorKind {
     /// A step on a thread that is still running an earlier one.
     #[error("thread `{thread}` is still running line {since} ({style} run); `join {thread}` first")]
     ThreadBusy {
-        /// Thread.
+        /// The busy scenario thread.
         thread: String,
         /// Line of the running step.
         since: usize,
-        /// Style.
+        /// The style of the run being checked (`framework` or `legacy`).
         style: String,
     },
     /// A directive on a thread that runs nothing.
     #[error("`{directive}`: thread `{thread}` is not running anything at this point ({style} run)")]
     ThreadIdle {
-        /// Directive.
+        /// The directive (`resume`, `join`, ...).
         directive: &'static str,
-        /// Thread.
+        /// The idle scenario thread.
         thread: String,
-        /// Style.
+        /// The style of the run being checked.
         style: String,
     },
     /// A descriptor or mapping name never bound.
@@ -150,9 +148,9 @@ pub enum ParseErrorKind {
     NotOpen {
         /// "descriptor" or "mapping".
         what: &'static str,
-        /// Name.
+        /// The descriptor or mapping name.
         name: String,
-        /// Style.
+        /// The style of the run being checked.
         style: String,
     },
     /// A step after `expect leaks none`.
@@ -180,7 +178,7 @@ pub enum ParseErrorKind {
     /// A header inside a `repeat` block.
     #[error("`{0}` cannot be inside a `repeat` block")]
     HeaderInRepeat(&'static str),
-    /// Unbalanced quotes.
+    /// A quoted string that the line does not close.
     #[error("unterminated quoted string")]
     Unterminated,
 }

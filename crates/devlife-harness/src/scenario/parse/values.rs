@@ -98,8 +98,7 @@ pub(super) fn parse_fault_point(s: &str) -> Option<FaultPoint> {
 /// Parses a checker name: a title or an abbreviation of [`ReportKind`]
 /// (the one place that spells them).
 pub(super) fn parse_checker(s: &str) -> R<ReportKind> {
-    s.parse()
-        .map_err(|_| ParseErrorKind::UnknownChecker(s.to_owned()))
+    Ok(s.parse()?)
 }
 
 /// `KIND [on NAME] [by THREAD] [count N]`.
