@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 /// A kernel with the drivers of one command bound.
 pub struct Served {
-    /// The kernel.
+    /// The kernel the drivers are registered in.
     pub kernel: Kernel,
     /// The registered drivers (the sysfs tree needs them).
     pub instances: Vec<Arc<dyn Instance>>,

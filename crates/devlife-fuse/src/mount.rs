@@ -22,7 +22,7 @@ pub enum MountError {
     Mount {
         /// The mount point.
         path: PathBuf,
-        /// The error.
+        /// What the system call answered.
         source: std::io::Error,
     },
     /// A server thread could not be started.

@@ -19,7 +19,7 @@ pub enum NsError {
     Sys {
         /// What was being done.
         what: String,
-        /// The error.
+        /// What the system call answered.
         source: std::io::Error,
     },
 }

@@ -98,15 +98,15 @@ pub enum BlockKind {
 /// A thread published as blocked.
 #[derive(Clone, Debug)]
 pub struct Blocked {
-    /// Thread name.
+    /// Name of the blocked thread.
     pub thread: String,
     /// Object (node name, or what the thread waits for).
     pub object: String,
     /// Operation label (`"read"`, `"ioctl"`, `"VIDIOC_DQBUF"`, ...), `"-"` outside any operation.
     pub op: &'static str,
-    /// Why.
+    /// What it waits for.
     pub kind: BlockKind,
-    /// Since when.
+    /// When it started waiting.
     pub since: Instant,
     /// Journal id of the node (or other object) the operation runs on, 0
     /// outside any operation.

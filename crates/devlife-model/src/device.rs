@@ -94,7 +94,7 @@ impl WeakDevice {
 }
 
 impl Device {
-    /// Journal id.
+    /// The id this device has in the monitor's journal and reports.
     pub fn id(&self) -> u64 {
         self.inner.id
     }
@@ -102,7 +102,7 @@ impl Device {
     pub fn name(&self) -> &str {
         &self.inner.name
     }
-    /// Bus.
+    /// The bus the device sits on.
     pub fn bus(&self) -> BusKind {
         self.inner.bus
     }
@@ -267,7 +267,7 @@ impl DeviceSpec {
         self.latency = Some(d);
         self
     }
-    /// Parent device.
+    /// Makes `p` the parent device (the child holds a reference to it).
     pub fn parent(mut self, p: &Device) -> Self {
         self.parent = Some(p.clone());
         self

@@ -116,12 +116,12 @@ impl File {
         self.shared.id
     }
 
-    /// The node.
+    /// The node this file was opened on (kept alive by the file).
     pub fn node(&self) -> &Node {
         &self.shared.node
     }
 
-    /// Open flags.
+    /// The flags the file was opened with.
     pub fn flags(&self) -> OpenFlags {
         self.shared.flags
     }
@@ -294,7 +294,7 @@ impl std::fmt::Debug for Mapping {
 }
 
 impl Mapping {
-    /// Mapped length.
+    /// Length of the mapping, in bytes.
     pub fn len(&self) -> usize {
         self.len
     }

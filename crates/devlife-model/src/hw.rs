@@ -164,11 +164,11 @@ impl Hardware {
     pub fn name(&self) -> &str {
         &self.inner.name
     }
-    /// Journal id.
+    /// The id this hardware has in the monitor's journal and reports.
     pub fn id(&self) -> u64 {
         self.inner.id
     }
-    /// Bus.
+    /// The bus the hardware sits on (which decides the errno of a request after it is gone).
     pub fn bus(&self) -> BusKind {
         self.inner.bus
     }

@@ -130,7 +130,7 @@ impl std::fmt::Debug for ModuleRef {
 }
 
 impl ModuleRef {
-    /// The module.
+    /// The module this reference holds.
     pub fn module(&self) -> &Module {
         &self.module
     }

@@ -273,7 +273,7 @@ impl Work {
     pub fn flush(&self) {
         self.r.flush();
     }
-    /// Completed runs.
+    /// How many times the work function has run to its end.
     pub fn runs(&self) -> u64 {
         self.r.st.lock().runs
     }
@@ -462,7 +462,7 @@ impl Timer {
     pub fn disable_sync(&self) {
         self.r.cancel_sync(true);
     }
-    /// Completed runs.
+    /// How many times the timer function has run to its end.
     pub fn runs(&self) -> u64 {
         self.r.st.lock().runs
     }

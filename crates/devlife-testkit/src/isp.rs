@@ -8,11 +8,11 @@ use devlife_model::{Device, File, Kernel, OpenFlags};
 
 /// A kernel with the ISP driver of one style (manual frames) and device 0.
 pub struct Rig {
-    /// The kernel.
+    /// The kernel the driver is registered in.
     pub k: Kernel,
     /// The driver's registration.
     pub isp: Isp,
-    /// Device 0.
+    /// The platform device `devlife-isp.0`, bound at creation.
     pub dev: Device,
 }
 

@@ -367,7 +367,7 @@ pub struct CamData {
     state: Shadow<CamState>,
 }
 
-/// The driver.
+/// The testcam driver: registered once per rig, bound to one platform device.
 pub struct TestCam {
     /// How the driver is written.
     pub style: Style,
@@ -470,7 +470,7 @@ impl Driver for TestCam {
 
 /// A kernel with the driver registered and one device bound.
 pub struct Rig {
-    /// The kernel.
+    /// The kernel testcam is registered in.
     pub k: Kernel,
     /// The bound platform device.
     pub dev: Device,

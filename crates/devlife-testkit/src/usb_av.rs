@@ -8,7 +8,7 @@ use devlife_model::{Device, File, Kernel, OpenFlags};
 
 /// A kernel with the usb-av drivers of one style and a device on port 1-1.
 pub struct Rig {
-    /// The kernel.
+    /// The kernel the drivers are registered in.
     pub k: Kernel,
     /// The drivers' registration.
     pub av: UsbAv,

@@ -19,7 +19,7 @@ pub const NEVER: Duration = Duration::from_secs(24 * 3600);
 /// Dropping it shuts the kernel down (also when an assertion failed), so no
 /// bound device outlives the test.
 pub struct Rig {
-    /// The kernel.
+    /// The kernel vimc is registered in.
     pub k: Kernel,
     /// vimc's registration in `k`.
     pub v: VimcHandle,

@@ -139,7 +139,7 @@ counters! {
     struct Counters;
     /// Successful probes.
     probes,
-    /// Removes.
+    /// `remove()` calls.
     removes,
     /// Interrupts handled.
     irqs,
@@ -231,7 +231,7 @@ pub fn register_with(k: &Kernel, style: Style, opts: IspOptions) -> KResult<Isp>
 }
 
 impl Isp {
-    /// The kernel.
+    /// The kernel the driver is registered in.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }

@@ -53,7 +53,7 @@ impl Block {
     /// Every block, from the sensor to the resizer.
     pub(crate) const ALL: [Block; 4] = [Block::Sensor, Block::Csi2, Block::Ccdc, Block::Resizer];
 
-    /// Entity name.
+    /// The entity's (and subdev's) name.
     pub(crate) fn name(self) -> &'static str {
         match self {
             Block::Sensor => super::SENSOR_NAME,

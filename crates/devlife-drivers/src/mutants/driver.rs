@@ -21,7 +21,7 @@ const REG_CTRL: u32 = 0x00;
 /// A mutant driver (module docs of [`super`]).
 #[derive(Clone, Copy, Debug)]
 pub struct MutantDriver {
-    /// Its bug.
+    /// The one lifetime bug this driver carries.
     pub mutation: Mutation,
 }
 

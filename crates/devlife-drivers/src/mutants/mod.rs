@@ -94,9 +94,9 @@ pub const MODALIAS: &str = "platform:devlife-mutant";
 pub struct Setup {
     /// The module (named like the driver).
     pub module: Module,
-    /// The device.
+    /// The device the mutant driver is bound to.
     pub device: Device,
-    /// The mutation.
+    /// The bug the bound driver carries.
     pub mutation: Mutation,
 }
 

@@ -352,7 +352,7 @@ impl UsbAv {
         })
     }
 
-    /// The kernel.
+    /// The kernel the drivers are registered in.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }

@@ -133,15 +133,15 @@ pub struct PcmStatus {
     pub state: u32,
     /// Sample rate (0 before `HW_PARAMS`).
     pub rate: u32,
-    /// Channels.
+    /// Number of interleaved channels.
     pub channels: u32,
-    /// Format.
+    /// Sample format (`SNDRV_PCM_FORMAT_*`).
     pub format: u32,
     /// Frames captured by the device since the stream started.
     pub frames: u64,
     /// Bytes ready to be read.
     pub avail: u32,
-    /// Zero.
+    /// Reserved, written as zero.
     pub reserved: u32,
 }
 

@@ -118,7 +118,7 @@ pub enum Layout {
     /// Raw Bayer with `bits` significant bits (8: one byte, 10/12: two
     /// little-endian bytes; the 8-bit compressed formats are one byte).
     Bayer {
-        /// Filter order.
+        /// The Bayer colour-filter order of the format.
         cfa: Cfa,
         /// Significant bits per sample in memory.
         bits: u32,
@@ -137,7 +137,7 @@ pub struct PixMap {
     pub bpp: u32,
     /// Whether the format is raw Bayer.
     pub bayer: bool,
-    /// Memory layout.
+    /// How pixels are laid out in memory (RGB orders, Bayer depth, ...).
     pub layout: Layout,
 }
 

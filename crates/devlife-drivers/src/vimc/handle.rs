@@ -99,7 +99,7 @@ impl VimcHandle {
         })
     }
 
-    /// The kernel.
+    /// The kernel vimc is registered in.
     pub fn kernel(&self) -> &Kernel {
         &self.kernel
     }
@@ -115,7 +115,7 @@ impl VimcHandle {
         driver_name(self.style)
     }
 
-    /// The module.
+    /// vimc's module (holding it keeps `rmmod` from unloading it).
     pub fn module(&self) -> &Module {
         &self.module
     }

@@ -159,7 +159,7 @@ pub(crate) struct Stream {
     pub(crate) pending: VecDeque<ActiveBuffer>,
 }
 
-/// Per capture.
+/// The state each capture entity keeps while bound.
 pub(crate) struct CapState {
     /// The format the node was last set to (`S_FMT`).
     pub(crate) fmt: Mutex<V4l2PixFormat>,

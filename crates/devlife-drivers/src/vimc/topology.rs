@@ -50,7 +50,7 @@ impl EntKind {
 pub struct EntConfig {
     /// The entity name.
     pub name: &'static str,
-    /// Its kind.
+    /// Which vimc entity type it is (sensor, debayer, ...).
     pub kind: EntKind,
 }
 
@@ -153,11 +153,11 @@ pub const SUBDEVS: [usize; NUM_SUBDEVS] = [
 pub struct DataLink {
     /// Source entity index.
     pub source: usize,
-    /// Source pad.
+    /// Pad index on the source entity.
     pub source_pad: u16,
     /// Sink entity index.
     pub sink: usize,
-    /// Sink pad.
+    /// Pad index on the sink entity.
     pub sink_pad: u16,
     /// `MEDIA_LNK_FL_*`.
     pub flags: u32,

@@ -119,7 +119,7 @@ impl SysTree {
         }
     }
 
-    /// The kernel.
+    /// The kernel whose devices and drivers the tree shows.
     pub fn kernel(&self) -> &Kernel {
         &self.inner.kernel
     }

@@ -41,7 +41,7 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Declared userspace threads, in declaration order.
     pub threads: Vec<String>,
-    /// The steps.
+    /// The steps, in file order (each with its line and the styles it runs in).
     pub steps: Vec<Step>,
 }
 
@@ -93,7 +93,7 @@ pub enum Command {
     Op {
         /// Who runs it.
         actor: Actor,
-        /// The operation.
+        /// The system call or kernel action to run.
         op: Op,
         /// Started with `&`.
         background: bool,
@@ -104,7 +104,7 @@ pub enum Command {
     /// model's activity table shows `thread` parked in `op` (`None`: in
     /// anything), on an object named `on` (a node name for `unplug`).
     Wait {
-        /// The thread.
+        /// The scenario thread waited for.
         thread: String,
         /// Operation label or breakpoint name.
         op: Option<String>,
@@ -136,21 +136,21 @@ pub enum Command {
     /// `break T at POINT [after N]`: the thread stops the `N+1`th time it
     /// reaches `point`, until `resume T`.
     Break {
-        /// The thread.
+        /// The scenario thread that stops.
         thread: String,
-        /// Point name.
+        /// The breakpoint (a name the driver or the model announces).
         point: String,
         /// Hits to let pass first.
         skip: u32,
     },
     /// `resume T`: waits until `T` is stopped at a breakpoint, then lets it go.
     Resume {
-        /// The thread.
+        /// The scenario thread to let go.
         thread: String,
     },
     /// `join T [-> ...]`: waits for the operation `T` runs in the background.
     Join {
-        /// The thread.
+        /// The scenario thread whose background operation is awaited.
         thread: String,
         /// Checked against the operation's result.
         expect: Option<ResultExpect>,
@@ -168,47 +168,47 @@ pub enum Op {
         fd: String,
         /// Node path (`/dev/` optional).
         path: String,
-        /// Open flags.
+        /// Access mode and `O_NONBLOCK`.
         flags: OpenFlags,
     },
     /// `close FD`.
     Close {
-        /// Descriptor name.
+        /// The descriptor to close (its name is unbound afterwards).
         fd: String,
     },
     /// `dup NEW FD`.
     Dup {
         /// New descriptor name.
         new: String,
-        /// Existing descriptor.
+        /// The open descriptor to duplicate.
         fd: String,
     },
     /// `ioctl FD NAME [field=value ...]`.
     Ioctl {
-        /// Descriptor.
+        /// The descriptor the ioctl is issued on.
         fd: String,
         /// The encoded call.
         call: IoctlCall,
     },
     /// `read FD N`.
     Read {
-        /// Descriptor.
+        /// The descriptor read from.
         fd: String,
-        /// Buffer length.
+        /// Size of the read buffer, in bytes.
         len: usize,
     },
     /// `write FD N`.
     Write {
-        /// Descriptor.
+        /// The descriptor written to.
         fd: String,
-        /// Bytes written.
+        /// How many bytes to write (zeros).
         len: usize,
     },
     /// `poll FD EVENTS [timeout=0|inf|DUR]`.
     Poll {
-        /// Descriptor.
+        /// The descriptor polled.
         fd: String,
-        /// Requested events.
+        /// The events asked for (`POLLIN`, ...).
         events: PollMask,
         /// `None`: wait forever.
         timeout: Option<Duration>,
@@ -217,9 +217,9 @@ pub enum Op {
     Mmap {
         /// Mapping name bound on success.
         map: String,
-        /// Descriptor.
+        /// The descriptor mapped.
         fd: String,
-        /// Length.
+        /// Bytes to map.
         len: usize,
         /// File offset (V4L2: the buffer cookie).
         offset: u64,
@@ -228,23 +228,23 @@ pub enum Op {
     },
     /// `munmap MAP`.
     Munmap {
-        /// Mapping name.
+        /// The mapping to remove (its name is unbound afterwards).
         map: String,
     },
     /// `load MAP OFFSET`: reads one byte through the mapping.
     Load {
-        /// Mapping name.
+        /// The mapping read through.
         map: String,
-        /// Offset.
+        /// Byte offset in the mapping.
         offset: usize,
     },
     /// `store MAP OFFSET VALUE`: writes one byte through the mapping.
     Store {
-        /// Mapping name.
+        /// The mapping written through.
         map: String,
-        /// Offset.
+        /// Byte offset in the mapping.
         offset: usize,
-        /// Byte.
+        /// The value stored.
         value: u8,
     },
     /// `bind [DRIVER [DEVICE]]` (sysfs).
@@ -256,9 +256,9 @@ pub enum Op {
     },
     /// `unbind [DRIVER [DEVICE]]` (sysfs).
     Unbind {
-        /// Driver.
+        /// Driver to unbind (default: the scenario driver's).
         driver: Option<String>,
-        /// Device.
+        /// Device to unbind (default: the scenario's device).
         device: Option<String>,
     },
     /// `hot-unplug [DEVICE]`.
@@ -275,19 +275,19 @@ pub enum Op {
     },
     /// `stall T`: the device's hardware holds every access made by `T`.
     Stall {
-        /// Thread.
+        /// The scenario thread whose hardware accesses stall.
         thread: String,
     },
     /// `unstall T`: releases the stall of `T`.
     Unstall {
-        /// Thread.
+        /// The scenario thread whose stall ends.
         thread: String,
     },
     /// `irq`: the device raises its interrupt.
     Irq,
     /// `signal T`: raises the signal of a blocked thread (`EINTR`).
     Signal {
-        /// Thread.
+        /// The blocked scenario thread that gets the signal.
         thread: String,
     },
     /// `fault POINT [hit N]`: the `N`th hit (default 1) of the kernel's fault
@@ -309,9 +309,9 @@ pub enum Op {
     },
     /// A driver-specific kernel action (e.g. `frame`), with integer arguments.
     Custom {
-        /// Action name.
+        /// The action's name in the driver's list (`frame`, `vsync`, ...).
         name: String,
-        /// Arguments.
+        /// Its integer arguments, in order.
         args: Vec<i64>,
     },
 }
@@ -341,11 +341,11 @@ impl Op {
 /// One acceptable result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
-    /// Any success.
+    /// Any non-negative return value.
     Ok,
     /// Success with this return value (bytes for read/write, the ioctl's return).
     Value(i64),
-    /// This error.
+    /// Failure with exactly this errno.
     Errno(Errno),
     /// `poll` returned exactly this mask.
     Mask(PollMask),
@@ -368,7 +368,7 @@ impl std::fmt::Display for Expected {
 /// Which checker reports an `expect report` / `wait report` is about.
 #[derive(Debug, Clone)]
 pub struct ReportFilter {
-    /// Checker.
+    /// The checker that must (or must not) have fired.
     pub kind: ReportKind,
     /// `on NAME`: the object's name contains `NAME`.
     pub on: Option<String>,
@@ -410,7 +410,7 @@ impl std::fmt::Display for ReportFilter {
 pub struct ResultExpect {
     /// 1-based line the expectation is written on.
     pub line: usize,
-    /// Acceptable results.
+    /// The results any one of which passes the check.
     pub any_of: Vec<Expected>,
     /// Output fields of a successful ioctl: (field name, expected value text).
     pub fields: Vec<(String, String)>,
@@ -424,9 +424,9 @@ pub enum Expect {
     /// `expect report KIND [on NAME] [by THREAD] [count N]`: at least one
     /// (or exactly `N`) report matching the filter.
     Report {
-        /// Which reports.
+        /// The reports to count (checker, object, thread).
         filter: ReportFilter,
-        /// Exact count.
+        /// How many there must be (`None`: at least one).
         count: Option<usize>,
     },
     /// `expect no report KIND [on NAME] [by THREAD]`: no report matches.
@@ -454,14 +454,14 @@ pub enum Expect {
     Live {
         /// Ledger type name.
         type_name: String,
-        /// Count.
+        /// How many live objects of the type are expected.
         count: u64,
     },
     /// `expect blocked T [OP]`: `T` is parked right now.
     Blocked {
-        /// Thread.
+        /// The scenario thread expected to be blocked.
         thread: String,
-        /// Operation label.
+        /// The operation it must be blocked in (`None`: any).
         op: Option<String>,
     },
     /// `expect freed NAME` / `expect not freed NAME`: the journal has (has
@@ -475,7 +475,7 @@ pub enum Expect {
     },
     /// `expect node PATH present|absent`.
     Node {
-        /// Node name.
+        /// The node that must (or must not) be in `/dev`.
         path: String,
         /// Whether it must be registered.
         present: bool,

@@ -8,7 +8,7 @@ use serde::Serialize;
 /// One executed step.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepLog {
-    /// Source line.
+    /// 1-based line of the step in the scenario file.
     pub line: usize,
     /// Who ran it (`kernel`, a thread name, or `runner` for directives).
     pub actor: String,
@@ -23,9 +23,9 @@ pub struct StepLog {
 pub struct ReportLog {
     /// Checker title (`use-after-free`, ...).
     pub kind: String,
-    /// Object name.
+    /// Name of the object the report is about.
     pub object: String,
-    /// One-line message.
+    /// The report's one-line message.
     pub message: String,
     /// Access site, if known.
     pub site: Option<String>,
@@ -119,9 +119,9 @@ impl std::fmt::Display for RunLog {
 pub struct Outcome {
     /// The scenario's file.
     pub file: String,
-    /// Its title.
+    /// The `scenario` header's title, if any.
     pub title: Option<String>,
-    /// Its driver.
+    /// The driver the scenario runs against.
     pub driver: String,
     /// One run per style.
     pub runs: Vec<RunLog>,
@@ -154,9 +154,9 @@ pub enum RunErrorKind {
     /// The driver could not be set up.
     #[error("setting up driver `{driver}` failed: {errno}")]
     Setup {
-        /// Driver.
+        /// The driver that failed to set up.
         driver: String,
-        /// Error.
+        /// The errno it answered, by name.
         errno: String,
     },
     /// An expectation did not hold.

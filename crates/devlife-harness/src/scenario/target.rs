@@ -20,7 +20,7 @@ pub struct Role {
     pub driver: String,
     /// The device it binds to (`None` if it is gone).
     pub device: Option<Device>,
-    /// Its module.
+    /// The module `unload` removes by default, if the driver has one.
     pub module: Option<String>,
 }
 

@@ -70,7 +70,7 @@ impl std::fmt::Display for FaultCase {
 /// The result of a sweep over one target.
 #[derive(Clone, Debug)]
 pub struct FaultSweep {
-    /// The target.
+    /// The stress target (driver) swept.
     pub target: String,
     /// Hits of each point in the fault-free counting run.
     pub hits: Vec<(FaultPoint, u64)>,

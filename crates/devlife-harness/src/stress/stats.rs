@@ -109,13 +109,13 @@ impl OpStats {
 /// Unplug wall-time percentiles, in microseconds.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Latency {
-    /// Samples.
+    /// Number of samples.
     pub count: usize,
-    /// Median.
+    /// Median, in microseconds.
     pub p50_us: f64,
-    /// 99th percentile.
+    /// 99th percentile, in microseconds.
     pub p99_us: f64,
-    /// Largest sample.
+    /// Largest sample, in microseconds.
     pub max_us: f64,
 }
 

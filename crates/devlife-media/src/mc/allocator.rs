@@ -133,7 +133,7 @@ impl MediaDeviceAllocator {
         }
     }
 
-    /// The mode.
+    /// Framework (refcounted media devices) or legacy (the last driver frees).
     pub fn mode(&self) -> AllocatorMode {
         self.mode
     }

@@ -59,9 +59,9 @@ pub struct Pad {
 pub struct PadFormat {
     /// `MEDIA_BUS_FMT_*` code.
     pub code: u32,
-    /// Width.
+    /// Width in pixels.
     pub width: u32,
-    /// Height.
+    /// Height in lines.
     pub height: u32,
     /// `enum v4l2_field`.
     pub field: u32,
@@ -78,13 +78,13 @@ pub struct PadFormat {
 /// A rectangle (`struct v4l2_rect`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rect {
-    /// Left.
+    /// Left edge, in pixels from the frame's left.
     pub left: i32,
-    /// Top.
+    /// Top edge, in lines from the frame's top.
     pub top: i32,
-    /// Width.
+    /// Width in pixels.
     pub width: u32,
-    /// Height.
+    /// Height in lines.
     pub height: u32,
 }
 
@@ -188,7 +188,7 @@ impl EntityDesc {
         }
     }
 
-    /// Adds pads.
+    /// Adds one pad per entry of `flags` (`MEDIA_PAD_FL_SINK` or `_SOURCE`), in index order.
     pub fn pads(mut self, flags: &[u32]) -> Self {
         self.pads.extend_from_slice(flags);
         self
@@ -338,7 +338,7 @@ impl Entity {
         WeakEntity(Ref::downgrade(&self.0))
     }
 
-    /// The name.
+    /// The entity's name (unique in its media device).
     pub fn name(&self) -> &str {
         &self.0.name
     }
@@ -362,7 +362,7 @@ impl Entity {
         self.0.obj_type
     }
 
-    /// The pads.
+    /// The entity's pads, by index.
     pub fn pads(&self) -> &[Pad] {
         &self.0.pads
     }
@@ -442,7 +442,8 @@ pub struct InterfaceInner {
     minor: u32,
     id: AtomicU32,
     in_graph: Arc<AtomicBool>,
-    /// Declared last.
+    /// The media device this entity holds; declared last so that it is
+    /// dropped after every other field.
     mdev: OnceLock<MediaDevice>,
 }
 
@@ -529,17 +530,17 @@ impl Interface {
         self.0.intf_type
     }
 
-    /// Flags.
+    /// The entity's `MEDIA_ENT_FL_*` flags.
     pub fn flags(&self) -> u32 {
         self.0.flags
     }
 
-    /// Device major.
+    /// Major number of the entity's device node (0 if it has none).
     pub fn major(&self) -> u32 {
         self.0.major
     }
 
-    /// Device minor.
+    /// Minor number of the entity's device node (0 if it has none).
     pub fn minor(&self) -> u32 {
         self.0.minor
     }

@@ -113,7 +113,7 @@ impl std::fmt::Debug for WeakNode {
 }
 
 impl Node {
-    /// Journal id.
+    /// The id this node has in the monitor's journal and reports.
     pub fn id(&self) -> u64 {
         self.inner.id
     }
@@ -125,7 +125,7 @@ impl Node {
     pub fn label(&self) -> Option<&str> {
         self.inner.label.as_deref()
     }
-    /// Kind.
+    /// The node's kind, which fixes its name pattern and its errnos after unplug.
     pub fn kind(&self) -> NodeKind {
         self.inner.kind
     }

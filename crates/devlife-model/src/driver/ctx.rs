@@ -27,7 +27,7 @@ pub struct ProbeCtx<'a> {
 }
 
 impl<'a> ProbeCtx<'a> {
-    /// The kernel.
+    /// The kernel the device is being probed in.
     pub fn kernel(&self) -> &Kernel {
         self.kernel
     }
@@ -203,7 +203,7 @@ pub struct RemoveCtx<'a> {
 }
 
 impl RemoveCtx<'_> {
-    /// The kernel.
+    /// The kernel the device is being removed from.
     pub fn kernel(&self) -> &Kernel {
         self.kernel
     }

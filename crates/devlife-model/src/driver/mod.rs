@@ -110,7 +110,7 @@ impl<D: Driver> ErasedDriver for DriverBox<D> {
 /// `bus/<bus>/drivers/<name>` and its module).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DriverInfo {
-    /// Driver name.
+    /// The driver's name (its sysfs directory under the bus).
     pub name: String,
     /// The bus it drives devices of.
     pub bus: BusKind,

@@ -24,7 +24,7 @@ impl PollMask {
     pub const RDNORM: PollMask = PollMask(0x040);
     /// Normal data can be written.
     pub const WRNORM: PollMask = PollMask(0x100);
-    /// Nothing.
+    /// No event.
     pub const NONE: PollMask = PollMask(0);
     /// What a file without a poll handler reports (`DEFAULT_POLLMASK`).
     pub const DEFAULT: PollMask = PollMask(0x001 | 0x004 | 0x040 | 0x100);

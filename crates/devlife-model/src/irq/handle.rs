@@ -55,7 +55,7 @@ impl IrqHandle {
     pub fn is_freed(&self) -> bool {
         self.inner.freed.load(Ordering::Acquire)
     }
-    /// The line.
+    /// The interrupt line the handler is requested on.
     pub fn line(&self) -> &Arc<IrqLine> {
         &self.inner.line
     }

@@ -146,7 +146,7 @@ impl Kernel {
     pub fn id(&self) -> u64 {
         self.inner.shared.id
     }
-    /// Settings.
+    /// The settings this kernel was created with.
     pub fn config(&self) -> &KernelConfig {
         &self.inner.shared.config
     }
@@ -161,7 +161,7 @@ impl Kernel {
     pub(crate) fn shared_activity(&self) -> &Arc<Activity> {
         &self.inner.shared.activity
     }
-    /// Fault injection.
+    /// The fault points and the rules that make them fail.
     pub fn faults(&self) -> &Faults {
         &self.inner.shared.faults
     }

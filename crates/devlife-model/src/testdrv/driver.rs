@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 /// The test driver.
 #[derive(Clone, Copy, Debug)]
 pub struct TestDriver {
-    /// Style.
+    /// Whether the driver is written in the framework style or as its pre-fix twin.
     pub style: Style,
 }
 

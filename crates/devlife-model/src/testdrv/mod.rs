@@ -96,13 +96,13 @@ pub use crate::Style;
 /// device added and bound.
 #[derive(Clone, Debug)]
 pub struct Setup {
-    /// The kernel.
+    /// The kernel the driver is registered in.
     pub kernel: Kernel,
     /// The driver's module.
     pub module: Module,
     /// The device (`devlife-testdrv.N`).
     pub device: Device,
-    /// The style.
+    /// How the registered driver is written.
     pub style: Style,
 }
 

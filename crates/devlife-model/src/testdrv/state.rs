@@ -52,7 +52,7 @@ impl State {
 pub struct TestData {
     /// The state (the binding's reference).
     pub state: Shadow<State>,
-    /// The node.
+    /// The character device node the file was opened on.
     pub node: Node,
 }
 

@@ -47,9 +47,9 @@ pub struct Event {
     pub thread: String,
     /// Object id (0 when none).
     pub object: u64,
-    /// Object name.
+    /// Name the object was registered under (type or instance).
     pub name: String,
-    /// What happened.
+    /// What happened to it.
     pub kind: EventKind,
     /// Free-form detail (ioctl name, label, ...).
     pub detail: Option<String>,
@@ -99,7 +99,7 @@ struct Rec {
 enum Kind {
     /// Any kind but [`EventKind::Note`].
     Plain(EventKind),
-    /// A note.
+    /// A free-form note a component attached to the object.
     Note(Arc<str>),
 }
 

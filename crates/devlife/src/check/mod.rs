@@ -61,12 +61,12 @@ impl Monitor {
         &self.inner.journal
     }
 
-    /// Live-object accounting.
+    /// The ledger: live objects per type, for leak checks.
     pub fn ledger(&self) -> &Ledger {
         &self.inner.ledger
     }
 
-    /// Collected reports.
+    /// Every checker report raised so far.
     pub fn reports(&self) -> &Reports {
         &self.inner.reports
     }

@@ -41,7 +41,7 @@ impl fmt::Display for Blocker {
 /// A watchdog report: the drain of `gate` has been waiting for `waited`.
 #[derive(Debug, Clone)]
 pub struct DrainStall {
-    /// Gate name.
+    /// Name of the gate the drain waits on.
     pub gate: String,
     /// How long the drain had been waiting.
     pub waited: Duration,

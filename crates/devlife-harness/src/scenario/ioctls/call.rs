@@ -19,7 +19,7 @@ use super::FieldTy::*;
 pub struct IoctlCall {
     /// Name (`VIDIOC_REQBUFS`, or the number in hex for a raw command).
     pub name: String,
-    /// Command number.
+    /// The full ioctl number (`_IOC` encoded).
     pub cmd: u32,
     /// The argument bytes.
     pub arg: Vec<u8>,
@@ -33,9 +33,9 @@ pub enum FieldError {
     /// No such field.
     #[error("{ioctl} has no field `{field}` (fields: {known})")]
     Unknown {
-        /// Ioctl name.
+        /// The ioctl the field was given for.
         ioctl: String,
-        /// Field name.
+        /// The field the ioctl's argument does not have.
         field: String,
         /// The fields it has.
         known: String,
@@ -43,11 +43,11 @@ pub enum FieldError {
     /// The value does not fit or is not a known symbol.
     #[error("bad value `{value}` for field `{field}`: {why}")]
     BadValue {
-        /// Field name.
+        /// The field the value was given for.
         field: String,
-        /// Value text.
+        /// The value as written in the scenario.
         value: String,
-        /// Explanation.
+        /// Why it does not fit the field.
         why: String,
     },
 }

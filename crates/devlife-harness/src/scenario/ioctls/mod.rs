@@ -45,7 +45,7 @@ pub struct Field {
     pub name: &'static str,
     /// Byte offset in the argument.
     pub offset: usize,
-    /// Storage.
+    /// How the field is stored (width, signedness, string).
     pub ty: FieldTy,
     /// Symbolic values accepted (and shown) for this field.
     pub syms: &'static [(&'static str, u64)],
@@ -98,11 +98,11 @@ const fn flags(
 pub struct IoctlSpec {
     /// Kernel name (`VIDIOC_DQBUF`).
     pub name: &'static str,
-    /// Command number.
+    /// The full ioctl number (`_IOC` encoded).
     pub cmd: u32,
     /// Argument size in bytes.
     pub size: usize,
-    /// Named fields.
+    /// The argument's fields a scenario may set or check, by name.
     pub fields: &'static [Field],
     /// Values set before the scenario's own (`type=capture`, `memory=mmap`, `which=active`).
     pub defaults: &'static [(&'static str, u64)],

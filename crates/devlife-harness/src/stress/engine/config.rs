@@ -142,7 +142,7 @@ pub enum StressError {
     /// A target could not be registered.
     #[error("registering {driver} failed: {errno}")]
     Register {
-        /// The target.
+        /// The driver name that is not a stress target.
         driver: String,
         /// What registration returned.
         errno: Errno,

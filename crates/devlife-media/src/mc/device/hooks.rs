@@ -15,7 +15,7 @@ use std::sync::Arc;
 pub trait SourceHooks: Send + Sync {
     /// Claims the shared source (tuner) for `entity`'s pipeline.
     fn enable_source(&self, graph: &mut Graph, entity: &Entity, pipe: &Pipeline) -> KResult<()>;
-    /// Releases it.
+    /// Gives back the source `enable_source` took for `entity`.
     fn disable_source(&self, graph: &mut Graph, entity: &Entity);
 }
 

@@ -82,13 +82,13 @@ pub struct DeviceInfo {
     pub driver_name: String,
     /// Name of the parent device's driver (`dev->driver->name`).
     pub parent_driver: String,
-    /// Model.
+    /// The `model` string of `MEDIA_IOC_DEVICE_INFO`.
     pub model: String,
-    /// Serial number.
+    /// The `serial` string of `MEDIA_IOC_DEVICE_INFO` (may be empty).
     pub serial: String,
     /// Bus info (`platform:vimc`, `usb-0000:00:14.0-1`).
     pub bus_info: String,
-    /// Hardware revision.
+    /// The `hw_revision` of `MEDIA_IOC_DEVICE_INFO`.
     pub hw_revision: u32,
 }
 
@@ -252,7 +252,7 @@ impl MediaDevice {
         &self.0.monitor
     }
 
-    /// Journal id.
+    /// The id this media device has in the monitor's journal and reports.
     pub fn id(&self) -> u64 {
         Ref::id(&self.0)
     }

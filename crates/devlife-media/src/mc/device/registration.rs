@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 
 /// Initialised, never registered.
 pub(super) const ALLOCATED: u8 = 0;
-/// Registered.
+/// The media node is registered: new opens and ioctls may proceed.
 pub(super) const REGISTERED: u8 = 1;
 /// Unregistered (for good: registration is once only).
 pub(super) const UNREGISTERED: u8 = 2;

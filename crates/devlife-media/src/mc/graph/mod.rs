@@ -74,16 +74,16 @@ pub struct PadKey {
 pub enum LinkEnds {
     /// A data link from a source pad to a sink pad.
     Data {
-        /// Source pad.
+        /// The pad data flows out of.
         source: PadKey,
-        /// Sink pad.
+        /// The pad data flows into.
         sink: PadKey,
     },
     /// An interface link from an interface to an entity.
     Interface {
-        /// Interface id.
+        /// Graph id of the interface.
         intf: u32,
-        /// Entity id.
+        /// Graph id of the entity it controls.
         entity: u32,
     },
     /// An ancillary link from a primary entity to an ancillary one (sensor → lens).
@@ -100,7 +100,7 @@ pub enum LinkEnds {
 pub struct LinkInfo {
     /// Graph id (of the forward link).
     pub id: u32,
-    /// Its ends.
+    /// What the link connects (pads, or an interface and an entity).
     pub ends: LinkEnds,
     /// Its flags (type bits included).
     pub flags: u32,
@@ -183,15 +183,15 @@ pub struct Graph {
 /// A snapshot of one entity's graph record, for drivers and renderers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntityRecord {
-    /// Graph id.
+    /// The entity's graph id (`MEDIA_IOC_ENUM_ENTITIES` id).
     pub id: u32,
-    /// Name.
+    /// The entity's name.
     pub name: String,
     /// Function (`MEDIA_ENT_F_*`).
     pub function: u32,
-    /// Flags.
+    /// `MEDIA_ENT_FL_*` flags.
     pub flags: u32,
-    /// Object type.
+    /// Whether it is a V4L2 node entity or a subdev (the type media-ctl prints).
     pub obj_type: EntityType,
     /// Device node numbers (`info.dev`), `(0, 0)` if none.
     pub dev: (u32, u32),

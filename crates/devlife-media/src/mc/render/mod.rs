@@ -133,7 +133,7 @@ pub struct CtlLink {
     pub sink_entity: usize,
     /// Sink pad index.
     pub sink_pad: u16,
-    /// Link flags.
+    /// The link's `MEDIA_LNK_FL_*` flags.
     pub flags: u32,
 }
 

@@ -22,13 +22,13 @@ pub struct CtrlConfig {
     pub name: Option<String>,
     /// `V4L2_CTRL_TYPE_*`; `None` takes the standard type.
     pub type_: Option<u32>,
-    /// Minimum.
+    /// Smallest value the control accepts.
     pub min: i64,
-    /// Maximum.
+    /// Largest value the control accepts.
     pub max: i64,
     /// Step (for menus: unused, see `menu_skip_mask`).
     pub step: u64,
-    /// Default value.
+    /// Value at creation and after a reset.
     pub def: i64,
     /// Extra `V4L2_CTRL_FLAG_*` (the standard ones are added).
     pub flags: u32,
@@ -216,23 +216,23 @@ impl CtrlConfig {
 /// its values).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ResolvedCtrl {
-    /// Control id.
+    /// The control id (`V4L2_CID_*`, or a driver-private id).
     pub id: u32,
-    /// Name.
+    /// The name `VIDIOC_QUERYCTRL` reports.
     pub name: String,
     /// `V4L2_CTRL_TYPE_*`.
     pub type_: u32,
-    /// Minimum.
+    /// Smallest value the control accepts.
     pub min: i64,
-    /// Maximum.
+    /// Largest value the control accepts.
     pub max: i64,
-    /// Step.
+    /// Granularity: accepted values are `min + k * step`.
     pub step: u64,
-    /// Default.
+    /// Value at creation and after a reset.
     pub def: i64,
     /// Static `V4L2_CTRL_FLAG_*`.
     pub flags: u32,
-    /// Menu names.
+    /// Names of the menu entries, by index (menu controls only).
     pub menu: Vec<String>,
     /// Integer menu values.
     pub int_menu: Vec<i64>,

@@ -65,7 +65,7 @@ impl SubdevHandle {
     pub(crate) fn dyn_ref(&self) -> &dyn AnySubdev {
         &*self.0
     }
-    /// The name.
+    /// The subdev's (and its entity's) name.
     pub fn name(&self) -> &str {
         self.0.name()
     }
@@ -77,7 +77,7 @@ impl SubdevHandle {
     pub fn pad_flags(&self) -> Vec<u32> {
         self.0.pad_flags().to_vec()
     }
-    /// Entity function.
+    /// The entity function (`MEDIA_ENT_F_*`).
     pub fn function(&self) -> u32 {
         self.0.function()
     }

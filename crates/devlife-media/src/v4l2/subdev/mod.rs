@@ -184,7 +184,7 @@ impl<D: SubdevOps> Subdev<D> {
         &self.inner.ops
     }
 
-    /// The name.
+    /// The subdev's (and its entity's) name.
     pub fn name(&self) -> &str {
         &self.inner.cfg.name
     }

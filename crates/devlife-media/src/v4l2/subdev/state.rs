@@ -54,7 +54,7 @@ impl SubdevState {
     pub fn format_mut(&mut self, pad: u32) -> KResult<&mut V4l2MbusFramefmt> {
         self.pad_mut(pad).map(|p| &mut p.format)
     }
-    /// Every pad.
+    /// Every pad's state, by pad index.
     pub fn pads(&self) -> &[PadState] {
         &self.pads
     }

@@ -17,7 +17,7 @@ use devlife_model::{Errno, KResult, OpCtx};
 pub struct CapStrings {
     /// Driver name, e.g. `vimc`.
     pub driver: String,
-    /// Card name.
+    /// The `card` string of `VIDIOC_QUERYCAP`.
     pub card: String,
     /// Bus location, e.g. `platform:vimc`.
     pub bus_info: String,
@@ -26,7 +26,7 @@ pub struct CapStrings {
 /// One entry of `VIDIOC_ENUM_FMT` as a driver describes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FmtDesc {
-    /// The fourcc.
+    /// The pixel format (`V4L2_PIX_FMT_*` fourcc).
     pub pixelformat: u32,
     /// `V4L2_FMT_FLAG_*`.
     pub flags: u32,
@@ -168,7 +168,7 @@ pub struct VideoDeviceConfig {
     pub device_caps: u32,
     /// The buffer queue.
     pub queue: QueueConfig,
-    /// Initial format.
+    /// The format the node starts with (and `G_FMT` answers before any `S_FMT`).
     pub format: V4l2PixFormat,
     /// Entity function (`MEDIA_ENT_F_IO_V4L`).
     pub function: u32,
