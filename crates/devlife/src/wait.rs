@@ -65,11 +65,24 @@ struct WqState {
 
 impl WqShared {
     pub(crate) fn wake_all(&self) {
-        let mut s = lock(&self.state);
-        s.generation = s.generation.wrapping_add(1);
-        if s.waiters > 0 {
+        if self.bump() {
             self.cv.notify_all();
         }
+    }
+
+    /// The first half of [`WqShared::wake_all`]: bumps the generation, so
+    /// that no waiter goes to sleep on the old one, and says whether a waiter
+    /// already sleeps (then the caller must call [`WqShared::notify`]).
+    pub(crate) fn bump(&self) -> bool {
+        let mut s = lock(&self.state);
+        s.generation = s.generation.wrapping_add(1);
+        s.waiters > 0
+    }
+
+    /// The second half of [`WqShared::wake_all`]: wakes the sleepers, which
+    /// see the generation bumped before.
+    pub(crate) fn notify(&self) {
+        self.cv.notify_all();
     }
 }
 
