@@ -88,10 +88,13 @@ pub fn default_user_threads() -> usize {
         .max(4)
 }
 
-/// Kernel-side threads by default: four, so that unplugs (each sleeping
+/// Kernel-side threads by default: eight, so that unplugs (each sleeping
 /// a moment after a rebind, so userspace gets to use the devices) keep up
-/// with the userspace threads.
-pub const DEFAULT_KERNEL_THREADS: usize = 4;
+/// with the userspace threads. With four targets, two kernel threads often
+/// act on the same device at once (an unbind racing a bind or a replug),
+/// which is a race worth running too. Measured on 2 CPUs: four threads made
+/// about 700 unplugs per second, eight about 1,300, with as many calls.
+pub const DEFAULT_KERNEL_THREADS: usize = 8;
 
 /// A seed from the clock and the process id (for runs without `--seed`).
 pub fn random_seed() -> u64 {
