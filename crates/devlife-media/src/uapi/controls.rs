@@ -214,19 +214,19 @@ uapi_struct! {
         @0 pub id: u32,
         /// `V4L2_CTRL_TYPE_*`.
         @4 pub type_: u32,
-        /// Name.
+        /// Name, NUL-terminated.
         @8 pub name: [u8; 32],
         /// Minimum.
         @40 pub minimum: i32,
         /// Maximum.
         @44 pub maximum: i32,
-        /// Step.
+        /// Granularity: valid values are minimum plus a multiple of it.
         @48 pub step: i32,
         /// Default value.
         @52 pub default_value: i32,
         /// `V4L2_CTRL_FLAG_*`.
         @56 pub flags: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @60 pub reserved: [u32; 2],
     }
 }
@@ -239,13 +239,13 @@ uapi_struct! {
         @0 pub id: u32,
         /// `V4L2_CTRL_TYPE_*`.
         @4 pub type_: u32,
-        /// Name.
+        /// Name, NUL-terminated.
         @8 pub name: [u8; 32],
         /// Minimum.
         @40 pub minimum: i64,
         /// Maximum.
         @48 pub maximum: i64,
-        /// Step.
+        /// Granularity: valid values are minimum plus a multiple of it.
         @56 pub step: u64,
         /// Default value.
         @64 pub default_value: i64,
@@ -259,7 +259,7 @@ uapi_struct! {
         @84 pub nr_of_dims: u32,
         /// Dimensions.
         @88 pub dims: [u32; 4],
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @104 pub reserved: [u32; 32],
     }
 }
@@ -275,7 +275,7 @@ uapi_struct! {
         @4 pub index: u32,
         /// Name, or the little-endian `value` in its first 8 bytes.
         @8 pub name: [u8; 32],
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @40 pub reserved: u32,
     }
 }
@@ -317,7 +317,7 @@ uapi_struct! {
         @8 pub error_idx: u32,
         /// Request fd (unused).
         @12 pub request_fd: i32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @16 pub reserved: [u32; 1],
         /// User pointer to the array.
         @24 pub controls: u64,
@@ -333,7 +333,7 @@ uapi_struct! {
         @0 pub id: u32,
         /// Payload size (pointer controls only).
         @4 pub size: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @8 pub reserved2: [u32; 1],
         /// The union, little-endian.
         @12 pub union_: [u32; 2],
@@ -373,7 +373,7 @@ uapi_struct! {
         @4 pub id: u32,
         /// `V4L2_EVENT_SUB_FL_*`.
         @8 pub flags: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @12 pub reserved: [u32; 5],
     }
 }
@@ -382,7 +382,7 @@ uapi_struct! {
     /// `struct timespec` on x86_64 (16 bytes).
     #[repr(C)]
     pub struct Timespec: size 16, align 8 {
-        /// Seconds.
+        /// Whole seconds.
         @0 pub tv_sec: i64,
         /// Nanoseconds.
         @8 pub tv_nsec: i64,
@@ -416,7 +416,7 @@ uapi_struct! {
         @80 pub timestamp: Timespec,
         /// Event source id.
         @96 pub id: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @100 pub reserved: [u32; 8],
     }
 }
@@ -437,7 +437,7 @@ uapi_struct! {
         @20 pub minimum: i32,
         /// Maximum.
         @24 pub maximum: i32,
-        /// Step.
+        /// Granularity: valid values are minimum plus a multiple of it.
         @28 pub step: i32,
         /// Default value.
         @32 pub default_value: i32,

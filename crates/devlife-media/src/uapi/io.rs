@@ -45,7 +45,7 @@ uapi_struct! {
     pub struct V4l2Input: size 80, align 8 {
         /// Input index.
         @0 pub index: u32,
-        /// Name.
+        /// Name, NUL-terminated.
         @4 pub name: [u8; 32],
         /// `V4L2_INPUT_TYPE_*`.
         @36 pub type_: u32,
@@ -59,7 +59,7 @@ uapi_struct! {
         @56 pub status: u32,
         /// `V4L2_IN_CAP_*`.
         @60 pub capabilities: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @64 pub reserved: [u32; 3],
     }
 }
@@ -94,7 +94,7 @@ uapi_struct! {
         @8 pub type_: u32,
         /// The union.
         @12 pub u: [u32; 6],
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @36 pub reserved: [u32; 2],
     }
 }
@@ -143,7 +143,7 @@ uapi_struct! {
         @228 pub flags: u32,
         /// Most buffers the queue can hold (output).
         @232 pub max_num_buffers: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @236 pub reserved: [u32; 5],
     }
 }
@@ -162,7 +162,7 @@ uapi_struct! {
         @12 pub flags: u32,
         /// The dma-buf fd (output).
         @16 pub fd: i32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @20 pub reserved: [u32; 11],
     }
 }

@@ -235,7 +235,7 @@ uapi_struct! {
         @124 pub hw_revision: u32,
         /// Driver version (equals `media_version`).
         @128 pub driver_version: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @132 pub reserved: [u32; 31],
     }
 }
@@ -251,17 +251,17 @@ uapi_struct! {
         @4 pub name: [u8; 32],
         /// Legacy type (function, remapped; see the ENUM_ENTITIES handler).
         @36 pub type_: u32,
-        /// Unused, zero.
+        /// Unused by this call; written as zero.
         @40 pub revision: u32,
         /// Entity flags.
         @44 pub flags: u32,
-        /// Unused, zero.
+        /// Unused by this call; written as zero.
         @48 pub group_id: u32,
         /// Number of pads.
         @52 pub pads: u16,
         /// Number of outbound data links.
         @54 pub links: u16,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @56 pub reserved: [u32; 4],
         /// The union `{ dev{major,minor} | alsa | v4l | fb | dvb | raw[184] }`.
         @72 pub raw: [u8; 184],
@@ -298,7 +298,7 @@ uapi_struct! {
         @4 pub index: u16,
         /// Pad flags.
         @8 pub flags: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @12 pub reserved: [u32; 2],
     }
 }
@@ -313,7 +313,7 @@ uapi_struct! {
         @20 pub sink: MediaPadDesc,
         /// Link flags.
         @40 pub flags: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @44 pub reserved: [u32; 2],
     }
 }
@@ -329,7 +329,7 @@ uapi_struct! {
         @8 pub pads: u64,
         /// `struct media_link_desc *links` (entity's `links` entries).
         @16 pub links: u64,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @24 pub reserved: [u32; 4],
     }
 }
@@ -346,7 +346,7 @@ uapi_struct! {
         @68 pub function: u32,
         /// Entity flags.
         @72 pub flags: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @76 pub reserved: [u32; 5],
     }
 }
@@ -373,7 +373,7 @@ uapi_struct! {
         @4 pub intf_type: u32,
         /// Interface flags.
         @8 pub flags: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @12 pub reserved: [u32; 9],
         /// The union `{ devnode | raw[16] }`.
         @48 pub raw: [u32; 16],
@@ -411,7 +411,7 @@ uapi_struct! {
         @8 pub flags: u32,
         /// Pad index.
         @12 pub index: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @16 pub reserved: [u32; 4],
     }
 }
@@ -428,7 +428,7 @@ uapi_struct! {
         @8 pub sink_id: u32,
         /// Link flags.
         @12 pub flags: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @16 pub reserved: [u32; 6],
     }
 }
@@ -442,25 +442,25 @@ uapi_struct! {
         @0 pub topology_version: u64,
         /// Entities (in: array capacity; out: count).
         @8 pub num_entities: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @12 pub reserved1: u32,
         /// `struct media_v2_entity *`.
         @16 pub ptr_entities: u64,
         /// Interfaces.
         @24 pub num_interfaces: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @28 pub reserved2: u32,
         /// `struct media_v2_interface *`.
         @32 pub ptr_interfaces: u64,
         /// Pads.
         @40 pub num_pads: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @44 pub reserved3: u32,
         /// `struct media_v2_pad *`.
         @48 pub ptr_pads: u64,
         /// Links (backlinks excluded).
         @56 pub num_links: u32,
-        /// Reserved, zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @60 pub reserved4: u32,
         /// `struct media_v2_link *`.
         @64 pub ptr_links: u64,

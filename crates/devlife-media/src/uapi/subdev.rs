@@ -103,7 +103,7 @@ uapi_struct! {
         @24 pub xfer_func: u16,
         /// `V4L2_MBUS_FRAMEFMT_*`.
         @26 pub flags: u16,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @28 pub reserved: [u16; 10],
     }
 }
@@ -120,7 +120,7 @@ uapi_struct! {
         @8 pub format: V4l2MbusFramefmt,
         /// Stream (0 unless the client set `V4L2_SUBDEV_CLIENT_CAP_STREAMS`).
         @56 pub stream: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @60 pub reserved: [u32; 7],
     }
 }
@@ -139,9 +139,9 @@ uapi_struct! {
         @12 pub which: u32,
         /// `V4L2_SUBDEV_MBUS_CODE_*`.
         @16 pub flags: u32,
-        /// Stream.
+        /// Stream number on the pad (0 unless the subdev routes several streams).
         @20 pub stream: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @24 pub reserved: [u32; 6],
     }
 }
@@ -166,9 +166,9 @@ uapi_struct! {
         @24 pub max_height: u32,
         /// TRY or ACTIVE.
         @28 pub which: u32,
-        /// Stream.
+        /// Stream number on the pad (0 unless the subdev routes several streams).
         @32 pub stream: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @36 pub reserved: [u32; 7],
     }
 }
@@ -184,9 +184,9 @@ uapi_struct! {
         @4 pub pad: u32,
         /// The crop rectangle.
         @8 pub rect: V4l2Rect,
-        /// Stream.
+        /// Stream number on the pad (0 unless the subdev routes several streams).
         @24 pub stream: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @28 pub reserved: [u32; 7],
     }
 }
@@ -205,9 +205,9 @@ uapi_struct! {
         @12 pub flags: u32,
         /// The rectangle.
         @16 pub r: V4l2Rect,
-        /// Stream.
+        /// Stream number on the pad (0 unless the subdev routes several streams).
         @32 pub stream: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @36 pub reserved: [u32; 7],
     }
 }
@@ -220,7 +220,7 @@ uapi_struct! {
         @0 pub version: u32,
         /// `V4L2_SUBDEV_CAP_*`.
         @4 pub capabilities: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @8 pub reserved: [u32; 14],
     }
 }
@@ -247,7 +247,7 @@ uapi_struct! {
         @8 pub routes: u64,
         /// Routes returned / set.
         @16 pub num_routes: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @20 pub reserved: [u32; 11],
     }
 }

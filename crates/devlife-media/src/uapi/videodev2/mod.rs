@@ -283,7 +283,7 @@ uapi_struct! {
         @84 pub capabilities: u32,
         /// Capabilities of this node.
         @88 pub device_caps: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @92 pub reserved: [u32; 3],
     }
 }
@@ -304,7 +304,7 @@ uapi_struct! {
         @44 pub pixelformat: u32,
         /// Media bus code filter (only with `V4L2_CAP_IO_MC`).
         @48 pub mbus_code: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @52 pub reserved: [u32; 3],
     }
 }
@@ -411,7 +411,7 @@ uapi_struct! {
         @12 pub capabilities: u32,
         /// `V4L2_MEMORY_FLAG_*`.
         @16 pub flags: u8,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @17 pub reserved: [u8; 3],
     }
 }
@@ -420,7 +420,7 @@ uapi_struct! {
     /// `struct timeval` on x86_64 (16 bytes).
     #[repr(C)]
     pub struct Timeval: size 16, align 8 {
-        /// Seconds.
+        /// Whole seconds.
         @0 pub tv_sec: i64,
         /// Microseconds.
         @8 pub tv_usec: i64,
@@ -447,7 +447,7 @@ uapi_struct! {
         @4 pub flags: u32,
         /// Frames.
         @8 pub frames: u8,
-        /// Seconds.
+        /// Whole seconds.
         @9 pub seconds: u8,
         /// Minutes.
         @10 pub minutes: u8,
@@ -487,7 +487,7 @@ uapi_struct! {
         @64 pub m: [u8; 8],
         /// Buffer size in bytes (single-planar) or number of planes.
         @72 pub length: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @76 pub reserved2: u32,
         /// Union of `request_fd` (s32) and `reserved`.
         @80 pub request_fd: u32,
@@ -527,7 +527,7 @@ uapi_struct! {
         @8 pub m: [u8; 8],
         /// Offset of the data in the plane.
         @16 pub data_offset: u32,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @20 pub reserved: [u32; 11],
     }
 }
@@ -560,7 +560,7 @@ uapi_struct! {
         @8 pub flags: u32,
         /// The rectangle.
         @12 pub r: V4l2Rect,
-        /// Zero.
+        /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @28 pub reserved: [u32; 9],
     }
 }
