@@ -85,11 +85,7 @@ fn dqbuf_sleeps_through_unbind_and_close_uses_freed_memory() {
     wait_blocked(&rig.k, "dq", "VIDIOC_DQBUF");
     rig.unbind();
     assert!(
-        rig.k
-            .activity()
-            .blocked()
-            .iter()
-            .any(|b| b.thread == "dq" && b.op == "VIDIOC_DQBUF"),
+        is_blocked(&rig.k, "dq", "VIDIOC_DQBUF"),
         "the legacy unbind does not wake the sleeper"
     );
     assert_eq!(rig.k.check_hangs(), 1);

@@ -2,7 +2,6 @@
 //! kind of call; interrupts at every step of unbind; release on the last
 //! reference; memory flat across plug cycles. No checker may fire.
 
-use devlife::check::LiveCount;
 use devlife_drivers::Style;
 use devlife_drivers::isp::RESIZER_NAME;
 use devlife_drivers::isp::hw::pattern_byte;
@@ -10,21 +9,10 @@ use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::{Errno, Kernel, OpenFlags, PollMask, UnbindPhase};
 use devlife_testkit::isp::*;
 use parking_lot::Mutex;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn live(k: &Kernel, ty: &str) -> u64 {
     k.monitor().ledger().live(ty)
-}
-
-fn live_map(k: &Kernel) -> BTreeMap<&'static str, u64> {
-    k.monitor()
-        .ledger()
-        .snapshot()
-        .iter()
-        .map(|c: &LiveCount| (c.type_name, c.live()))
-        .filter(|(_, n)| *n != 0)
-        .collect()
 }
 
 #[test]

@@ -162,13 +162,7 @@ fn audio_read_in_flight_across_a_legacy_unbind() {
     // Unbind returned with the transfer still in the hardware and the
     // reader still asleep.
     assert_eq!(rig.udev.hardware().stalled(), 1);
-    assert!(
-        rig.k
-            .activity()
-            .blocked()
-            .iter()
-            .any(|b| b.thread == "areader" && b.op == "read")
-    );
+    assert!(is_blocked(&rig.k, "areader", "read"));
     assert_eq!(uaf(&rig, AUDIO_STATE), 0);
     // The hang checker names the sleeper left in the unplugged node.
     assert_eq!(rig.k.check_hangs(), 1);
@@ -198,11 +192,7 @@ fn dqbuf_sleeps_through_a_legacy_unbind_and_close_uses_freed_memory() {
     wait_blocked(&rig.k, "dq", "VIDIOC_DQBUF");
     rig.unbind_video();
     assert!(
-        rig.k
-            .activity()
-            .blocked()
-            .iter()
-            .any(|b| b.thread == "dq" && b.op == "VIDIOC_DQBUF"),
+        is_blocked(&rig.k, "dq", "VIDIOC_DQBUF"),
         "the legacy unbind does not wake the sleeper"
     );
     assert_eq!(rig.k.check_hangs(), 1);

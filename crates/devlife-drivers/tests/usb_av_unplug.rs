@@ -3,7 +3,6 @@
 //! running; the seed-003 allocator states observed through the drivers;
 //! memory flat across plug cycles. No checker may fire.
 
-use devlife::check::LiveCount;
 use devlife_drivers::Style;
 use devlife_drivers::usb_av::hw::{audio_frame, video_byte};
 use devlife_drivers::usb_av::pcm::{PcmHwParams, client};
@@ -13,7 +12,6 @@ use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_media::uapi::videodev2::*;
 use devlife_model::{Errno, Kernel, OpenFlags, PollMask};
 use devlife_testkit::usb_av::*;
-use std::collections::BTreeMap;
 use std::sync::mpsc;
 
 /// Waits until some thread is published as blocked in `op` of `object`.
@@ -47,16 +45,6 @@ fn block_audio_reader(rig: &Rig, name: &str) -> BlockedAudio {
         reader,
         file,
     }
-}
-
-fn live_map(k: &Kernel) -> BTreeMap<&'static str, u64> {
-    k.monitor()
-        .ledger()
-        .snapshot()
-        .iter()
-        .map(|c: &LiveCount| (c.type_name, c.live()))
-        .filter(|(_, n)| *n != 0)
-        .collect()
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Checker reports and leaks, as queries and assertions.
 
-use devlife::check::{Report, ReportKind};
+use devlife::check::{LiveCount, Report, ReportKind};
 use devlife_model::Kernel;
+use std::collections::BTreeMap;
 
 /// Every checker report of `k` so far.
 pub fn reports(k: &Kernel) -> Vec<Report> {
@@ -37,4 +38,16 @@ pub fn reports_on(k: &Kernel, kind: ReportKind, object: &str) -> usize {
 pub fn no_leaks(k: &Kernel) {
     let l = k.leaks();
     assert!(l.is_empty(), "live objects: {l:?}");
+}
+
+/// The ledger's live objects now, by type name, types with none left out
+/// (compare before and after a plug/unplug cycle).
+pub fn live_map(k: &Kernel) -> BTreeMap<&'static str, u64> {
+    k.monitor()
+        .ledger()
+        .snapshot()
+        .iter()
+        .map(|c: &LiveCount| (c.type_name, c.live()))
+        .filter(|(_, n)| *n != 0)
+        .collect()
 }
