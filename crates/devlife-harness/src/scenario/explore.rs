@@ -322,22 +322,36 @@ fn row_of(
             r.split(": ").next().unwrap_or(r).to_owned()
         });
     let mut reports: Vec<String> = Vec::new();
-    let mut kinds: Vec<(String, String, usize)> = Vec::new();
+    // (kind, object, reports, made by the call's thread)
+    let mut kinds: Vec<(String, String, usize, usize)> = Vec::new();
+    let by_call = format!("(thread `{}`)", sh.thread);
     for r in &log.reports {
+        let mine = usize::from(r.message.contains(&by_call));
         match kinds
             .iter_mut()
-            .find(|(k, o, _)| *k == r.kind && *o == r.object)
+            .find(|(k, o, _, _)| *k == r.kind && *o == r.object)
         {
-            Some(x) => x.2 += 1,
-            None => kinds.push((r.kind.clone(), r.object.clone(), 1)),
+            Some(x) => {
+                x.2 += 1;
+                x.3 += mine;
+            }
+            None => kinds.push((r.kind.clone(), r.object.clone(), 1, mine)),
         }
     }
-    for (k, o, n) in kinds {
-        reports.push(if n > 1 {
-            format!("{k} x{n} on {o}")
+    for (k, o, n, mine) in kinds {
+        let count = if n > 1 {
+            format!(" x{n}")
         } else {
-            format!("{k} on {o}")
-        });
+            String::new()
+        };
+        // Reports made on the call's thread (the call, and its later steps
+        // such as a close), as opposed to the unplug's and the teardown's.
+        let call = if mine > 0 {
+            format!(" ({mine} by {})", sh.thread)
+        } else {
+            String::new()
+        };
+        reports.push(format!("{k}{count} on {o}{call}"));
     }
     if let Some(l) = &log.leaks {
         for x in l {
