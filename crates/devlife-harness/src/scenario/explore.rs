@@ -194,10 +194,15 @@ fn step(line: usize, text: String, cmd: Command) -> Step {
 /// The text of the call without its `T:` prefix and result check.
 fn call_text(sh: &Shape<'_>) -> String {
     let t = sh.call.text.split("->").next().unwrap_or("").trim();
-    t.strip_prefix(&format!("{}:", sh.thread))
+    let t = t
+        .strip_prefix(&format!("{}:", sh.thread))
         .unwrap_or(t)
-        .trim()
-        .to_owned()
+        .trim();
+    // The node, when the call names only a descriptor.
+    match &sh.node {
+        Some(n) if !t.contains(n.as_str()) => format!("{t} ({n})"),
+        _ => t.to_owned(),
+    }
 }
 
 fn variant(sc: &Scenario, style: Style, steps: Vec<Step>) -> Scenario {
