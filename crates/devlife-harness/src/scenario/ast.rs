@@ -115,7 +115,7 @@ pub enum Command {
     /// operation or is parked in the model (on `OBJECT` if given): an unbind
     /// that either waits for a call on that node or does not.
     Settle {
-        /// The thread.
+        /// The scenario thread waited for.
         thread: String,
         /// The object it must be parked on (exact name).
         on: Option<String>,
@@ -123,14 +123,14 @@ pub enum Command {
     /// `trace T`: from now on, every stop point `thread` passes is listed in
     /// the transcript (what `devlife explore` uses to find the points of a call).
     Trace {
-        /// The thread.
+        /// The scenario thread whose stop points are listed.
         thread: String,
     },
     /// `wait report KIND [on NAME]`: until a checker of `kind` has fired (for
     /// reports made by threads the scenario does not drive: a timer, an
     /// interrupt handler, a URB completion thread).
     WaitReport {
-        /// Which reports.
+        /// The reports waited for (checker, object).
         filter: ReportFilter,
     },
     /// `break T at POINT [after N]`: the thread stops the `N+1`th time it
@@ -295,7 +295,7 @@ pub enum Op {
     /// `node-register`, `irq-request`, `entity-register`, `ioremap`,
     /// `driver-register`, `module-load`).
     Fault {
-        /// The point.
+        /// The fault point that fails.
         point: FaultPoint,
         /// Which hit, 1-based, counted from now.
         nth: u64,

@@ -59,7 +59,7 @@ pub enum ExploreError {
     /// The scenario does not have the shape explore needs.
     #[error("{file}: cannot explore: {why}")]
     Shape {
-        /// The scenario.
+        /// The scenario file explored.
         file: String,
         /// What is missing.
         why: String,
@@ -70,7 +70,7 @@ pub enum ExploreError {
     /// The recording run failed.
     #[error("{file}: the recording run failed: {message}")]
     Record {
-        /// The scenario.
+        /// The scenario file explored.
         file: String,
         /// The runner's error.
         message: String,

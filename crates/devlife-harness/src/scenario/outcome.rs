@@ -63,7 +63,7 @@ pub struct RunLog {
 /// One stop point a traced thread passed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PointLog {
-    /// The thread.
+    /// The traced scenario thread.
     pub thread: String,
     /// The point (`open:entered`, `media_ioctl`, ...).
     pub point: String,

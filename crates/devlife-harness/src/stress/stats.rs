@@ -8,9 +8,9 @@ use std::time::Duration;
 /// What one call returned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Outcome {
-    /// Success.
+    /// The call succeeded (any non-negative result).
     Ok,
-    /// An errno.
+    /// The call failed with this errno.
     Err(Errno),
     /// `poll` reported `ERR`/`HUP` (the node went away).
     PollHup,

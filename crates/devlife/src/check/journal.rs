@@ -7,7 +7,7 @@ use std::panic::Location;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// What happened.
+/// What happened to an object, as the journal records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EventKind {
     /// An object was created / allocated.
