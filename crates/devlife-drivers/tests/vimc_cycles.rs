@@ -343,3 +343,28 @@ fn fault_injection(style: Style) {
     rig.assert_silent();
     rig.finish();
 }
+
+/// Plugging and unplugging vimc's platform device, and binding and unbinding
+/// it, leave no interrupt line behind: the controller knows exactly the line
+/// of the device present now, whatever the number of cycles (memory stays
+/// flat over a million of them).
+#[test]
+fn plug_and_bind_cycles_leave_no_irq_line_behind() {
+    let k = devlife_model::Kernel::new();
+    let v = vimc::register(&k, Style::Framework).unwrap();
+    assert_eq!(k.irq().line_count(), 1);
+    for n in 0..200 {
+        v.unbind().unwrap();
+        v.bind().unwrap();
+        v.hot_unplug().unwrap();
+        v.replug().unwrap();
+        assert!(v.is_bound(), "cycle {n}");
+        assert_eq!(k.irq().line_count(), 1, "cycle {n}");
+    }
+    let line = v.hardware().irq().unwrap();
+    assert!(k.irq().line(line).unwrap().is_requested());
+    v.unload().unwrap();
+    drop(v);
+    assert_eq!(k.irq().line_count(), 0);
+    assert!(k.leaks().is_empty(), "{:?}", k.leaks());
+}
