@@ -1,4 +1,7 @@
-//! The test driver's probe and remove.
+//! The test driver's probe and remove, framework style: state released on
+//! its last reference, registers as a device resource, a gated IRQ and work
+//! item; the framework does the rest at unbind. [`TestDriver`] hands the
+//! pre-fix style to its twin (`legacy.rs`).
 
 use crate::chrdev::{NodeKind, NodeSpec};
 use crate::device::Device;
@@ -7,7 +10,6 @@ use crate::errno::KResult;
 use crate::fops::{EventQueue, SharedMemory};
 use crate::hw::{BusKind, Hardware};
 use crate::irq::IrqReturn;
-use crate::legacy::{Devm, EntryCheck};
 use crate::testdrv::CTRL_START;
 use crate::testdrv::MEM_SIZE;
 use crate::testdrv::MODALIAS;
@@ -56,6 +58,22 @@ pub(crate) fn node_name(dev: &Device) -> String {
     format!("testdrv{n}")
 }
 
+/// A fresh driver state around `regs`.
+pub(crate) fn new_state(regs: RegsAccess) -> State {
+    State {
+        fifo: Mutex::new(VecDeque::new()),
+        readq: Arc::new(EventQueue::new()),
+        produced: AtomicU64::new(0),
+        consumed: AtomicU32::new(0),
+        opens: AtomicU64::new(0),
+        written: AtomicU64::new(0),
+        deferred: AtomicU64::new(0),
+        disconnected: AtomicBool::new(false),
+        mem: SharedMemory::zeroed(MEM_SIZE),
+        regs,
+    }
+}
+
 impl Driver for TestDriver {
     type Data = TestData;
 
@@ -70,118 +88,64 @@ impl Driver for TestDriver {
     }
 
     fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<TestData> {
-        let mk_state = |regs| State {
-            fifo: Mutex::new(VecDeque::new()),
-            readq: Arc::new(EventQueue::new()),
-            produced: AtomicU64::new(0),
-            consumed: AtomicU32::new(0),
-            opens: AtomicU64::new(0),
-            written: AtomicU64::new(0),
-            deferred: AtomicU64::new(0),
-            disconnected: AtomicBool::new(false),
-            mem: SharedMemory::zeroed(MEM_SIZE),
-            regs,
-        };
-        let name = node_name(ctx.device());
-        let (state, raw) = match self.style {
-            Style::Framework => {
-                let regs = ctx.ioremap()?;
-                let state = ctx.alloc_shadow(
-                    "testdrv_state",
-                    &name,
-                    mk_state(RegsAccess::Framework(regs.clone())),
-                )?;
-                let (s2, r2) = (state.clone(), regs);
-                ctx.request_irq("testdrv", move |ic| match ic.bound() {
-                    Some(b) => match r2.access(&b) {
-                        Ok(r) => irq_handler(&s2, r),
-                        Err(_) => IrqReturn::None,
-                    },
-                    None => IrqReturn::None,
-                })?;
-                (state, None)
-            }
-            Style::Legacy => {
-                let regs = ctx.ioremap_unmanaged()?;
-                // The IRQ is requested before the state exists.
-                let r2 = regs.clone();
-                let state = ctx.devm_irq_before_state(
-                    "testdrv-legacy",
-                    "drvdata",
-                    "testdrv_state",
-                    &name,
-                    mk_state(RegsAccess::Legacy(regs.clone())),
-                    move |s| irq_handler(s, &r2),
-                )?;
-                (state, Some(regs))
-            }
-        };
-        let work = {
-            let st = state.clone();
-            match self.style {
-                // Gated by the binding and disabled by the framework at unbind.
-                Style::Framework => ctx.work("testdrv-work", move |wc| {
-                    if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs)
-                        && let Ok(r) = d.access(&b)
-                    {
-                        let _ = r.read(REG_COUNT);
-                        st.get().deferred.fetch_add(1, Ordering::AcqRel);
-                    }
-                }),
-                // INIT_WORK on the system workqueue, never cancelled.
-                Style::Legacy => {
-                    let r = raw.clone();
-                    ctx.kernel()
-                        .system_wq()
-                        .work("testdrv-legacy-work", None, move |_| {
-                            if let Some(r) = &r {
-                                let _ = r.read(REG_COUNT);
-                            }
-                            st.get().deferred.fetch_add(1, Ordering::AcqRel);
-                        })
-                }
-            }
-        };
-        let ops = Arc::new(Ops {
-            state: state.clone(),
-            style: self.style,
-            work,
-        });
-        let spec = NodeSpec::new(NodeKind::Misc)
-            .name(name)
-            .legacy_if(self.style == Style::Legacy);
-        let node = ctx.register_node(spec, ops)?;
-        // Enable the interrupt.
-        match &raw {
-            Some(r) => r.write(REG_IRQ_EN, 1),
-            None => {
-                if let RegsAccess::Framework(d) = &state.get().regs
-                    && let Ok(r) = d.access(&ctx.bound())
-                {
-                    r.write(REG_IRQ_EN, 1);
-                }
-            }
+        match self.style {
+            Style::Framework => probe(ctx),
+            Style::Legacy => super::legacy::probe(ctx),
         }
-        Ok(TestData { state, node })
     }
 
     fn remove(&self, ctx: &RemoveCtx<'_>, data: &TestData) {
-        let st = data.state.get();
-        match (&st.regs, self.style) {
-            (RegsAccess::Framework(d), _) => {
-                if let Ok(r) = d.access(&ctx.bound()) {
-                    r.write(REG_IRQ_EN, 0);
-                    r.write(REG_CTRL, 0);
-                }
-            }
-            (RegsAccess::Legacy(r), _) => {
-                // The pre-fix driver: stop the device, tell sleepers, and
-                // leave the rest to devm.
-                r.write(REG_CTRL, 0);
-                st.disconnected.store(true, Ordering::Release);
-                st.readq.wake_all();
-            }
+        match self.style {
+            Style::Framework => remove(ctx, data),
+            Style::Legacy => super::legacy::remove(ctx, data),
         }
-        let _ = &data.node;
+    }
+}
+
+fn probe(ctx: &ProbeCtx<'_>) -> KResult<TestData> {
+    let name = node_name(ctx.device());
+    let regs = ctx.ioremap()?;
+    let state = ctx.alloc_shadow(
+        "testdrv_state",
+        &name,
+        new_state(RegsAccess::Framework(regs.clone())),
+    )?;
+    let (s2, r2) = (state.clone(), regs.clone());
+    ctx.request_irq("testdrv", move |ic| match ic.bound() {
+        Some(b) => match r2.access(&b) {
+            Ok(r) => irq_handler(&s2, r),
+            Err(_) => IrqReturn::None,
+        },
+        None => IrqReturn::None,
+    })?;
+    // Gated by the binding and disabled by the framework at unbind.
+    let st = state.clone();
+    let work = ctx.work("testdrv-work", move |wc| {
+        if let (Some(b), RegsAccess::Framework(d)) = (wc.bound(), &st.get().regs)
+            && let Ok(r) = d.access(&b)
+        {
+            let _ = r.read(REG_COUNT);
+            st.get().deferred.fetch_add(1, Ordering::AcqRel);
+        }
+    });
+    let ops = Arc::new(Ops {
+        state: state.clone(),
+        style: Style::Framework,
+        work,
+    });
+    let node = ctx.register_node(NodeSpec::new(NodeKind::Misc).name(name), ops)?;
+    // Enable the interrupt.
+    if let Ok(r) = regs.access(&ctx.bound()) {
+        r.write(REG_IRQ_EN, 1);
+    }
+    Ok(TestData { state, node })
+}
+
+fn remove(ctx: &RemoveCtx<'_>, data: &TestData) {
+    if let RegsAccess::Framework(d) = &data.state.get().regs
+        && let Ok(r) = d.access(&ctx.bound())
+    {
+        r.write(REG_IRQ_EN, 0);
+        r.write(REG_CTRL, 0);
     }
 }

@@ -32,6 +32,7 @@ use crate::module::Module;
 use crate::testdrv::driver::node_name;
 
 mod driver;
+mod legacy;
 mod ops;
 mod state;
 
