@@ -121,7 +121,7 @@ impl Node {
     pub fn name(&self) -> &str {
         &self.inner.name
     }
-    /// The label given at registration ([`NodeSpec::label`]), if any.
+    /// The label given at registration ([`NodeSpec::label`](crate::NodeSpec::label)), if any.
     pub fn label(&self) -> Option<&str> {
         self.inner.label.as_deref()
     }

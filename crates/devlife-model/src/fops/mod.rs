@@ -49,7 +49,7 @@ pub type AnyPrivate = Box<dyn Any + Send + Sync>;
 ///   so that unplug can wake it.
 /// * `release` runs exactly once per open file, possibly after unplug, on
 ///   whichever thread closes the last handle; it must not touch hardware.
-/// * Ops must not hold a strong reference to their own [`Node`] (that would
+/// * Ops must not hold a strong reference to their own [`Node`](crate::Node) (that would
 ///   be a cycle: the node owns its ops).
 pub trait FileOps: Send + Sync + 'static {
     /// Per-open-file private data (`file->private_data`).
