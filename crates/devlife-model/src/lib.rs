@@ -1,6 +1,6 @@
 //! # devlife-model: the Linux device model, in user space, on devlife gates
 //!
-//! The races of the seeds (a file operation running while its driver is
+//! The races of docs/rules.md (a file operation running while its driver is
 //! unbound) happen in the driver model. This crate models the parts that
 //! matter, with real threads, so every scenario can be played out and checked:
 //!
@@ -55,7 +55,7 @@
 //! * [`KernelConfig`]: watchdog, hardware latency, operation labels, gate
 //!   tracing into the journal.
 //!
-//! ## Which DESIGN rule lives where
+//! ## Which rule of docs/rules.md lives where
 //!
 //! * Rule 1 (memory lives until the last reference): [`File`] and [`Mapping`]
 //!   hold the [`Node`], the node holds its ops and so the driver data; the

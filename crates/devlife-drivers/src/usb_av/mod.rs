@@ -1,5 +1,5 @@
 //! usb-av: a hot-pluggable USB audio/video device with two drivers sharing
-//! one media device (the au0828 + snd-usb-audio case of seeds 001 and 003).
+//! one media device (the au0828 + snd-usb-audio case of docs/proposals.md, "allocator").
 //!
 //! # The device
 //!

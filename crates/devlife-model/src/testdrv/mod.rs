@@ -15,7 +15,7 @@
 //!   hardware and the state);
 //! * `poll` (IN when the FIFO is not empty) and `mmap` of a 4 KiB buffer.
 //!
-//! [`Style::Framework`] is written the way the seeds say: state released on
+//! [`Style::Framework`] is written the way docs/rules.md says: state released on
 //! the last reference, registers as a revocable device resource, a gated IRQ,
 //! every op gated. [`Style::Legacy`] is the pre-fix driver: state allocated
 //! with `devm_kzalloc` (freed at unbind), raw register pointer, a devm IRQ
