@@ -94,6 +94,16 @@ impl WeakDevice {
 }
 
 impl Device {
+    /// `dev_get_drvdata`: runs `f` on the bound driver's data (its probe's
+    /// result, a `T`), from the end of probe until unbind takes it before
+    /// `remove()`. `None` when no driver is bound or its data is not a `T`.
+    /// How a driver's handle finds a binding's media device and nodes without
+    /// keeping its own copy.
+    pub fn with_drvdata<T: 'static, R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let b = self.inner.binding.lock().clone()?;
+        b.with_data(f)
+    }
+
     /// The id this device has in the monitor's journal and reports.
     pub fn id(&self) -> u64 {
         self.inner.id

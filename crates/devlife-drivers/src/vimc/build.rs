@@ -20,24 +20,14 @@ use super::topology::{
 };
 use super::{Style, VimcNodes};
 use devlife::check::Shadow;
-use devlife_media::mc::{
-    DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions, WeakMediaDevice,
-};
+use devlife_media::mc::{DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions};
 use devlife_media::v4l2::{
     Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig, VideoOps,
 };
 use devlife_model::{Errno, KResult, Node, ProbeCtx};
-use parking_lot::Mutex;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-
-/// What the driver publishes about its current binding, for the handle.
-#[derive(Debug, Clone)]
-pub(crate) struct Published {
-    pub(crate) mdev: WeakMediaDevice,
-    pub(crate) nodes: VimcNodes,
-}
 
 /// State shared by the registered driver and its handle.
 #[derive(Debug)]
@@ -45,7 +35,6 @@ pub(crate) struct DriverShared {
     pub(crate) style: Style,
     pub(crate) interval: Duration,
     pub(crate) stats: Arc<VimcStats>,
-    pub(crate) current: Mutex<Option<Published>>,
 }
 
 /// What vimc needs of each of its entities, whatever its kind (a subdev or
@@ -211,9 +200,21 @@ fn create_links(mdev: &MediaDevice, ents: &[VimcEnt]) -> KResult<()> {
     Ok(())
 }
 
+/// The nodes of a binding, from its data (what the handle shows).
+pub(crate) fn nodes(d: &VimcData) -> Option<VimcNodes> {
+    Some(VimcNodes {
+        media: d.mdev.node().map(|n| format!("/dev/{}", n.name()))?,
+        entities: d
+            .ents
+            .iter()
+            .map(|e| node_path(e.as_ref()))
+            .collect::<Option<Vec<_>>>()?,
+    })
+}
+
 /// `vimc_add_subdevs`, `vimc_create_links`, `media_device_register`,
 /// `v4l2_device_register_subdev_nodes`; then the engine's interrupt is
-/// enabled. Returns the entities and the nodes. On error, what was
+/// enabled. Returns the entities. On error, what was
 /// registered is unregistered again (`vimc_probe`'s error path; this also
 /// breaks a legacy media node's pointer to its media device).
 pub(crate) fn build(
@@ -224,7 +225,7 @@ pub(crate) fn build(
     mdev: &MediaDevice,
     v4l2: &V4l2Device,
     embedded: &mut Vec<Shadow<()>>,
-) -> KResult<(Vec<VimcEnt>, VimcNodes)> {
+) -> KResult<Vec<VimcEnt>> {
     let built = (|| {
         let ents = add_entities(ctx, variant, shared, state, v4l2, embedded)?;
         create_links(mdev, &ents)?;
@@ -237,21 +238,15 @@ pub(crate) fn build(
             },
         )?;
         v4l2.register_subdev_nodes(ctx)?;
-        let nodes = VimcNodes {
-            media: mdev
-                .node()
-                .map(|n| format!("/dev/{}", n.name()))
-                .ok_or(Errno::ENODEV)?,
-            entities: ents
-                .iter()
-                .map(|e| node_path(e.as_ref()).ok_or(Errno::ENODEV))
-                .collect::<KResult<Vec<_>>>()?,
-        };
+        // Every entity and the media device have their node now.
+        if mdev.node().is_none() || ents.iter().any(|e| e.node().is_none()) {
+            return Err(Errno::ENODEV);
+        }
         state
             .get()
             .regs
             .write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
-        Ok((ents, nodes))
+        Ok(ents)
     })();
     if built.is_err() {
         mdev.unregister();

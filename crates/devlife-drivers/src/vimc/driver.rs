@@ -4,7 +4,7 @@
 //! registers, releasing the state on its last reference — is the
 //! framework's.
 
-use super::build::{self, DriverShared, Published, Variant, VimcData};
+use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
@@ -90,7 +90,7 @@ impl Driver for VimcDriver {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let (ents, nodes) = build::build(
+        let ents = build::build(
             ctx,
             self,
             &self.shared,
@@ -99,10 +99,6 @@ impl Driver for VimcDriver {
             &v4l2,
             &mut Vec::new(),
         )?;
-        *self.shared.current.lock() = Some(Published {
-            mdev: mdev.downgrade(),
-            nodes,
-        });
         self.shared.stats.bump(Stat::Probes);
         Ok(VimcData {
             state,
@@ -114,7 +110,6 @@ impl Driver for VimcDriver {
     }
 
     fn remove(&self, ctx: &RemoveCtx<'_>, d: &VimcData) {
-        *self.shared.current.lock() = None;
         let st = d.state.get();
         st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 0);
         // `vimc_unregister_subdevs` (the captures' `vb2_video_unregister_device`),

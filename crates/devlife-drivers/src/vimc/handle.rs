@@ -2,7 +2,7 @@
 //! device, the registered driver), with the sysfs-style controls the tests,
 //! the harness and the CLI use.
 
-use super::build::DriverShared;
+use super::build::{self, DriverShared, VimcData};
 use super::driver::VimcDriver;
 use super::hw::{NUM_REGS, install_device_model};
 use super::legacy::VimcLegacyDriver;
@@ -68,7 +68,6 @@ impl VimcHandle {
             style,
             interval: cfg.frame_interval,
             stats: Arc::new(VimcStats::default()),
-            current: Mutex::new(None),
         });
         let registered = match style {
             Style::Framework => k.register_driver(
@@ -185,16 +184,12 @@ impl VimcHandle {
 
     /// The device nodes of the current binding.
     pub fn nodes(&self) -> Option<VimcNodes> {
-        self.shared.current.lock().as_ref().map(|p| p.nodes.clone())
+        self.device().with_drvdata(build::nodes).flatten()
     }
 
     /// The media device of the current binding.
     pub fn media_device(&self) -> Option<MediaDevice> {
-        self.shared
-            .current
-            .lock()
-            .as_ref()
-            .and_then(|p| p.mdev.upgrade())
+        self.device().with_drvdata(|d: &VimcData| d.mdev.clone())
     }
 
     /// `media-ctl -p` of the current binding (`ENODEV` when unbound).

@@ -15,7 +15,7 @@
 //!   the core's `registered` check at a later call's entry and
 //!   `v4l2_release` at its close read freed memory.
 
-use super::build::{self, DriverShared, Published, Variant, VimcData};
+use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
@@ -99,12 +99,7 @@ impl Driver for VimcLegacyDriver {
         });
         v4l2.set_media_device(&mdev);
         let mut embedded = Vec::new();
-        let (ents, nodes) =
-            build::build(ctx, self, &self.shared, &state, &mdev, &v4l2, &mut embedded)?;
-        *self.shared.current.lock() = Some(Published {
-            mdev: mdev.downgrade(),
-            nodes,
-        });
+        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2, &mut embedded)?;
         self.shared.stats.bump(Stat::Probes);
         Ok(VimcData {
             state,
@@ -116,7 +111,6 @@ impl Driver for VimcLegacyDriver {
     }
 
     fn remove(&self, ctx: &RemoveCtx<'_>, d: &VimcData) {
-        *self.shared.current.lock() = None;
         let st = d.state.get();
         st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 0);
         // `video_unregister_device`: no stream stop.

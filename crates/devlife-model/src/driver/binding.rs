@@ -60,6 +60,12 @@ pub(crate) struct Binding {
 }
 
 impl Binding {
+    /// Runs `f` on the driver data while the binding holds it (from the
+    /// end of a successful probe to step 5 of unbind).
+    pub(crate) fn with_data<T: 'static, R>(&self, f: impl FnOnce(&T) -> R) -> Option<R> {
+        let d = self.data.lock();
+        d.as_ref().and_then(|d| d.downcast_ref::<T>()).map(f)
+    }
     pub(crate) fn driver_name(&self) -> &str {
         &self.driver.name
     }
