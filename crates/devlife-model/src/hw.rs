@@ -35,7 +35,7 @@ pub enum BusKind {
     Platform,
     /// USB (devices with interfaces).
     Usb,
-    /// I2C.
+    /// An I2C bus (sensors, tuners, decoders).
     I2c,
 }
 

@@ -40,11 +40,11 @@ pub const REG_V_AUDIO_ROUTE: u32 = 0x0c;
 /// Picture controls: brightness, contrast, saturation, hue (the decoder's
 /// registers, written by the capture node's controls).
 pub const REG_V_BRIGHTNESS: u32 = 0x10;
-/// Contrast.
+/// Decoder register: contrast, written by the capture node's control.
 pub const REG_V_CONTRAST: u32 = 0x14;
-/// Saturation.
+/// Decoder register: saturation, written by the capture node's control.
 pub const REG_V_SATURATION: u32 = 0x18;
-/// Hue.
+/// Decoder register: hue, written by the capture node's control.
 pub const REG_V_HUE: u32 = 0x1c;
 /// Selected input (0 composite, 1 S-Video).
 pub const REG_V_INPUT: u32 = 0x2c;

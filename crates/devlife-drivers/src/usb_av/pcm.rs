@@ -32,7 +32,7 @@ pub mod state {
     pub const SETUP: u32 = 1;
     /// Ready to start.
     pub const PREPARED: u32 = 2;
-    /// Capturing.
+    /// Capturing: `START` was called and periods are transferred.
     pub const RUNNING: u32 = 3;
     /// The device is gone.
     pub const DISCONNECTED: u32 = 8;

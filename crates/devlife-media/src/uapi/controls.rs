@@ -216,9 +216,9 @@ uapi_struct! {
         @4 pub type_: u32,
         /// Name, NUL-terminated.
         @8 pub name: [u8; 32],
-        /// Minimum.
+        /// Smallest value the control accepts.
         @40 pub minimum: i32,
-        /// Maximum.
+        /// Largest value the control accepts.
         @44 pub maximum: i32,
         /// Granularity: valid values are minimum plus a multiple of it.
         @48 pub step: i32,
@@ -241,9 +241,9 @@ uapi_struct! {
         @4 pub type_: u32,
         /// Name, NUL-terminated.
         @8 pub name: [u8; 32],
-        /// Minimum.
+        /// Smallest value the control accepts.
         @40 pub minimum: i64,
-        /// Maximum.
+        /// Largest value the control accepts.
         @48 pub maximum: i64,
         /// Granularity: valid values are minimum plus a multiple of it.
         @56 pub step: u64,
@@ -257,7 +257,7 @@ uapi_struct! {
         @80 pub elems: u32,
         /// Number of dimensions.
         @84 pub nr_of_dims: u32,
-        /// Dimensions.
+        /// Array dimensions of a compound control (0 for unused ones).
         @88 pub dims: [u32; 4],
         /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @104 pub reserved: [u32; 32],
@@ -298,7 +298,7 @@ uapi_struct! {
     pub struct V4l2Control: size 8, align 4 {
         /// Control id.
         @0 pub id: u32,
-        /// Value.
+        /// The control's value (integer, boolean or menu index).
         @4 pub value: i32,
     }
 }
@@ -384,7 +384,7 @@ uapi_struct! {
     pub struct Timespec: size 16, align 8 {
         /// Whole seconds.
         @0 pub tv_sec: i64,
-        /// Nanoseconds.
+        /// Nanoseconds within the second.
         @8 pub tv_nsec: i64,
     }
 }
@@ -433,9 +433,9 @@ uapi_struct! {
         @8 pub value64: i64,
         /// Control flags.
         @16 pub flags: u32,
-        /// Minimum.
+        /// Smallest value the control accepts.
         @20 pub minimum: i32,
-        /// Maximum.
+        /// Largest value the control accepts.
         @24 pub maximum: i32,
         /// Granularity: valid values are minimum plus a multiple of it.
         @28 pub step: i32,

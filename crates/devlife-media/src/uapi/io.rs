@@ -156,7 +156,7 @@ uapi_struct! {
         @0 pub type_: u32,
         /// Buffer index.
         @4 pub index: u32,
-        /// Plane.
+        /// Index of the plane to export (0 for single-planar buffers).
         @8 pub plane: u32,
         /// `O_CLOEXEC` and access flags.
         @12 pub flags: u32,

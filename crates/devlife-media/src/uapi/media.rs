@@ -61,7 +61,7 @@ pub const MEDIA_ENT_F_FLASH: u32 = MEDIA_ENT_F_OLD_SUBDEV_BASE + 2;
 pub const MEDIA_ENT_F_LENS: u32 = MEDIA_ENT_F_OLD_SUBDEV_BASE + 3;
 /// Analog video decoder.
 pub const MEDIA_ENT_F_ATV_DECODER: u32 = MEDIA_ENT_F_OLD_SUBDEV_BASE + 4;
-/// Tuner.
+/// A tuner (old subdev function range).
 pub const MEDIA_ENT_F_TUNER: u32 = MEDIA_ENT_F_OLD_SUBDEV_BASE + 5;
 /// IF-PLL video decoder.
 pub const MEDIA_ENT_F_IF_VID_DECODER: u32 = MEDIA_ENT_F_BASE + 0x02001;
@@ -446,13 +446,13 @@ uapi_struct! {
         @12 pub reserved1: u32,
         /// `struct media_v2_entity *`.
         @16 pub ptr_entities: u64,
-        /// Interfaces.
+        /// Number of interfaces (the array size on input, the total on output).
         @24 pub num_interfaces: u32,
         /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @28 pub reserved2: u32,
         /// `struct media_v2_interface *`.
         @32 pub ptr_interfaces: u64,
-        /// Pads.
+        /// Number of pads (the array size on input, the total on output).
         @40 pub num_pads: u32,
         /// Reserved for future use; the kernel requires zero and the codec writes zero.
         @44 pub reserved3: u32,
@@ -506,17 +506,17 @@ const _: () = {
 /// The ioctls of a media node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MediaIoctl {
-    /// MEDIA_IOC_DEVICE_INFO.
+    /// `MEDIA_IOC_DEVICE_INFO`: driver, model, bus and versions.
     DeviceInfo,
-    /// MEDIA_IOC_ENUM_ENTITIES.
+    /// `MEDIA_IOC_ENUM_ENTITIES`: one entity by id, or the next one.
     EnumEntities,
-    /// MEDIA_IOC_ENUM_LINKS.
+    /// `MEDIA_IOC_ENUM_LINKS`: an entity's pads and forward links.
     EnumLinks,
-    /// MEDIA_IOC_SETUP_LINK.
+    /// `MEDIA_IOC_SETUP_LINK`: enable or disable a link.
     SetupLink,
-    /// MEDIA_IOC_G_TOPOLOGY.
+    /// `MEDIA_IOC_G_TOPOLOGY`: every entity, interface, pad and link at once.
     GTopology,
-    /// MEDIA_IOC_REQUEST_ALLOC.
+    /// `MEDIA_IOC_REQUEST_ALLOC`: a request file descriptor (not served: `ENOTTY`).
     RequestAlloc,
 }
 

@@ -85,9 +85,9 @@ uapi_struct! {
     /// `struct v4l2_mbus_framefmt` (48 bytes): a media bus format on a pad.
     #[repr(C)]
     pub struct V4l2MbusFramefmt: size 48, align 4 {
-        /// Width.
+        /// Frame width in pixels.
         @0 pub width: u32,
-        /// Height.
+        /// Frame height in lines.
         @4 pub height: u32,
         /// `MEDIA_BUS_FMT_*` code.
         @8 pub code: u32,

@@ -317,7 +317,7 @@ uapi_struct! {
         @0 pub width: u32,
         /// Height in pixels.
         @4 pub height: u32,
-        /// Fourcc.
+        /// The pixel format (`V4L2_PIX_FMT_*` fourcc).
         @8 pub pixelformat: u32,
         /// `enum v4l2_field`.
         @12 pub field: u32,
@@ -422,7 +422,7 @@ uapi_struct! {
     pub struct Timeval: size 16, align 8 {
         /// Whole seconds.
         @0 pub tv_sec: i64,
-        /// Microseconds.
+        /// Microseconds within the second.
         @8 pub tv_usec: i64,
     }
 }
@@ -445,13 +445,13 @@ uapi_struct! {
         @0 pub type_: u32,
         /// `V4L2_TC_FLAG_*`.
         @4 pub flags: u32,
-        /// Frames.
+        /// Frame number within the second.
         @8 pub frames: u8,
         /// Whole seconds.
         @9 pub seconds: u8,
-        /// Minutes.
+        /// Minutes of the timecode.
         @10 pub minutes: u8,
-        /// Hours.
+        /// Hours of the timecode.
         @11 pub hours: u8,
         /// User bits.
         @12 pub userbits: [u8; 4],
@@ -477,7 +477,7 @@ uapi_struct! {
         @16 pub field: u32,
         /// Capture time.
         @24 pub timestamp: Timeval,
-        /// Timecode.
+        /// Timecode of the frame (valid with `V4L2_BUF_FLAG_TIMECODE`).
         @40 pub timecode: V4l2Timecode,
         /// Frame sequence number.
         @56 pub sequence: u32,
@@ -540,9 +540,9 @@ uapi_struct! {
         @0 pub left: i32,
         /// Top edge.
         @4 pub top: i32,
-        /// Width.
+        /// Rectangle width in pixels.
         @8 pub width: u32,
-        /// Height.
+        /// Rectangle height in lines.
         @12 pub height: u32,
     }
 }
