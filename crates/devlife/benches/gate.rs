@@ -38,7 +38,11 @@
 //!   `WaitQueue::wait_until` on its own queue (blocking `DQBUF`): the time
 //!   includes waking all of them and waiting until each has left its access;
 //! * `idle_after_100_threads`: `idle` again, with the 100 sleeper threads'
-//!   records now in the registry (the scan is O(registered threads)).
+//!   records now in the registry (the scan is O(registered threads));
+//! * `idle_other_thread`: `idle` while another thread that has used a gate is
+//!   alive (waiting outside any gate): the unplug then issues the heavy
+//!   barrier (`membarrier`), which `idle` skips because no other thread owns
+//!   a gate record.
 
 use criterion::{BatchSize, Criterion, criterion_group};
 use devlife::{Gate, ResourceScope, Revocable, WaitOptions, WaitQueue};
@@ -484,6 +488,29 @@ fn unplug(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+
+    // A second thread that has entered a gate and now waits, outside any
+    // gate: the unplug can no longer skip the heavy barrier.
+    let (park_tx, park_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let other = std::thread::spawn(move || {
+        drop(Gate::named("other").enter().unwrap());
+        ready_tx.send(()).unwrap();
+        park_rx.recv().unwrap();
+    });
+    ready_rx.recv().unwrap();
+    g.bench_function("idle_other_thread", |b| {
+        b.iter_batched(
+            registered_gate,
+            |gate| {
+                gate.unplug().unwrap();
+                gate
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    park_tx.send(()).unwrap();
+    other.join().unwrap();
     g.finish();
 }
 

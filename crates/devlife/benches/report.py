@@ -67,6 +67,7 @@ TARGETS = [
     ("`Revocable::try_access`, 1 thread, vs the gate", "revocable_1t_ns", "<=", ("gate_1t_ns", 1.2)),
     ("labelled enter, 1 thread, vs a plain one", "gate_labelled_1t_ns", "<=", ("gate_1t_ns", 2.0)),
     ("unplug, idle gate", "unplug_idle_us", "<=", 0.5),
+    ("unplug, idle gate, another gate-using thread alive", "unplug_idle_other_thread_us", "<=", 0.5),
     ("unplug, 1,000 idle open files", "unplug_1000_files_us", "<=", 20.0),
     ("unplug, 100 sleepers", "unplug_100_sleepers_us", "<=", 200.0),
     ("vimc bind+unbind", "vimc_cycles_per_s", ">=", 10000.0),
