@@ -14,9 +14,11 @@
 
 pub mod common;
 mod counters;
+pub mod mistake;
 pub mod isp;
 pub mod mutants;
 pub mod usb_av;
 pub mod vimc;
 
 pub use common::Style;
+pub use mistake::Mistake;

@@ -35,6 +35,9 @@ pub(crate) struct DriverShared {
     pub(crate) style: Style,
     pub(crate) interval: Duration,
     pub(crate) stats: Arc<VimcStats>,
+    /// Driver-private mistakes armed by a scenario (`mistake NAME`); only
+    /// the legacy twin reads them, at `remove()`.
+    pub(crate) mistakes: parking_lot::Mutex<Vec<crate::Mistake>>,
 }
 
 /// What vimc needs of each of its entities, whatever its kind (a subdev or

@@ -68,6 +68,7 @@ impl VimcHandle {
             style,
             interval: cfg.frame_interval,
             stats: Arc::new(VimcStats::default()),
+            mistakes: Mutex::new(Vec::new()),
         });
         let registered = match style {
             Style::Framework => k.register_driver(
@@ -79,6 +80,7 @@ impl VimcHandle {
             Style::Legacy => k.register_driver(
                 VimcLegacyDriver {
                     shared: shared.clone(),
+                    kref: Mutex::new(None),
                 },
                 Some(&module),
             ),
@@ -180,6 +182,17 @@ impl VimcHandle {
         self.kernel.unload_module(module_name(self.style))?;
         let d = self.device();
         self.kernel.hot_unplug(&d)
+    }
+
+    /// Arms a driver-private mistake ([`crate::mistake`]) for the next
+    /// `remove()`. `ENOTSUP` on the framework driver, which has no
+    /// private counts to get wrong.
+    pub fn arm_mistake(&self, m: crate::Mistake) -> KResult<()> {
+        if self.style != Style::Legacy {
+            return Err(Errno::ENOTSUP);
+        }
+        self.shared.mistakes.lock().push(m);
+        Ok(())
     }
 
     /// The device nodes of the current binding.

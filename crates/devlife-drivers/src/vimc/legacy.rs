@@ -13,7 +13,11 @@
 //!   media node (races R1/R2), and the RGB/YUV capture's structure embedding
 //!   its video device under an open capture node (the em28xx / ipu6 pattern):
 //!   the core's `registered` check at a later call's entry and
-//!   `v4l2_release` at its close read freed memory.
+//!   `v4l2_release` at its close read freed memory;
+//! * the private structure (`vimc_device`) is counted by a kref of the
+//!   driver's own ([`PrivKref`]): the driver holds one reference, the media
+//!   device's release callback another. A scenario can arm a
+//!   [`Mistake`](crate::Mistake) that `remove` then makes with that count.
 
 use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
@@ -24,11 +28,16 @@ use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
+use crate::Mistake;
+use crate::mistake::PrivKref;
+use parking_lot::Mutex;
 use std::sync::Arc;
 
 /// The pre-fix vimc platform driver (`vimc-legacy`).
 pub(crate) struct VimcLegacyDriver {
     pub(crate) shared: Arc<DriverShared>,
+    /// The private count of the current binding (the driver's reference).
+    pub(crate) kref: Mutex<Option<PrivKref>>,
 }
 
 impl Variant for VimcLegacyDriver {
@@ -78,8 +87,16 @@ impl Driver for VimcLegacyDriver {
             build::device_info(self.name()),
             Lifetime::Legacy,
         );
+        let kref = PrivKref::new(ctx, "vimc_priv", "vimc private structure")?;
+        // The media device's release holds a reference until it runs.
+        kref.get();
+        let held = kref.clone();
         let stats = self.shared.stats.clone();
-        mdev.set_release(move || stats.bump(Stat::MediaReleases));
+        mdev.set_release(move || {
+            stats.bump(Stat::MediaReleases);
+            held.put();
+        });
+        *self.kref.lock() = Some(kref);
         let state = VimcState::new(
             self.shared.style,
             Regs::Legacy(regs),
@@ -123,6 +140,19 @@ impl Driver for VimcLegacyDriver {
         // whoever still has a capture node open.
         for mem in &d.embedded {
             mem.free();
+        }
+        if let Some(kref) = self.kref.lock().take() {
+            let armed = self.shared.mistakes.lock().clone();
+            if armed.contains(&Mistake::RefcountReset) {
+                // MISTAKE: re-initialises the count the media device's
+                // release still holds a reference on.
+                kref.reset();
+            }
+            kref.put();
+            if armed.contains(&Mistake::ExtraPut) {
+                // MISTAKE: a second put of the driver's one reference.
+                kref.put();
+            }
         }
         self.shared.stats.bump(Stat::Removes);
     }

@@ -3,7 +3,7 @@
 
 use super::ioctls::IoctlCall;
 use devlife::check::ReportKind;
-use devlife_drivers::Style;
+use devlife_drivers::{Mistake, Style};
 use devlife_model::{Errno, FaultPoint, OpenFlags, PollMask};
 use std::time::Duration;
 
@@ -307,6 +307,14 @@ pub enum Op {
         /// Module or role (default: the driver's).
         module: Option<String>,
     },
+    /// `mistake NAME`: arms a driver-private mistake in the bound legacy
+    /// twin (`extra-put`, `refcount-reset`); it acts at the next `remove()`.
+    /// A scenario that would run it in framework style is rejected when
+    /// parsed.
+    Mistake {
+        /// The mistake.
+        mistake: Mistake,
+    },
     /// A driver-specific kernel action (e.g. `frame`), with integer arguments.
     Custom {
         /// The action's name in the driver's list (`frame`, `vsync`, ...).
@@ -333,6 +341,7 @@ impl Op {
                 | Op::Signal { .. }
                 | Op::Fault { .. }
                 | Op::LoadModule { .. }
+                | Op::Mistake { .. }
                 | Op::Custom { .. }
         )
     }

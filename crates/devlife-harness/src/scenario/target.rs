@@ -48,6 +48,12 @@ pub trait Target: Send + Sync {
         let _ = (kernel, name, args);
         Err(Errno::ENOSYS)
     }
+    /// Arms a driver-private mistake in the bound legacy twin
+    /// ([`devlife_drivers::mistake`]). `ENOSYS` if the driver has none.
+    fn mistake(&self, m: devlife_drivers::Mistake) -> KResult<()> {
+        let _ = m;
+        Err(Errno::ENOSYS)
+    }
     /// Drops every handle the target keeps (called after the kernel's shutdown).
     fn teardown(&self);
 }
@@ -64,6 +70,9 @@ pub struct TargetInfo {
     pub actions: &'static [(&'static str, &'static str)],
     /// Breakpoint names the driver reaches besides the runner's.
     pub points: &'static [&'static str],
+    /// Whether the driver's legacy twin implements `mistake NAME`
+    /// ([`devlife_drivers::Mistake`]).
+    pub mistakes: bool,
     /// Sets the driver up (module, driver, bound device) in `kernel`.
     pub setup: fn(&Kernel, Style) -> KResult<Box<dyn Target>>,
 }
@@ -93,6 +102,7 @@ static TARGETS: &[TargetInfo] = &[
             "`configure [W H]`: the streaming setup of docs/vimc.md (SBGGR8 sensors and debayers, BA81 raw captures) through the nodes, at WxH everywhere (default: the spec's 640x480 and 1920x1440)",
         )],
         points: &[],
+        mistakes: true,
         setup: setup_vimc,
     },
     TargetInfo {
@@ -101,6 +111,7 @@ static TARGETS: &[TargetInfo] = &[
         roles: &["testdrv"],
         actions: &[],
         points: &[],
+        mistakes: false,
         setup: setup_testdrv,
     },
     TargetInfo {
@@ -109,6 +120,7 @@ static TARGETS: &[TargetInfo] = &[
         roles: &["video", "audio"],
         actions: &[],
         points: &[],
+        mistakes: false,
         setup: setup_usb_av,
     },
     TargetInfo {
@@ -120,6 +132,7 @@ static TARGETS: &[TargetInfo] = &[
             "one frame tick: a started engine writes the frame by DMA and raises FRAME_DONE; the step ends when the interrupt was handled (returns 1 if the engine ran)",
         )],
         points: &[],
+        mistakes: false,
         setup: setup_isp,
     },
     mutant_info!(
@@ -175,6 +188,7 @@ macro_rules! mutant_info {
             roles: &["mutant"],
             actions: &[],
             points: &[],
+            mistakes: false,
             setup: |k, style| setup_mutant(k, style, mutants::Mutation::$m),
         }
     };
@@ -419,6 +433,9 @@ fn setup_vimc(k: &Kernel, style: Style) -> KResult<Box<dyn Target>> {
 }
 
 impl Target for VimcTarget {
+    fn mistake(&self, m: devlife_drivers::Mistake) -> KResult<()> {
+        self.h.lock().as_ref().ok_or(Errno::ENODEV)?.arm_mistake(m)
+    }
     fn role(&self, name: Option<&str>) -> Option<Role> {
         if name.is_some_and(|n| n != "vimc") {
             return None;

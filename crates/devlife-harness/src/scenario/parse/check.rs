@@ -3,6 +3,7 @@
 use super::super::ast::*;
 use super::error::{ParseError, ParseErrorKind};
 use super::lex::is_name;
+use devlife_drivers::Style;
 use std::collections::{HashMap, HashSet};
 
 /// Checks a scenario that may not come from the parser (its fields are
@@ -130,6 +131,16 @@ pub(super) fn check(sc: &Scenario) -> Result<(), ParseError> {
                         }
                     };
                     match op {
+                        Op::Mistake { .. }
+                            if style != Style::Legacy
+                                || !super::super::target::info(&sc.driver)
+                                    .is_some_and(|t| t.mistakes) =>
+                        {
+                            return Err(e(ParseErrorKind::MistakeNotHere {
+                                driver: sc.driver.clone(),
+                                style: sname,
+                            }));
+                        }
                         Op::Open { fd, .. } => {
                             fds.insert(fd);
                         }

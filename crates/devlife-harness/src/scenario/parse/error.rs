@@ -166,6 +166,20 @@ pub enum ParseErrorKind {
         "unknown fault point `{0}` (alloc, minor-alloc, node-register, irq-request, entity-register, ioremap, driver-register, module-load)"
     )]
     UnknownFault(String),
+    /// An unknown driver-private mistake.
+    #[error("unknown mistake `{0}` (extra-put, refcount-reset)")]
+    UnknownMistake(String),
+    /// `mistake` in a run of the framework driver, or of a driver whose
+    /// legacy twin has no mistakes.
+    #[error(
+        "`mistake` arms a legacy twin's private mistake: driver `{driver}` in {style} style has none (run it as `legacy: mistake ...` or with `style legacy`)"
+    )]
+    MistakeNotHere {
+        /// The scenario's driver.
+        driver: String,
+        /// The style the step would run in.
+        style: String,
+    },
     /// `repeat` without its closing `}` (the line of the `repeat`).
     #[error("`repeat` block opened on line {0} is not closed with `}}`")]
     UnclosedRepeat(usize),

@@ -7,6 +7,7 @@ use super::error::ParseErrorKind;
 use super::lex::is_name;
 use super::values::{arg, no_more, parse_duration, parse_fault_point, parse_mask, parse_usize};
 use super::{Parser, R};
+use devlife_drivers::Mistake;
 use devlife_model::OpenFlags;
 
 impl Parser {
@@ -235,6 +236,14 @@ impl Parser {
                     }
                 };
                 Op::Fault { point, nth }
+            }
+            "mistake" => {
+                no_more(w, 2, cmd)?;
+                let m = a(1, "a mistake (extra-put, refcount-reset)")?;
+                Op::Mistake {
+                    mistake: Mistake::from_name(m)
+                        .ok_or_else(|| ParseErrorKind::UnknownMistake(m.to_owned()))?,
+                }
             }
             "stall" | "unstall" | "signal" => {
                 no_more(w, 2, cmd)?;

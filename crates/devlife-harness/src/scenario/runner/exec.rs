@@ -231,6 +231,7 @@ pub(super) fn exec(sh: &Shared, op: &Op) -> Done {
             k.faults().fail_nth(*point, *nth);
             StepResult::plain(Ok(0))
         }
+        Op::Mistake { mistake } => StepResult::plain(sh.target.mistake(*mistake).map(|()| 0)),
         Op::LoadModule { module } => {
             StepResult::plain(sh.target.load(k, module.as_deref()).map(|()| 0))
         }
