@@ -14,8 +14,8 @@
 
 pub mod common;
 mod counters;
-pub mod mistake;
 pub mod isp;
+pub mod mistake;
 pub mod mutants;
 pub mod usb_av;
 pub mod vimc;

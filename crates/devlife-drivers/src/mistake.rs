@@ -5,6 +5,8 @@
 //! driver still counts references of its own (a `kref` in its private
 //! structure). The mistakes below are the ones real drivers made with such
 //! counts; each is armed on a bound legacy twin and acts at its `remove()`.
+//! The lock mistake uses the driver's [`CheckedMutex`](devlife::check::CheckedMutex),
+//! whose lock order the checker follows.
 //! The count lives in an instrumented allocation ([`devlife::check::Shadow`],
 //! as the mutants' buffers do), so a put on freed memory is a
 //! `use-after-free` report and the second release a `double-free` report.
@@ -23,17 +25,27 @@ pub enum Mistake {
     /// holder took a reference on (a `kref_init` on a live kref), so the
     /// object is freed under that holder.
     RefcountReset,
+    /// `lock-across-unregister`: `remove()` holds the driver lock while it
+    /// unregisters the nodes whose open takes that lock (the
+    /// `video_unregister_device` under the driver mutex of several syzbot
+    /// deadlocks, e.g. em28xx's `dev->lock`).
+    LockAcrossUnregister,
 }
 
 impl Mistake {
     /// Every mistake.
-    pub const ALL: [Mistake; 2] = [Mistake::ExtraPut, Mistake::RefcountReset];
+    pub const ALL: [Mistake; 3] = [
+        Mistake::ExtraPut,
+        Mistake::RefcountReset,
+        Mistake::LockAcrossUnregister,
+    ];
 
     /// The name in `mistake NAME`.
     pub fn name(self) -> &'static str {
         match self {
             Mistake::ExtraPut => "extra-put",
             Mistake::RefcountReset => "refcount-reset",
+            Mistake::LockAcrossUnregister => "lock-across-unregister",
         }
     }
 

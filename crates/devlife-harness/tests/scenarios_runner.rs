@@ -316,6 +316,10 @@ const WORDS: &[&str] = &[
     "release:begin",
     "probe:node-registered",
     "unplug",
+    "mistake",
+    "extra-put",
+    "refcount-reset",
+    "lock-across-unregister",
     "\n",
     "\n",
     "\n",
@@ -736,4 +740,62 @@ a: close f
             "release:done"
         ]
     );
+}
+
+/// Runs a scenario of `scenarios/` as it is, then without its `mistake`
+/// line: the first passes (the checker fires), the second fails on the
+/// expected report (nothing fires without the mistake).
+fn mistake_scenario(file: &str, expected: &str) {
+    let path = format!("{}/../../scenarios/{file}", env!("CARGO_MANIFEST_DIR"));
+    let src = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    go(&src).unwrap_or_else(|e| panic!("{}", e.report()));
+    let without: String = src
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("mistake "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_ne!(without, src, "{file} arms no mistake");
+    let e = go(&without).expect_err("without the mistake the report is missing");
+    let text = e.report();
+    assert!(text.contains(expected), "{text}");
+}
+
+#[test]
+fn an_extra_put_is_a_double_free_of_the_private_structure() {
+    mistake_scenario("m1_extra_put_vimc.scn", "double-free");
+}
+
+#[test]
+fn a_refcount_reset_after_a_get_is_a_use_after_free() {
+    mistake_scenario("m2_refcount_reset_vimc.scn", "use-after-free");
+}
+
+#[test]
+fn a_lock_held_across_unregister_is_a_lock_order_report() {
+    mistake_scenario("m3_lock_across_unregister_vimc.scn", "lock-order");
+}
+
+#[test]
+fn a_mistake_is_rejected_where_no_legacy_twin_makes_it() {
+    // Framework style (the default), and `both`: the error names the line.
+    for src in [
+        "driver vimc\n\nmistake extra-put\n",
+        "driver vimc\nstyle both\nmistake extra-put\n",
+        "driver testdrv\nstyle legacy\nmistake extra-put\n",
+    ] {
+        let e = parse_str("t.scn", src).unwrap_err();
+        assert!(
+            matches!(e.kind, ParseErrorKind::MistakeNotHere { .. }),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("t.scn:3"), "{e}");
+    }
+    // Legacy-only steps of a `both` scenario are fine.
+    parse_str(
+        "t.scn",
+        "driver vimc\nstyle both\n[legacy] mistake extra-put\n",
+    )
+    .unwrap();
+    let e = parse_str("t.scn", "driver vimc\nstyle legacy\nmistake double-get\n").unwrap_err();
+    assert!(matches!(e.kind, ParseErrorKind::UnknownMistake(_)), "{e}");
 }

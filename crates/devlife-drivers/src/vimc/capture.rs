@@ -171,7 +171,9 @@ impl VideoOps for CaptureOps {
     }
 
     fn open(&self, _ctx: &OpCtx<'_>) -> KResult<()> {
-        self.ctl.st.get().opens.fetch_add(1, Ordering::AcqRel);
+        let st = self.ctl.st.get();
+        let _g = st.lock.lock();
+        st.opens.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 

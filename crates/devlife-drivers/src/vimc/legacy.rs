@@ -17,19 +17,20 @@
 //! * the private structure (`vimc_device`) is counted by a kref of the
 //!   driver's own ([`PrivKref`]): the driver holds one reference, the media
 //!   device's release callback another. A scenario can arm a
-//!   [`Mistake`](crate::Mistake) that `remove` then makes with that count.
+//!   [`Mistake`](crate::Mistake) that `remove` then makes with that count,
+//!   or with the driver lock (`vimc.lock`).
 
 use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
 use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
+use crate::Mistake;
+use crate::mistake::PrivKref;
 use devlife_media::mc::{Lifetime, MediaDevice};
 use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
-use crate::Mistake;
-use crate::mistake::PrivKref;
 use parking_lot::Mutex;
 use std::sync::Arc;
 
@@ -130,8 +131,16 @@ impl Driver for VimcLegacyDriver {
     fn remove(&self, ctx: &RemoveCtx<'_>, d: &VimcData) {
         let st = d.state.get();
         st.regs.write_bound(Some(&ctx.bound()), REG_IRQ_EN, 0);
-        // `video_unregister_device`: no stream stop.
-        build::unregister(d);
+        let armed = self.shared.mistakes.lock().clone();
+        {
+            // MISTAKE (`lock-across-unregister`): the driver lock, which a
+            // capture's open takes, held while the nodes are unregistered.
+            let _g = armed
+                .contains(&Mistake::LockAcrossUnregister)
+                .then(|| st.lock.lock());
+            // `video_unregister_device`: no stream stop.
+            build::unregister(d);
+        }
         // The pre-fix driver frees the structure embedding the media device
         // now (its devnode may still be open: R1/R2); devm frees the rest,
         // then the IRQ.
@@ -142,7 +151,6 @@ impl Driver for VimcLegacyDriver {
             mem.free();
         }
         if let Some(kref) = self.kref.lock().take() {
-            let armed = self.shared.mistakes.lock().clone();
             if armed.contains(&Mistake::RefcountReset) {
                 // MISTAKE: re-initialises the count the media device's
                 // release still holds a reference on.

@@ -14,6 +14,7 @@ use super::hw::Regs;
 use super::pattern::FrameFmt;
 use super::topology::{ENTITIES, EntKind, NUM_CAPTURES, NUM_ENTITIES};
 use crate::common::Style;
+use devlife::check::CheckedMutex;
 use devlife_media::mc::MediaDevice;
 use devlife_media::uapi::subdev::V4l2MbusFramefmt;
 use devlife_media::uapi::videodev2::{V4l2PixFormat, V4l2Rect};
@@ -186,6 +187,9 @@ pub(crate) struct VimcState {
     pub(crate) binding: BindingState,
     /// Open files of every node but the media node.
     pub(crate) opens: AtomicU64,
+    /// The driver lock (`vimc.lock`, the captures' `vdev->lock`): a
+    /// capture's open takes it. Checked for lock order.
+    pub(crate) lock: CheckedMutex<()>,
     pub(crate) stats: Arc<VimcStats>,
 }
 
@@ -220,6 +224,7 @@ impl VimcState {
         interval: Duration,
         stats: Arc<VimcStats>,
     ) -> Self {
+        let lock = CheckedMutex::new(mdev.monitor(), "vimc.lock", ());
         Self {
             style,
             regs,
@@ -241,6 +246,7 @@ impl VimcState {
             }),
             binding,
             opens: AtomicU64::new(0),
+            lock,
             stats,
         }
     }

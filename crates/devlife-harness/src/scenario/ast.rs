@@ -308,7 +308,8 @@ pub enum Op {
         module: Option<String>,
     },
     /// `mistake NAME`: arms a driver-private mistake in the bound legacy
-    /// twin (`extra-put`, `refcount-reset`); it acts at the next `remove()`.
+    /// twin (`extra-put`, `refcount-reset`,
+    /// `lock-across-unregister`); it acts at the next `remove()`.
     /// A scenario that would run it in framework style is rejected when
     /// parsed.
     Mistake {

@@ -167,12 +167,12 @@ pub enum ParseErrorKind {
     )]
     UnknownFault(String),
     /// An unknown driver-private mistake.
-    #[error("unknown mistake `{0}` (extra-put, refcount-reset)")]
+    #[error("unknown mistake `{0}` (extra-put, refcount-reset, lock-across-unregister)")]
     UnknownMistake(String),
     /// `mistake` in a run of the framework driver, or of a driver whose
     /// legacy twin has no mistakes.
     #[error(
-        "`mistake` arms a legacy twin's private mistake: driver `{driver}` in {style} style has none (run it as `legacy: mistake ...` or with `style legacy`)"
+        "`mistake` arms a legacy twin's private mistake: driver `{driver}` in {style} style has none (write `[legacy] mistake ...` or `style legacy`)"
     )]
     MistakeNotHere {
         /// The scenario's driver.

@@ -239,7 +239,10 @@ impl Parser {
             }
             "mistake" => {
                 no_more(w, 2, cmd)?;
-                let m = a(1, "a mistake (extra-put, refcount-reset)")?;
+                let m = a(
+                    1,
+                    "a mistake (extra-put, refcount-reset, lock-across-unregister)",
+                )?;
                 Op::Mistake {
                     mistake: Mistake::from_name(m)
                         .ok_or_else(|| ParseErrorKind::UnknownMistake(m.to_owned()))?,
