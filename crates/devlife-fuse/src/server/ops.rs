@@ -19,6 +19,7 @@ use fuser::{
 use parking_lot::Mutex;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, SystemTime};
 
 impl Filesystem for DevlifeFs {
@@ -116,6 +117,7 @@ impl Filesystem for DevlifeFs {
                             kind: info.kind,
                             bufs: Buffers::default(),
                             poller: Mutex::new(None),
+                            flushed: AtomicBool::new(false),
                         }));
                         reply.opened(
                             fh,
@@ -219,6 +221,18 @@ impl Filesystem for DevlifeFs {
         };
         // Writes may sleep (a sysfs unbind drains calls in flight).
         self.shared.blocking.spawn(req.pid(), run);
+    }
+
+    fn flush(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        fh: FileHandle,
+        _lock_owner: LockOwner,
+        reply: ReplyEmpty,
+    ) {
+        self.shared.flush(fh.0);
+        reply.ok();
     }
 
     fn release(

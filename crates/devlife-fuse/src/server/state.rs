@@ -11,9 +11,11 @@ use fuser::{FileHandle, Notifier};
 use parking_lot::{Condvar, Mutex, RwLock};
 use std::collections::HashMap;
 use std::os::fd::OwnedFd;
+use std::sync::atomic::AtomicBool;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::SystemTime;
+use std::time::{Duration, Instant};
 
 /// What a device node's file looks like, fixed when it is first looked up
 /// (a node keeps its identity after it is unregistered: `fstat` on a held
@@ -47,6 +49,10 @@ pub(crate) struct DevHandle {
     pub(super) kind: NodeKind,
     pub(super) bufs: Buffers,
     pub(super) poller: Mutex<Option<Poller>>,
+    /// Set by FUSE FLUSH (a `close()` of one of the client's descriptors of
+    /// this file); the next OPEN of the node waits a little for this file's
+    /// RELEASE (see [`Shared::wait_releases`]).
+    pub(super) flushed: AtomicBool,
 }
 
 /// A thread sleeping in the model's poll on a client's behalf until one of
@@ -67,6 +73,12 @@ pub(crate) struct Poller {
 
 /// The generation of the next [`Poller`].
 pub(super) static POLLER_GEN: AtomicU64 = AtomicU64::new(0);
+
+/// How long an OPEN waits for the RELEASE of a file of the same node that
+/// the client has FLUSHed (closed a descriptor of) but may still hold
+/// through another descriptor. A RELEASE that comes follows its FLUSH within
+/// microseconds unless the machine is overloaded.
+const FLUSHED_GRACE: Duration = Duration::from_millis(500);
 
 /// State shared by the FUSE workers and the helper threads.
 pub(crate) struct Shared {
@@ -113,7 +125,9 @@ impl Shared {
         })
     }
 
-    /// Waits until no FUSE RELEASE of device inode `ino` is in progress.
+    /// Waits until no FUSE RELEASE of device inode `ino` is in progress and
+    /// no file of it that the client has closed is still waiting for its
+    /// RELEASE.
     ///
     /// The kernel sends RELEASE in the background: `close()` returns before
     /// the server has even read it, let alone released the model file (which
@@ -121,12 +135,58 @@ impl Shared {
     /// v4l2-compliance does between tests) would otherwise find the queue
     /// still owned by its old file. On Linux the last `close()` releases the
     /// file before it returns; waiting here at the next open of the same
-    /// node gives the client that order back. RELEASE is queued before the
-    /// close returns, so it is read before the next LOOKUP and OPEN.
+    /// node gives the client that order back.
+    ///
+    /// Two marks tell that a RELEASE is coming: a RELEASE being served
+    /// (counted in `releasing`), and a file FLUSHed but not yet released.
+    /// FLUSH is synchronous (the client's `close()` waits for its reply), so
+    /// the mark is set before the client can send the next OPEN, whichever
+    /// server thread reads the RELEASE and however late it runs. A FLUSH
+    /// also comes when a client closes one of several descriptors of a
+    /// file (a `dup`): that file stays open, so the wait for flushed files
+    /// is bounded by [`FLUSHED_GRACE`], after which their marks are cleared.
     pub(super) fn wait_releases(&self, ino: u64) {
+        let deadline = Instant::now() + FLUSHED_GRACE;
         let mut r = self.releasing.lock();
-        while r.get(&ino).is_some_and(|&n| n > 0) {
-            self.released.wait(&mut r);
+        loop {
+            if r.get(&ino).is_some_and(|&n| n > 0) {
+                self.released.wait(&mut r);
+                continue;
+            }
+            let flushed = self.flushed_files(ino);
+            if flushed.is_empty() {
+                return;
+            }
+            if self.released.wait_until(&mut r, deadline).timed_out() {
+                // Still open after the grace period: closed through one
+                // descriptor, open through another.
+                for h in self.flushed_files(ino) {
+                    if let Handle::Dev(d) = &*h {
+                        d.flushed.store(false, Ordering::Relaxed);
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    /// The open files of device inode `ino` whose client has FLUSHed them.
+    fn flushed_files(&self, ino: u64) -> Vec<Arc<Handle>> {
+        self.handles
+            .read()
+            .values()
+            .filter(|h| matches!(&***h, Handle::Dev(d) if d.ino == ino && d.flushed.load(Ordering::Acquire)))
+            .cloned()
+            .collect()
+    }
+
+    /// FUSE FLUSH of handle `fh`: marks the file closed by one of the
+    /// client's descriptors (see [`Shared::wait_releases`]).
+    pub(super) fn flush(&self, fh: u64) {
+        if let Some(h) = self.handles.read().get(&fh)
+            && let Handle::Dev(d) = &**h
+        {
+            d.flushed.store(true, Ordering::Release);
         }
     }
 
@@ -134,14 +194,16 @@ impl Shared {
     /// driver's release go with it) before returning, interrupting and
     /// joining its poll waiter, which holds it too.
     pub(super) fn release(&self, fh: u64) {
-        let h = self.handles.write().remove(&fh);
-        let ino = match h.as_deref() {
+        // Counted as releasing before the handle leaves the table, so that an
+        // OPEN never sees neither the count nor the flushed file.
+        let ino = match self.handles.read().get(&fh).map(|h| &**h) {
             Some(Handle::Dev(d)) => Some(d.ino),
             _ => None,
         };
         if let Some(ino) = ino {
             *self.releasing.lock().entry(ino).or_insert(0) += 1;
         }
+        let h = self.handles.write().remove(&fh);
         if let Some(h) = &h
             && let Handle::Dev(d) = &**h
         {
