@@ -6,12 +6,33 @@ use super::*;
 use crate::uapi::ioctl::{IoctlDef, IoctlTable, NodeKind};
 use crate::uapi::subdev::SubdevIoctl;
 
-/// The video-node ioctls devlife knows by name. Those marked "served" have
-/// handlers; the others are recognised (for names and tracing) and answer
-/// `ENOTTY`, as the kernel does for ioctls a driver does not implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)] // the variants are the ioctl names
-pub enum VideoIoctl {
+/// Defines, from one list of names, the enum of video-node ioctls, its
+/// [`VideoIoctl::ALL`] and the video node's [`VIDEO_IOCTLS`] table, so the
+/// three cannot disagree.
+macro_rules! video_ioctls {
+    ($($v:ident),* $(,)?) => {
+        /// The video-node ioctls devlife knows by name. Those marked "served" have
+        /// handlers; the others are recognised (for names and tracing) and answer
+        /// `ENOTTY`, as the kernel does for ioctls a driver does not implement.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[allow(missing_docs)] // the variants are the ioctl names
+        pub enum VideoIoctl {
+            $($v),*
+        }
+
+        impl VideoIoctl {
+            /// Every known video ioctl.
+            pub const ALL: &'static [VideoIoctl] = &[$(Self::$v),*];
+        }
+
+        /// The ioctl table of video nodes (`/dev/videoN`), matched on the full number.
+        pub const VIDEO_IOCTLS: IoctlTable<VideoIoctl> = IoctlTable {
+            kind: NodeKind::Video,
+            defs: &[$(IoctlDef { cmd: VideoIoctl::$v.cmd(), name: VideoIoctl::$v.name(), key: VideoIoctl::$v }),*],
+        };
+    };
+}
+video_ioctls!(
     Querycap,
     EnumFmt,
     GFmt,
@@ -50,51 +71,9 @@ pub enum VideoIoctl {
     Querymenu,
     TryExtCtrls,
     UnsubscribeEvent,
-}
+);
 
 impl VideoIoctl {
-    /// Every known video ioctl.
-    pub const ALL: &'static [VideoIoctl] = &[
-        Self::Querycap,
-        Self::EnumFmt,
-        Self::GFmt,
-        Self::SFmt,
-        Self::TryFmt,
-        Self::Reqbufs,
-        Self::Querybuf,
-        Self::Qbuf,
-        Self::Dqbuf,
-        Self::Streamon,
-        Self::Streamoff,
-        Self::Expbuf,
-        Self::CreateBufs,
-        Self::PrepareBuf,
-        Self::RemoveBufs,
-        Self::GParm,
-        Self::SParm,
-        Self::Enuminput,
-        Self::GInput,
-        Self::SInput,
-        Self::GCtrl,
-        Self::SCtrl,
-        Self::Queryctrl,
-        Self::QueryExtCtrl,
-        Self::GExtCtrls,
-        Self::SExtCtrls,
-        Self::GPriority,
-        Self::SPriority,
-        Self::LogStatus,
-        Self::EnumFramesizes,
-        Self::EnumFrameintervals,
-        Self::Dqevent,
-        Self::SubscribeEvent,
-        Self::GSelection,
-        Self::SSelection,
-        Self::Querymenu,
-        Self::TryExtCtrls,
-        Self::UnsubscribeEvent,
-    ];
-
     /// The ioctl number.
     pub const fn cmd(self) -> u32 {
         match self {
@@ -275,56 +254,6 @@ impl VflType {
         }
     }
 }
-
-macro_rules! video_table {
-    ($($v:ident),* $(,)?) => {
-        /// The ioctl table of video nodes (`/dev/videoN`), matched on the full number.
-        pub const VIDEO_IOCTLS: IoctlTable<VideoIoctl> = IoctlTable {
-            kind: NodeKind::Video,
-            defs: &[$(IoctlDef { cmd: VideoIoctl::$v.cmd(), name: VideoIoctl::$v.name(), key: VideoIoctl::$v }),*],
-        };
-    };
-}
-video_table!(
-    Querycap,
-    EnumFmt,
-    GFmt,
-    SFmt,
-    TryFmt,
-    Reqbufs,
-    Querybuf,
-    Qbuf,
-    Dqbuf,
-    Streamon,
-    Streamoff,
-    Expbuf,
-    CreateBufs,
-    PrepareBuf,
-    RemoveBufs,
-    GParm,
-    SParm,
-    Enuminput,
-    GInput,
-    SInput,
-    GCtrl,
-    SCtrl,
-    Queryctrl,
-    QueryExtCtrl,
-    GExtCtrls,
-    SExtCtrls,
-    GPriority,
-    SPriority,
-    LogStatus,
-    EnumFramesizes,
-    EnumFrameintervals,
-    Dqevent,
-    SubscribeEvent,
-    GSelection,
-    SSelection,
-    Querymenu,
-    TryExtCtrls,
-    UnsubscribeEvent,
-);
 
 /// A decoded V4L2 ioctl of some node kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
