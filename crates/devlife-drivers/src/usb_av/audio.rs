@@ -2,7 +2,7 @@
 //! and a PCM capture node streaming samples through `read()`.
 
 use super::hw::{self, CTRL_STREAM, REG_A_CHANNELS, REG_A_CTRL, REG_A_RATE};
-use super::io::{HwAccess, Pump, PumpCtl, Unwind};
+use super::io::{HwAccess, Pump, PumpCtl};
 use super::pcm::{self, EBADFD, PcmHwParams, PcmStatus, state};
 use super::{AUDIO_NAME, Counters, Shared, audio_driver_name, audio_urb_thread, parent_info};
 use crate::Style;
@@ -451,7 +451,6 @@ impl Driver for AudioDriver {
         let udev = ctx.device().parent().cloned().ok_or(Errno::ENODEV)?;
         let port = udev.name().to_owned();
         let hw = HwAccess::claim(ctx, style)?;
-        let mut unwind = Unwind::default();
 
         let mdev = self
             .shared
@@ -459,7 +458,7 @@ impl Driver for AudioDriver {
             .allocate(&parent_info(&udev), module)?;
         {
             let (s, m) = (self.shared.clone(), mdev.clone());
-            unwind.push(move || {
+            ctx.undo_on_error("media_device_delete", move || {
                 let _ = s.allocator.delete(&m, module);
             });
         }
@@ -514,7 +513,9 @@ impl Driver for AudioDriver {
         mdev.register_entity(&entity)?;
         {
             let (m, e) = (mdev.clone(), entity.clone());
-            unwind.push(move || m.unregister_entity(&e));
+            ctx.undo_on_error("media_device_unregister_entity", move || {
+                m.unregister_entity(&e)
+            });
         }
 
         let ops = Arc::new(PcmOps { st: st.clone() });
@@ -524,7 +525,7 @@ impl Driver for AudioDriver {
             mdev.create_intf_devnode(MEDIA_INTF_T_ALSA_PCM_CAPTURE, 0, devt.major, devt.minor)?;
         {
             let (m, i) = (mdev.clone(), intf.clone());
-            unwind.push(move || m.remove_interface(&i));
+            ctx.undo_on_error("media_devnode_remove", move || m.remove_interface(&i));
         }
         mdev.create_intf_link(
             &intf,
@@ -542,7 +543,6 @@ impl Driver for AudioDriver {
             node.on_unplug(move || s2.get().kill())?;
         }
 
-        unwind.disarm();
         Counters::inc(&counters.audio_probes);
         Ok(AudioData {
             st,

@@ -1,6 +1,6 @@
 //! Driver-side plumbing shared by the usb-av drivers: the way a driver
-//! reaches its hardware ([`HwAccess`]), the URB completion loop
-//! ([`Pump`]), and probe unwinding ([`Unwind`]).
+//! reaches its hardware ([`HwAccess`]) and the URB completion loop
+//! ([`Pump`]).
 
 use crate::Style;
 use devlife::{Bound, Devres};
@@ -193,33 +193,6 @@ impl Drop for Pump {
             {
                 let _ = t.join();
             }
-        }
-    }
-}
-
-/// Undo actions of a probe in progress, run in reverse order unless the
-/// probe succeeds ([`Unwind::disarm`]).
-#[derive(Default)]
-pub(crate) struct Unwind {
-    actions: Vec<Box<dyn FnOnce()>>,
-}
-
-impl Unwind {
-    /// Registers an undo action.
-    pub(crate) fn push(&mut self, f: impl FnOnce() + 'static) {
-        self.actions.push(Box::new(f));
-    }
-
-    /// The probe succeeded: nothing is undone.
-    pub(crate) fn disarm(mut self) {
-        self.actions.clear();
-    }
-}
-
-impl Drop for Unwind {
-    fn drop(&mut self) {
-        while let Some(f) = self.actions.pop() {
-            f();
         }
     }
 }

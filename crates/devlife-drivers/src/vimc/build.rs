@@ -217,9 +217,10 @@ pub(crate) fn nodes(d: &VimcData) -> Option<VimcNodes> {
 
 /// `vimc_add_subdevs`, `vimc_create_links`, `media_device_register`,
 /// `v4l2_device_register_subdev_nodes`; then the engine's interrupt is
-/// enabled. Returns the entities. On error, what was
-/// registered is unregistered again (`vimc_probe`'s error path; this also
-/// breaks a legacy media node's pointer to its media device).
+/// enabled. Returns the entities. If the probe fails from here on, its
+/// unwinding unregisters the media device and the v4l2 device again
+/// (`vimc_probe`'s error path; this also breaks a legacy media node's
+/// pointer to its media device).
 pub(crate) fn build(
     ctx: &ProbeCtx<'_>,
     variant: &dyn Variant,
@@ -229,33 +230,30 @@ pub(crate) fn build(
     v4l2: &V4l2Device,
     embedded: &mut Vec<Shadow<()>>,
 ) -> KResult<Vec<VimcEnt>> {
-    let built = (|| {
-        let ents = add_entities(ctx, variant, shared, state, v4l2, embedded)?;
-        create_links(mdev, &ents)?;
-        mdev.register(
-            ctx.kernel(),
-            RegisterOptions {
-                parent: Some(ctx.device().clone()),
-                owner: ctx.module().cloned(),
-                name: None,
-            },
-        )?;
-        v4l2.register_subdev_nodes(ctx)?;
-        // Every entity and the media device have their node now.
-        if mdev.node().is_none() || ents.iter().any(|e| e.node().is_none()) {
-            return Err(Errno::ENODEV);
-        }
-        state
-            .get()
-            .regs
-            .write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
-        Ok(ents)
-    })();
-    if built.is_err() {
-        mdev.unregister();
-        v4l2.unregister();
+    let v = v4l2.clone();
+    ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
+    let m = mdev.clone();
+    ctx.undo_on_error("media_device_unregister", move || m.unregister());
+    let ents = add_entities(ctx, variant, shared, state, v4l2, embedded)?;
+    create_links(mdev, &ents)?;
+    mdev.register(
+        ctx.kernel(),
+        RegisterOptions {
+            parent: Some(ctx.device().clone()),
+            owner: ctx.module().cloned(),
+            name: None,
+        },
+    )?;
+    v4l2.register_subdev_nodes(ctx)?;
+    // Every entity and the media device have their node now.
+    if mdev.node().is_none() || ents.iter().any(|e| e.node().is_none()) {
+        return Err(Errno::ENODEV);
     }
-    built
+    state
+        .get()
+        .regs
+        .write_bound(Some(&ctx.bound()), REG_IRQ_EN, 1);
+    Ok(ents)
 }
 
 /// `vimc_unregister_subdevs` and the media and v4l2 unregistration of

@@ -151,10 +151,17 @@ pub(crate) fn probe(k: &Kernel, dev: &Device, drv: &Arc<DriverEntry>) -> KResult
         device: dev,
         binding: &binding,
         scope: &scope,
+        unwind: Default::default(),
     };
     let probing = ProbingGuard(PROBING.with(|p| p.replace(Some(binding.session.clone()))));
     crate::stop::point(crate::stop::PROBE_BEGIN);
     let result = drv.drv.probe(&ctx);
+    // The driver's undo actions are the end of its own error path: they run
+    // before the framework's teardown below (driver::unwind).
+    match &result {
+        Ok(_) => ctx.unwind.forget(),
+        Err(_) => ctx.unwind.run(m, dev.id(), dev.name()),
+    }
     drop(probing);
     crate::stop::point(if result.is_ok() {
         crate::stop::PROBE_DONE

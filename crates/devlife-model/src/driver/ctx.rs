@@ -5,6 +5,7 @@ use crate::chrdev::{Node, NodeSpec};
 use crate::device::Device;
 use crate::driver::Binding;
 use crate::driver::BindingState;
+use crate::driver::unwind::ProbeUnwind;
 use crate::errno::{Errno, KResult};
 use crate::fault::FaultPoint;
 use crate::fops::FileOps;
@@ -19,11 +20,18 @@ use std::sync::Arc;
 
 /// What `probe` gets: the device, the proof that the new binding is live, and
 /// helpers that tie resources to the binding.
+///
+/// # Invariants
+///
+/// One context serves one probe. The undo actions registered with
+/// [`undo_on_error`](Self::undo_on_error) run exactly once if that probe
+/// returns an error, and never if it succeeds.
 pub struct ProbeCtx<'a> {
     pub(crate) kernel: &'a Kernel,
     pub(crate) device: &'a Device,
     pub(crate) binding: &'a Arc<Binding>,
     pub(crate) scope: &'a ResourceScope,
+    pub(crate) unwind: ProbeUnwind,
 }
 
 impl<'a> ProbeCtx<'a> {
@@ -65,6 +73,46 @@ impl<'a> ProbeCtx<'a> {
     /// The driver's module.
     pub fn module(&self) -> Option<&Module> {
         self.binding.driver.module.as_ref()
+    }
+
+    /// Registers an undo action for the step of probe that just succeeded:
+    /// if `probe()` returns an error, the kernel runs every registered
+    /// action, the last registered first, before its own teardown of the
+    /// binding (so before the devm actions and the release of the device
+    /// resources, which the objects being undone may still use); if `probe()`
+    /// succeeds, the actions are dropped without running and `remove()` is
+    /// the driver's way back. `name` appears in the device's journal
+    /// (`probe unwind: NAME`). What the context itself registered (nodes,
+    /// IRQs, work, timers, device resources) needs no action: the teardown
+    /// removes it. See the module docs of `driver::unwind` for the order.
+    ///
+    /// ```
+    /// use devlife_model::{BusKind, DeviceSpec, Driver, Errno, KResult, Kernel, ProbeCtx, RemoveCtx};
+    /// use std::sync::{Arc, Mutex};
+    /// struct Half(Arc<Mutex<Vec<&'static str>>>);
+    /// impl Driver for Half {
+    ///     type Data = ();
+    ///     fn name(&self) -> &str { "half" }
+    ///     fn bus(&self) -> BusKind { BusKind::Platform }
+    ///     fn id_table(&self) -> &[&str] { &["platform:half"] }
+    ///     fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<()> {
+    ///         for step in ["register a", "register b"] {
+    ///             let log = self.0.clone();
+    ///             ctx.undo_on_error(step, move || log.lock().unwrap().push(step));
+    ///         }
+    ///         Err(Errno::EIO) // a later step fails
+    ///     }
+    ///     fn remove(&self, _ctx: &RemoveCtx<'_>, _data: &()) {}
+    /// }
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let k = Kernel::new();
+    /// k.register_driver(Half(log.clone()), None).unwrap();
+    /// let dev = k.add_device(DeviceSpec::platform("half", 0)).unwrap();
+    /// assert!(!dev.is_bound());
+    /// assert_eq!(*log.lock().unwrap(), ["register b", "register a"]);
+    /// ```
+    pub fn undo_on_error(&self, name: &str, f: impl FnOnce() + Send + 'static) {
+        self.unwind.push(name, Box::new(f));
     }
 
     /// Maps the register block as a device resource (framework style): it is

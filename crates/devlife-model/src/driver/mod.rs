@@ -78,8 +78,9 @@ pub trait Driver: Send + Sync + 'static {
     fn suppress_bind_attrs(&self) -> bool {
         false
     }
-    /// Binds to `ctx.device()`. On error everything the context registered is
-    /// unwound by the framework.
+    /// Binds to `ctx.device()`. On error the framework unwinds: first the
+    /// undo actions the probe registered ([`ProbeCtx::undo_on_error`], in
+    /// reverse order), then everything the context registered.
     fn probe(&self, ctx: &ProbeCtx<'_>) -> KResult<Self::Data>;
     /// Stops the hardware. Runs after every node and the binding gate drained;
     /// the hardware may be touched until it returns, never after.
@@ -187,6 +188,7 @@ pub enum UnbindPhase {
 mod binding;
 mod ctx;
 mod state;
+mod unwind;
 
 pub(crate) use binding::{BindState, Binding, probe, probing_session, release};
 pub use ctx::{ProbeCtx, RemoveCtx};

@@ -3,7 +3,7 @@
 
 use crate::Style;
 use crate::usb_av::hw::{REG_V_AUDIO_ROUTE, REG_V_CTRL};
-use crate::usb_av::io::{HwAccess, PumpCtl, Unwind};
+use crate::usb_av::io::{HwAccess, PumpCtl};
 use crate::usb_av::video::capture::picture_controls;
 use crate::usb_av::video::device::Source;
 use crate::usb_av::video::source::AvSource;
@@ -80,7 +80,6 @@ impl Driver for VideoDriver {
         let udev = ctx.device().parent().cloned().ok_or(Errno::ENODEV)?;
         let port = udev.name().to_owned();
         let hw = HwAccess::claim(ctx, style)?;
-        let mut unwind = Unwind::default();
 
         // The shared media device (`media_device_usb_allocate`), registered
         // once by whichever driver gets there first.
@@ -90,7 +89,7 @@ impl Driver for VideoDriver {
             .allocate(&parent_info(&udev), module)?;
         {
             let (s, m) = (self.shared.clone(), mdev.clone());
-            unwind.push(move || {
+            ctx.undo_on_error("media_device_delete", move || {
                 let _ = s.allocator.delete(&m, module);
             });
         }
@@ -153,7 +152,7 @@ impl Driver for VideoDriver {
         v4l2.register_subdev(&decoder.handle())?;
         {
             let v = v4l2.clone();
-            unwind.push(move || v.unregister());
+            ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
         }
         dev.get()
             .decoder_id
@@ -174,7 +173,7 @@ impl Driver for VideoDriver {
         vdev.register(ctx)?;
         {
             let v = vdev.clone();
-            unwind.push(move || {
+            ctx.undo_on_error("video_unregister_device", move || {
                 let _ = v.unregister();
             });
         }
@@ -200,7 +199,7 @@ impl Driver for VideoDriver {
         };
         if let Some(t) = source_hooks {
             let m = mdev.clone();
-            unwind.push(move || {
+            ctx.undo_on_error("clear the enable_source/disable_source hooks", move || {
                 m.clear_source_hooks(t);
             });
         }
@@ -213,7 +212,7 @@ impl Driver for VideoDriver {
         let notify = mdev.register_entity_notify(notify, gate);
         {
             let m = mdev.clone();
-            unwind.push(move || {
+            ctx.undo_on_error("media_device_unregister_entity_notify", move || {
                 m.unregister_entity_notify(notify);
             });
         }
@@ -232,7 +231,6 @@ impl Driver for VideoDriver {
             }
         }
 
-        unwind.disarm();
         Counters::inc(&counters.video_probes);
         Ok(VideoData {
             dev,
