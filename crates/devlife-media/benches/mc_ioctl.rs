@@ -20,7 +20,6 @@ fn graph(m: &Monitor, k: &Kernel) -> (MediaDevice, Vec<Entity>) {
             bus_info: "platform:vimc".into(),
             ..Default::default()
         },
-        Lifetime::Framework,
     );
     let mut ents = Vec::new();
     for i in 0..11 {

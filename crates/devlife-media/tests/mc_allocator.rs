@@ -11,6 +11,7 @@ use devlife_media::mc::*;
 use devlife_media::uapi::ioctl::Wire;
 use devlife_media::uapi::media::*;
 use devlife_model::{Errno, Kernel, KernelConfig, OpenFlags};
+use mc_util::*;
 use parking_lot::Mutex;
 use std::sync::{Arc, Barrier, mpsc};
 use std::time::Duration;
@@ -58,7 +59,7 @@ fn instance(a: &MediaDeviceAllocator, md: &WeakMediaDevice) -> InstanceInfo {
 #[test]
 fn the_five_states_with_two_drivers() {
     let (k, m) = kernel();
-    let a = MediaDeviceAllocator::new(&m, AllocatorMode::Framework);
+    let a = MediaDeviceAllocator::new(&m);
     // au0828 probes: Allocated, then it registers.
     let au = a.allocate(&usb(), "au0828").unwrap();
     let weak = au.downgrade();
@@ -124,7 +125,7 @@ fn the_five_states_with_two_drivers() {
 #[test]
 fn a_rebinding_driver_never_gets_a_media_device_on_its_way_out() {
     let (k, m) = kernel();
-    let a = MediaDeviceAllocator::new(&m, AllocatorMode::Framework);
+    let a = MediaDeviceAllocator::new(&m);
     let old = a.allocate(&usb(), "au0828").unwrap();
     old.register_once(&k, RegisterOptions::default()).unwrap();
     let f = k.open("media0", OpenFlags::RDWR).unwrap();
@@ -162,7 +163,7 @@ fn a_rebinding_driver_never_gets_a_media_device_on_its_way_out() {
 fn concurrent_probes_share_one_device_registered_once() {
     for _ in 0..20 {
         let (k, m) = kernel();
-        let a = Arc::new(MediaDeviceAllocator::new(&m, AllocatorMode::Framework));
+        let a = Arc::new(MediaDeviceAllocator::new(&m));
         let b = Arc::new(Barrier::new(2));
         let probe = |name: &'static str| {
             let (a, b, k) = (a.clone(), b.clone(), k.clone());
@@ -189,11 +190,11 @@ fn concurrent_probes_share_one_device_registered_once() {
 #[test]
 fn allocator_argument_errors() {
     let m = Monitor::new();
-    let a = MediaDeviceAllocator::new(&m, AllocatorMode::Framework);
+    let a = MediaDeviceAllocator::new(&m);
     assert_eq!(a.allocate(&usb(), "").err(), Some(Errno::EINVAL));
     let md = a.allocate(&usb(), "au0828").unwrap();
     assert_eq!(a.delete(&md, "snd-usb-audio"), Err(Errno::EINVAL));
-    let stray = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let stray = MediaDevice::new(&m, DeviceInfo::default());
     assert_eq!(a.delete(&stray, "au0828"), Err(Errno::EINVAL));
     // Another parent gets its own media device.
     let other = a.allocate(&ParentInfo::new(8, "other"), "au0828").unwrap();
@@ -205,9 +206,9 @@ fn allocator_argument_errors() {
 
 /// R6: both drivers leave while an ioctl on `/dev/media0` is between its
 /// registered check and its use of the media device.
-fn r6(mode: AllocatorMode) -> (Result<i64, Errno>, Monitor) {
+fn r6(style: Style) -> (Result<i64, Errno>, Monitor) {
     let (k, m) = kernel();
-    let a = Arc::new(MediaDeviceAllocator::new(&m, mode));
+    let a = Arc::new(allocator(&m, style));
     let au = a.allocate(&usb(), "au0828").unwrap();
     au.register_once(&k, RegisterOptions::default()).unwrap();
     let snd = a.allocate(&usb(), "snd-usb-audio").unwrap();
@@ -238,11 +239,11 @@ fn r6(mode: AllocatorMode) -> (Result<i64, Errno>, Monitor) {
             a2.delete(&snd, "snd-usb-audio").unwrap();
         })
         .unwrap();
-    match mode {
+    match style {
         // The framework's unregistration waits for the call in flight.
-        AllocatorMode::Framework => assert!(k.wait_blocked("snd-disconnect", "unplug", HANG)),
+        Style::Framework => assert!(k.wait_blocked("snd-disconnect", "unplug", HANG)),
         // The kernel's does not: the media device is freed right away.
-        AllocatorMode::Legacy => {
+        Style::Legacy => {
             while weak.upgrade().is_some_and(|md| !md.is_freed()) {
                 std::thread::yield_now();
             }
@@ -256,12 +257,12 @@ fn r6(mode: AllocatorMode) -> (Result<i64, Errno>, Monitor) {
 
 #[test]
 fn r6_the_last_media_device_delete_under_an_open_node() {
-    let (r, m) = r6(AllocatorMode::Framework);
+    let (r, m) = r6(Style::Framework);
     assert_eq!(r, Ok(0));
     assert!(m.reports().is_empty());
     assert_eq!(m.ledger().live("media_device"), 0);
 
-    let (_, m) = r6(AllocatorMode::Legacy);
+    let (_, m) = r6(Style::Legacy);
     assert!(m.reports().count(ReportKind::UseAfterFree) >= 1);
     let rep = &m.reports().all()[0];
     assert!(

@@ -8,6 +8,7 @@ mod mc_util;
 
 use devlife::Monitor;
 use devlife::check::ReportKind;
+use devlife_media::legacy::OwnerFreedMedia;
 use devlife_media::mc::*;
 use devlife_media::uapi::ioctl::{AddressSpace, Fault, UserMemory, Wire, get_str, with_current_mm};
 use devlife_media::uapi::media::*;
@@ -26,8 +27,8 @@ fn kernel() -> (Kernel, Monitor) {
     (Kernel::with_monitor(KernelConfig::default(), m.clone()), m)
 }
 
-fn registered_vimc(k: &Kernel, m: &Monitor, lifetime: Lifetime) -> Vimc {
-    vimc_with(m, lifetime, |md| md.register(k, RegisterOptions::default())).unwrap()
+fn registered_vimc(k: &Kernel, m: &Monitor, style: Style) -> Vimc {
+    vimc_with(m, style, |md| md.register(k, RegisterOptions::default())).unwrap()
 }
 
 fn device_info(f: &devlife_model::File) -> Result<MediaDeviceInfo, Errno> {
@@ -39,7 +40,7 @@ fn device_info(f: &devlife_model::File) -> Result<MediaDeviceInfo, Errno> {
 #[test]
 fn media_node_ioctls_and_the_errno_policy_after_unregistration() {
     let (k, m) = kernel();
-    let v = registered_vimc(&k, &m, Lifetime::Framework);
+    let v = registered_vimc(&k, &m, Style::Framework);
     let node = v.mdev.node().unwrap();
     assert_eq!(node.name(), "media0");
     let f = k.open("/dev/media0", OpenFlags::RDWR).unwrap();
@@ -109,9 +110,9 @@ fn media_node_ioctls_and_the_errno_policy_after_unregistration() {
 /// the legacy driver frees it at unbind with the file still open.
 #[test]
 fn r2_an_open_media_fd_pins_the_media_device() {
-    for lifetime in [Lifetime::Framework, Lifetime::Legacy] {
+    for style in [Style::Framework, Style::Legacy] {
         let (k, m) = kernel();
-        let v = registered_vimc(&k, &m, lifetime);
+        let v = registered_vimc(&k, &m, style);
         let released = Arc::new(AtomicBool::new(false));
         let r = released.clone();
         v.mdev.set_release(move || r.store(true, Ordering::SeqCst));
@@ -121,12 +122,12 @@ fn r2_an_open_media_fd_pins_the_media_device() {
         v.mdev.legacy_free();
         let weak = v.mdev.downgrade();
         drop(v);
-        match lifetime {
-            Lifetime::Framework => {
+        match style {
+            Style::Framework => {
                 assert!(!released.load(Ordering::SeqCst), "pinned by the open file");
                 assert_eq!(weak.state(), MediaDeviceState::UnregisteredInUse);
             }
-            Lifetime::Legacy => {
+            Style::Legacy => {
                 assert_eq!(
                     weak.state(),
                     MediaDeviceState::Released,
@@ -145,9 +146,9 @@ fn r2_an_open_media_fd_pins_the_media_device() {
 
 /// R1: an ioctl passes the node's check, then the driver unregisters and
 /// frees the media device, then the ioctl uses it.
-fn r1(lifetime: Lifetime) -> (Result<i64, Errno>, usize, Monitor) {
+fn r1(style: Style) -> (Result<i64, Errno>, usize, Monitor) {
     let (k, m) = kernel();
-    let v = registered_vimc(&k, &m, lifetime);
+    let v = registered_vimc(&k, &m, style);
     let f = k.open("media0", OpenFlags::RDWR).unwrap();
     let (at_point_tx, at_point_rx) = mpsc::channel::<()>();
     let (go_tx, go_rx) = mpsc::channel::<()>();
@@ -180,7 +181,7 @@ fn r1(lifetime: Lifetime) -> (Result<i64, Errno>, usize, Monitor) {
             mdev.legacy_free();
         })
         .unwrap();
-    if lifetime == Lifetime::Framework {
+    if style == Style::Framework {
         // The unregistration drains the node: it waits for the ioctl.
         assert!(k.wait_blocked("r1-unbind", "unplug", HANG));
         assert_eq!(v.mdev.node().unwrap().in_flight(), 1);
@@ -199,7 +200,7 @@ fn r1(lifetime: Lifetime) -> (Result<i64, Errno>, usize, Monitor) {
 
 #[test]
 fn r1_media_ioctl_check_then_use() {
-    let (r, uaf, m) = r1(Lifetime::Framework);
+    let (r, uaf, m) = r1(Style::Framework);
     assert_eq!(
         r,
         Ok(0),
@@ -209,7 +210,7 @@ fn r1_media_ioctl_check_then_use() {
     assert!(m.reports().is_empty());
     assert_eq!(m.ledger().live("media_device"), 0);
 
-    let (_, uaf, m) = r1(Lifetime::Legacy);
+    let (_, uaf, m) = r1(Style::Legacy);
     assert!(
         uaf >= 1,
         "the legacy media node uses the freed media device"
@@ -249,7 +250,7 @@ impl UserMemory for SlowPage {
 #[test]
 fn unregistration_drains_a_sleeping_ioctl() {
     let (k, m) = kernel();
-    let v = registered_vimc(&k, &m, Lifetime::Framework);
+    let v = registered_vimc(&k, &m, Style::Framework);
     let f = k.open("media0", OpenFlags::RDWR).unwrap();
     let (entered_tx, entered_rx) = mpsc::channel();
     let (go_tx, go_rx) = mpsc::channel();
@@ -294,7 +295,7 @@ fn unregistration_drains_a_sleeping_ioctl() {
 #[test]
 fn registration_once_and_failure_unwinds() {
     let (k, m) = kernel();
-    let mdev = MediaDevice::new(&m, vimc_info(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, vimc_info());
     k.faults().fail_nth(FaultPoint::MinorAlloc, 1);
     assert_eq!(
         mdev.register(&k, RegisterOptions::default()),
@@ -320,7 +321,7 @@ fn registration_once_and_failure_unwinds() {
         Err(Errno::ENODEV)
     );
     // A second media device gets the next name, the first one's is free again.
-    let other = MediaDevice::new(&m, vimc_info(), Lifetime::Framework);
+    let other = MediaDevice::new(&m, vimc_info());
     other.register(&k, RegisterOptions::default()).unwrap();
     assert_eq!(other.node().unwrap().name(), "media0");
     other.unregister();
@@ -333,7 +334,7 @@ fn registration_once_and_failure_unwinds() {
 fn cycles_of_ioctls_racing_unregistration() {
     let (k, m) = kernel();
     for cycle in 0..40 {
-        let v = registered_vimc(&k, &m, Lifetime::Framework);
+        let v = registered_vimc(&k, &m, Style::Framework);
         let (started_tx, started_rx) = mpsc::channel();
         let readers: Vec<_> = (0..2)
             .map(|_| {

@@ -199,7 +199,7 @@ fn enum_entities_with_next_and_the_legacy_type_mapping() {
     );
 
     // A non-subdev entity with a new-range function: MEDIA_ENT_T_DEVNODE_UNKNOWN.
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let e = Entity::new(
         &m,
         EntityDesc::new("dvb demux", MEDIA_ENT_F_TS_DEMUX, EntityType::Base),
@@ -634,7 +634,7 @@ fn pipeline_validation_busy_and_stop() {
 }
 
 fn small_mdev(m: &Monitor) -> MediaDevice {
-    let mdev = MediaDevice::new(m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(m, DeviceInfo::default());
     mdev.register_headless().unwrap();
     mdev
 }

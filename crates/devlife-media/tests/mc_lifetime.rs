@@ -7,6 +7,7 @@ mod mc_util;
 
 use devlife::check::{ReportKind, Shadow};
 use devlife::{Gate, Monitor};
+use devlife_media::legacy::OwnerFreedMedia;
 use devlife_media::mc::*;
 use devlife_media::uapi::ioctl::{AddressSpace, Wire};
 use devlife_media::uapi::media::*;
@@ -40,7 +41,7 @@ fn sink(m: &Monitor, name: &str) -> Entity {
 fn entity_releases_before_its_media_device() {
     let m = Monitor::new();
     let order = Arc::new(Mutex::new(Vec::new()));
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let o = order.clone();
     mdev.set_release(move || o.lock().push("media device release"));
     let weak_mdev = mdev.downgrade();
@@ -93,7 +94,7 @@ fn a_whole_graph_has_no_cycles() {
 #[test]
 fn try_get_fails_once_the_count_reached_zero() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let e = sensor(&m, "s");
     mdev.register_entity(&e).unwrap();
     let w = e.downgrade();
@@ -109,7 +110,7 @@ fn try_get_fails_once_the_count_reached_zero() {
 #[test]
 fn last_put_of_a_registered_entity_removes_it_from_the_graph() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let s = sensor(&m, "s");
     let k = sink(&m, "k");
     mdev.register_entity(&s).unwrap();
@@ -135,7 +136,7 @@ fn last_put_of_a_registered_entity_removes_it_from_the_graph() {
 #[test]
 fn last_put_under_the_graph_lock_defers_the_removal() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let s = sensor(&m, "s");
     let id = mdev.register_entity(&s).unwrap();
     let g = mdev.graph();
@@ -166,7 +167,7 @@ impl EntityOps for Counting {
 fn entity_removal_while_another_thread_walks() {
     const ROUNDS: usize = 300;
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     mdev.register_headless().unwrap();
     let root = sensor(&m, "root");
     mdev.register_entity(&root).unwrap();
@@ -253,7 +254,7 @@ impl SourceHooks for BlockingHooks {
 #[test]
 fn removing_source_hooks_waits_for_a_running_hook() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let audio = sink(&m, "audio capture");
     mdev.register_entity(&audio).unwrap();
     let (entered_tx, entered_rx) = mpsc::channel();
@@ -320,9 +321,9 @@ impl SourceHooks for DriverHooks {
 /// state at unbind (devm). Framework style: calls enter the installer's
 /// gate, which its unbind unplugged, so nothing runs into the departed
 /// driver. Legacy style: the hook runs on freed memory; the checker fires.
-fn departed_driver_hooks(lifetime: Lifetime) -> (usize, usize) {
+fn departed_driver_hooks(style: Style) -> (usize, usize) {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), lifetime);
+    let mdev = mc_util::media_device(&m, DeviceInfo::default(), style);
     let audio = sink(&m, "audio capture");
     mdev.register_entity(&audio).unwrap();
     let binding = Gate::named("au0828 binding");
@@ -347,8 +348,8 @@ fn departed_driver_hooks(lifetime: Lifetime) -> (usize, usize) {
 
 #[test]
 fn hooks_never_call_into_a_departed_driver() {
-    assert_eq!(departed_driver_hooks(Lifetime::Framework), (1, 0));
-    let (calls, uaf) = departed_driver_hooks(Lifetime::Legacy);
+    assert_eq!(departed_driver_hooks(Style::Framework), (1, 0));
+    let (calls, uaf) = departed_driver_hooks(Style::Legacy);
     assert_eq!(calls, 2);
     assert_eq!(
         uaf, 2,
@@ -359,7 +360,7 @@ fn hooks_never_call_into_a_departed_driver() {
 #[test]
 fn entity_notify_links_new_entities_until_removed() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     let tuner = sensor(&m, "tuner");
     let tid = mdev.register_entity(&tuner).unwrap();
     // au0828_media_graph_notify: link the tuner to every new audio entity.
@@ -391,7 +392,7 @@ fn entity_notify_links_new_entities_until_removed() {
 #[test]
 fn registration_rules() {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, DeviceInfo::default());
     assert_eq!(mdev.state(), MediaDeviceState::Allocated);
     mdev.register_headless().unwrap();
     assert_eq!(mdev.register_headless(), Err(Errno::EBUSY));
@@ -399,7 +400,7 @@ fn registration_rules() {
     let e = sensor(&m, "s");
     mdev.register_entity(&e).unwrap();
     // Another media device cannot take an entity registered elsewhere.
-    let other = MediaDevice::new(&m, DeviceInfo::default(), Lifetime::Framework);
+    let other = MediaDevice::new(&m, DeviceInfo::default());
     assert_eq!(other.register_entity(&e), Err(Errno::EBUSY));
     let k = sink(&m, "k");
     other.register_entity(&k).unwrap();
@@ -428,9 +429,9 @@ fn registration_rules() {
 /// (`v4l2_device_release` calling `media_device_unregister_entity`), touches
 /// freed media device memory. The framework style never frees a media device
 /// that an entity still references.
-fn r5(lifetime: Lifetime) -> usize {
+fn r5(style: Style) -> usize {
     let m = Monitor::new();
-    let mdev = MediaDevice::new(&m, DeviceInfo::default(), lifetime);
+    let mdev = mc_util::media_device(&m, DeviceInfo::default(), style);
     let e = sensor(&m, "s");
     mdev.register_entity(&e).unwrap();
     mdev.legacy_free(); // the wrong order: free, then unregister
@@ -441,8 +442,8 @@ fn r5(lifetime: Lifetime) -> usize {
 
 #[test]
 fn r5_entity_release_after_the_media_device_was_freed() {
-    assert_eq!(r5(Lifetime::Framework), 0);
-    assert_eq!(r5(Lifetime::Legacy), 1);
+    assert_eq!(r5(Style::Framework), 0);
+    assert_eq!(r5(Style::Legacy), 1);
 }
 
 /// R7 (the media layer's part): `v4l2_release` of a driver with requests
@@ -451,9 +452,9 @@ fn r5_entity_release_after_the_media_device_was_freed() {
 /// reference (the video device) can always take it.
 #[test]
 fn r7_req_queue_mutex_after_the_media_device_went() {
-    for (lifetime, want) in [(Lifetime::Framework, 0), (Lifetime::Legacy, 1)] {
+    for (style, want) in [(Style::Framework, 0), (Style::Legacy, 1)] {
         let m = Monitor::new();
-        let mdev = MediaDevice::new(&m, DeviceInfo::default(), lifetime);
+        let mdev = mc_util::media_device(&m, DeviceInfo::default(), style);
         let video_ref = mdev.clone(); // what the video device keeps
         mdev.unregister();
         mdev.legacy_free(); // the driver's release (legacy: kfree now)

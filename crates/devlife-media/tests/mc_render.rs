@@ -112,7 +112,7 @@ fn rendering_follows_the_graph_and_the_devname_resolver() {
 
     // A subdev without a device node: no device line and no format (media-ctl
     // cannot open it), like an entity of a type media-ctl does not know.
-    let mdev = MediaDevice::new(&m, vimc_info(), Lifetime::Framework);
+    let mdev = MediaDevice::new(&m, vimc_info());
     let e = Entity::new(
         &m,
         EntityDesc::new("Lonely", MEDIA_ENT_F_CAM_SENSOR, EntityType::V4l2Subdev)

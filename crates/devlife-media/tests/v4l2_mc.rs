@@ -4,7 +4,7 @@
 //! shape: `v4l2_release` must not reach a freed media device).
 
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
-use devlife_media::mc::{DeviceInfo, Lifetime, LinkEnds, MediaDevice, RegisterOptions};
+use devlife_media::mc::{DeviceInfo, LinkEnds, MediaDevice, RegisterOptions};
 use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
@@ -73,7 +73,6 @@ fn build() -> Graph {
             bus_info: "platform:v4l2test".into(),
             ..Default::default()
         },
-        Lifetime::Framework,
     );
     let mdev_released = Arc::new(AtomicBool::new(false));
     let r = mdev_released.clone();

@@ -34,7 +34,7 @@ fn dispatch(c: &mut Criterion) {
         .register_node(
             NodeSpec::new(NodeKind::Misc)
                 .name("trivial-legacy")
-                .legacy_entry_check(),
+                .entry_check(),
             Arc::new(Trivial),
         )
         .unwrap();

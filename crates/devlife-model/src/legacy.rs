@@ -33,6 +33,7 @@
 //! ```
 
 use crate::chrdev::NodeSpec;
+use crate::chrdev::spec::Dispatch;
 use crate::driver::ProbeCtx;
 use crate::errno::{Errno, KResult};
 use crate::fault::FaultPoint;
@@ -182,29 +183,30 @@ impl Devm for ProbeCtx<'_> {
     }
 }
 
-/// The pre-fix node dispatch, on a node spec.
+/// The pre-fix node dispatch, on a node spec: the node becomes an
+/// entry-check node (a dispatch variant the framework's own builder never
+/// selects).
 pub trait EntryCheck: Sized {
     /// Entry-check dispatch: the `registered` flag is checked at call entry
-    /// only.
-    fn legacy_entry_check(self) -> Self {
-        self.legacy_if(true)
-    }
-    /// Entry-check dispatch when `legacy` is true, the gated one otherwise.
-    fn legacy_if(self, legacy: bool) -> Self;
-    /// The `registered` flag lives in `mem`, a driver allocation that embeds
-    /// the node's device (`struct em28xx_v4l2 { struct video_device vdev; }`):
-    /// every call's entry check reads it, so a call after the driver freed
-    /// it is a reported use-after-free.
+    /// only; the call then runs in a private gate that unregistering neither
+    /// waits for nor wakes.
+    fn entry_check(self) -> Self;
+    /// Entry-check dispatch whose `registered` flag lives in `mem`, a driver
+    /// allocation that embeds the node's device (`struct em28xx_v4l2 {
+    /// struct video_device vdev; }`): every call's entry check reads it, so
+    /// a call after the driver freed it is a reported use-after-free.
     fn flag_in(self, mem: &Shadow<()>) -> Self;
 }
 
 impl EntryCheck for NodeSpec {
-    fn legacy_if(mut self, legacy: bool) -> Self {
-        self.entry_check = legacy;
+    fn entry_check(mut self) -> Self {
+        self.dispatch = Dispatch::EntryCheck { flag_in: None };
         self
     }
     fn flag_in(mut self, mem: &Shadow<()>) -> Self {
-        self.flag_in = Some(mem.clone());
+        self.dispatch = Dispatch::EntryCheck {
+            flag_in: Some(mem.clone()),
+        };
         self
     }
 }

@@ -522,14 +522,9 @@ fn hang_checker() {
     for legacy in [false, true] {
         let k = Kernel::new();
         let ops = Arc::new(Nop::default());
-        let reg = k
-            .register_node(
-                NodeSpec::new(NodeKind::Misc)
-                    .name("sleepy")
-                    .legacy_if(legacy),
-                ops.clone(),
-            )
-            .unwrap();
+        let spec = NodeSpec::new(NodeKind::Misc).name("sleepy");
+        let spec = if legacy { spec.entry_check() } else { spec };
+        let reg = k.register_node(spec, ops.clone()).unwrap();
         let f = k.open("sleepy", OpenFlags::RDWR).unwrap();
         let f2 = f.dup();
         let reader = spawn("sleeper", move || f2.read(&mut [0; 4]));

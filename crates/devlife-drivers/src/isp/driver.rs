@@ -13,7 +13,8 @@ use super::{
 use crate::Style;
 use devlife::Devres;
 use devlife::check::Shadow;
-use devlife_media::mc::{DeviceInfo, Lifetime, MediaDevice, RegisterOptions};
+use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo, OwnerFreedMedia};
+use devlife_media::mc::{DeviceInfo, MediaDevice, RegisterOptions};
 use devlife_media::uapi::media::{MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
 use devlife_media::uapi::videodev2::{V4l2PixFormat, colorspace, field, pix_fmt};
 use devlife_media::v4l2::{
@@ -324,21 +325,18 @@ impl Driver for IspDriver {
         let legacy = style == Style::Legacy;
         let name = ctx.device().name().to_owned();
         let counters = self.shared.counters.clone();
-        let mdev = MediaDevice::new(
-            ctx.monitor(),
-            DeviceInfo {
-                driver_name: driver_name(style).into(),
-                model: MODEL.into(),
-                bus_info: format!("platform:{name}"),
-                hw_revision: 0x0100,
-                ..Default::default()
-            },
-            if legacy {
-                Lifetime::Legacy
-            } else {
-                Lifetime::Framework
-            },
-        );
+        let info = DeviceInfo {
+            driver_name: driver_name(style).into(),
+            model: MODEL.into(),
+            bus_info: format!("platform:{name}"),
+            hw_revision: 0x0100,
+            ..Default::default()
+        };
+        let mdev = if legacy {
+            MediaDevice::new_owner_freed(ctx.monitor(), info)
+        } else {
+            MediaDevice::new(ctx.monitor(), info)
+        };
         let mk = |regs| IspState {
             name: name.clone(),
             style,
@@ -400,28 +398,29 @@ impl Driver for IspDriver {
         let built = (|| {
             let mut subdevs = Vec::new();
             for b in Block::ALL {
-                let sd = Subdev::new(
-                    ctx.monitor(),
-                    b.config(legacy),
-                    IspSubdev {
-                        block: b,
-                        st: st.clone(),
-                        counters: counters.clone(),
-                    },
-                )?;
+                let ops = IspSubdev {
+                    block: b,
+                    st: st.clone(),
+                    counters: counters.clone(),
+                };
+                let sd = if legacy {
+                    Subdev::new_entry_checked(ctx.monitor(), b.config(), ops)?
+                } else {
+                    Subdev::new(ctx.monitor(), b.config(), ops)?
+                };
                 v4l2.register_subdev(&sd.handle())?;
                 subdevs.push(sd);
             }
-            let mut vcfg = VideoDeviceConfig::capture(CAPTURE_NAME, pix(640, 480));
-            vcfg.legacy = legacy;
-            let vdev = VideoDevice::new(
-                &v4l2,
-                vcfg,
-                Capture {
-                    st: st.clone(),
-                    counters: counters.clone(),
-                },
-            )?;
+            let vcfg = VideoDeviceConfig::capture(CAPTURE_NAME, pix(640, 480));
+            let ops = Capture {
+                st: st.clone(),
+                counters: counters.clone(),
+            };
+            let vdev = if legacy {
+                VideoDevice::new_entry_checked(&v4l2, vcfg, ops)?
+            } else {
+                VideoDevice::new(&v4l2, vcfg, ops)?
+            };
             vdev.register(ctx)?;
             let e = |i: usize| subdevs[i].entity();
             let fixed = MEDIA_LNK_FL_ENABLED | MEDIA_LNK_FL_IMMUTABLE;

@@ -64,7 +64,7 @@ impl Block {
     }
 
     /// How to build the subdev.
-    pub(crate) fn config(self, legacy: bool) -> SubdevConfig {
+    pub(crate) fn config(self) -> SubdevConfig {
         let (pads, function) = match self {
             Block::Sensor => (vec![MEDIA_PAD_FL_SOURCE], MEDIA_ENT_F_CAM_SENSOR),
             Block::Csi2 => (
@@ -87,7 +87,6 @@ impl Block {
             ),
         };
         let mut c = SubdevConfig::new(self.name(), pads, function);
-        c.legacy = legacy;
         if self == Block::Sensor {
             c.controls = sensor_controls();
         }

@@ -519,7 +519,9 @@ impl Driver for AudioDriver {
         }
 
         let ops = Arc::new(PcmOps { st: st.clone() });
-        let node = ctx.register_node(NodeSpec::new(NodeKind::Audio).legacy_if(legacy), ops)?;
+        let spec = NodeSpec::new(NodeKind::Audio);
+        let spec = if legacy { spec.entry_check() } else { spec };
+        let node = ctx.register_node(spec, ops)?;
         let devt = node.devt();
         let intf =
             mdev.create_intf_devnode(MEDIA_INTF_T_ALSA_PCM_CAPTURE, 0, devt.major, devt.minor)?;

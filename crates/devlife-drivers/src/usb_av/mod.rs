@@ -108,8 +108,9 @@ mod video;
 
 use crate::Style;
 use crate::counters::counters;
+use devlife_media::legacy::FreeingAllocator;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
-use devlife_media::mc::{AllocatorMode, MediaDevice, MediaDeviceAllocator, ParentInfo};
+use devlife_media::mc::{MediaDevice, MediaDeviceAllocator, ParentInfo};
 use devlife_model::{Device, DeviceSpec, Errno, KResult, Kernel, NodeKind, UsbInterfaceSpec};
 use std::sync::Arc;
 use std::time::Duration;
@@ -316,13 +317,13 @@ impl UsbAv {
     /// video and audio drivers of `style`. `EEXIST` if this style is
     /// already registered on `k`.
     pub fn register(k: &Kernel, style: Style, opts: Options) -> KResult<UsbAv> {
-        let mode = match style {
-            Style::Framework => AllocatorMode::Framework,
-            Style::Legacy => AllocatorMode::Legacy,
+        let allocator = match style {
+            Style::Framework => MediaDeviceAllocator::new(k.monitor()),
+            Style::Legacy => MediaDeviceAllocator::new_freeing(k.monitor()),
         };
         let shared = Arc::new(Shared {
             style,
-            allocator: MediaDeviceAllocator::new(k.monitor(), mode),
+            allocator,
             counters: Arc::new(Counters::default()),
         });
         let vm = k.load_module(video_driver_name(style))?;

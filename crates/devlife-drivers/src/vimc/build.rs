@@ -3,8 +3,9 @@
 //! media device, subdev nodes), the binding's data and what the driver
 //! publishes for its handle.
 //!
-//! The two drivers differ only in how their nodes dispatch and how a
-//! capture's streamer thread lives; each says so through [`Variant`].
+//! The two drivers differ only in how their subdevs and video devices are
+//! created (the twin's through the pre-fix extension) and how a capture's
+//! streamer thread lives; each says so through [`Variant`].
 
 use super::capture::{CaptureOps, DEVICE_CAPS, queue_config};
 use super::debayer::DebayerOps;
@@ -89,22 +90,30 @@ pub(crate) struct VimcData {
     pub(crate) mdev: MediaDevice,
     pub(crate) v4l2: V4l2Device,
     pub(crate) ents: Vec<VimcEnt>,
-    /// The allocations the captures' video devices are embedded in, when the
-    /// driver owns them ([`Variant::video_config`]; the framework driver has
-    /// none: each video device is its own refcounted allocation).
-    pub(crate) embedded: Vec<Shadow<()>>,
 }
 
 /// Where the framework driver and its legacy twin differ while the topology
-/// is built. The defaults are the framework's.
+/// is built: how the subdevs and the captures' video devices are created,
+/// and how a capture's streamer lives. The defaults are the framework's.
 pub(crate) trait Variant {
-    /// Adjusts a subdev's configuration before it is created.
-    fn subdev_config(&self, _cfg: &mut SubdevConfig) {}
-    /// Adjusts a capture's configuration before it is created (a driver
-    /// that embeds the video device in its own allocation sets
-    /// `embedded_in`).
-    fn video_config(&self, _ctx: &ProbeCtx<'_>, _cfg: &mut VideoDeviceConfig) -> KResult<()> {
-        Ok(())
+    /// Creates a subdev (`v4l2_subdev_init`).
+    fn new_subdev<O: SubdevOps>(
+        &self,
+        ctx: &ProbeCtx<'_>,
+        cfg: SubdevConfig,
+        ops: O,
+    ) -> KResult<Subdev<O>> {
+        Subdev::new(ctx.monitor(), cfg, ops)
+    }
+    /// Creates a capture's video device (`video_device` setup).
+    fn new_capture(
+        &self,
+        _ctx: &ProbeCtx<'_>,
+        v4l2: &V4l2Device,
+        cfg: VideoDeviceConfig,
+        ops: CaptureOps,
+    ) -> KResult<VideoDevice<CaptureOps>> {
+        VideoDevice::new(v4l2, cfg, ops)
     }
     /// Gives capture `cap` its streamer thread, if it gets one at probe.
     fn streamer(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>, cap: usize);
@@ -126,14 +135,13 @@ fn subdev<O: SubdevOps>(
     ctx: &ProbeCtx<'_>,
     v4l2: &V4l2Device,
     i: usize,
-    variant: &dyn Variant,
+    variant: &impl Variant,
     ops: O,
 ) -> KResult<Subdev<O>> {
     let e = ENTITIES[i];
     let mut cfg = SubdevConfig::new(e.name, e.kind.pads().to_vec(), e.kind.function());
-    variant.subdev_config(&mut cfg);
     cfg.controls = super::controls::for_kind(e.kind);
-    let sd = Subdev::new(ctx.monitor(), cfg, ops)?;
+    let sd = variant.new_subdev(ctx, cfg, ops)?;
     v4l2.register_subdev(&sd.handle())?;
     Ok(sd)
 }
@@ -143,11 +151,10 @@ fn subdev<O: SubdevOps>(
 /// interface link now (the documented id order).
 fn add_entities(
     ctx: &ProbeCtx<'_>,
-    variant: &dyn Variant,
+    variant: &impl Variant,
     shared: &DriverShared,
     state: &Shadow<VimcState>,
     v4l2: &V4l2Device,
-    embedded: &mut Vec<Shadow<()>>,
 ) -> KResult<Vec<VimcEnt>> {
     let mut ents = Vec::with_capacity(NUM_ENTITIES);
     for (i, e) in ENTITIES.iter().enumerate() {
@@ -164,9 +171,8 @@ fn add_entities(
                 let mut cfg = VideoDeviceConfig::capture(e.name, pix_default());
                 cfg.device_caps = DEVICE_CAPS;
                 cfg.queue = queue_config();
-                variant.video_config(ctx, &mut cfg)?;
-                embedded.extend(cfg.embedded_in.clone());
-                let vdev = VideoDevice::new(
+                let vdev = variant.new_capture(
+                    ctx,
                     v4l2,
                     cfg,
                     CaptureOps {
@@ -223,18 +229,17 @@ pub(crate) fn nodes(d: &VimcData) -> Option<VimcNodes> {
 /// pointer to its media device).
 pub(crate) fn build(
     ctx: &ProbeCtx<'_>,
-    variant: &dyn Variant,
+    variant: &impl Variant,
     shared: &DriverShared,
     state: &Shadow<VimcState>,
     mdev: &MediaDevice,
     v4l2: &V4l2Device,
-    embedded: &mut Vec<Shadow<()>>,
 ) -> KResult<Vec<VimcEnt>> {
     let v = v4l2.clone();
     ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
     let m = mdev.clone();
     ctx.undo_on_error("media_device_unregister", move || m.unregister());
-    let ents = add_entities(ctx, variant, shared, state, v4l2, embedded)?;
+    let ents = add_entities(ctx, variant, shared, state, v4l2)?;
     create_links(mdev, &ents)?;
     mdev.register(
         ctx.kernel(),

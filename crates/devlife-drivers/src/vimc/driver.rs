@@ -8,7 +8,7 @@ use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
-use devlife_media::mc::{Lifetime, MediaDevice};
+use devlife_media::mc::MediaDevice;
 use devlife_media::v4l2::V4l2Device;
 use devlife_model::{BusKind, Driver, Errno, IrqReturn, KResult, ProbeCtx, RemoveCtx};
 use std::sync::Arc;
@@ -58,11 +58,7 @@ impl Driver for VimcDriver {
         if id != VIMC_ID {
             return Err(Errno::EPROBE_DEFER);
         }
-        let mdev = MediaDevice::new(
-            ctx.monitor(),
-            build::device_info(self.name()),
-            Lifetime::Framework,
-        );
+        let mdev = MediaDevice::new(ctx.monitor(), build::device_info(self.name()));
         let stats = self.shared.stats.clone();
         mdev.set_release(move || stats.bump(Stat::MediaReleases));
         // The state, released on its last reference (the binding, every
@@ -90,22 +86,13 @@ impl Driver for VimcDriver {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let ents = build::build(
-            ctx,
-            self,
-            &self.shared,
-            &state,
-            &mdev,
-            &v4l2,
-            &mut Vec::new(),
-        )?;
+        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)?;
         self.shared.stats.bump(Stat::Probes);
         Ok(VimcData {
             state,
             mdev,
             v4l2,
             ents,
-            embedded: Vec::new(),
         })
     }
 

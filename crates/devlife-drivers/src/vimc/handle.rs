@@ -81,6 +81,7 @@ impl VimcHandle {
                 VimcLegacyDriver {
                     shared: shared.clone(),
                     kref: Mutex::new(None),
+                    embedded: Mutex::new(Vec::new()),
                 },
                 Some(&module),
             ),

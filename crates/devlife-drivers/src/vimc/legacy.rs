@@ -21,14 +21,19 @@
 //!   or with the driver lock (`vimc.lock`).
 
 use super::build::{self, DriverShared, Variant, VimcData};
+use super::capture::CaptureOps;
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl};
 use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
 use crate::Mistake;
 use crate::mistake::PrivKref;
-use devlife_media::mc::{Lifetime, MediaDevice};
-use devlife_media::v4l2::{SubdevConfig, V4l2Device, VideoDeviceConfig};
+use devlife::check::Shadow;
+use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo, OwnerFreedMedia};
+use devlife_media::mc::MediaDevice;
+use devlife_media::v4l2::{
+    Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig,
+};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
 use parking_lot::Mutex;
@@ -39,24 +44,41 @@ pub(crate) struct VimcLegacyDriver {
     pub(crate) shared: Arc<DriverShared>,
     /// The private count of the current binding (the driver's reference).
     pub(crate) kref: Mutex<Option<PrivKref>>,
+    /// The allocations of the current binding that embed a capture's video
+    /// device ([`Variant::new_capture`]), freed by `remove`.
+    pub(crate) embedded: Mutex<Vec<Shadow<()>>>,
 }
 
 impl Variant for VimcLegacyDriver {
-    fn subdev_config(&self, cfg: &mut SubdevConfig) {
-        cfg.legacy = true;
+    /// Subdev nodes check their `registered` flag at call entry only.
+    fn new_subdev<O: SubdevOps>(
+        &self,
+        ctx: &ProbeCtx<'_>,
+        cfg: SubdevConfig,
+        ops: O,
+    ) -> KResult<Subdev<O>> {
+        Subdev::new_entry_checked(ctx.monitor(), cfg, ops)
     }
 
-    /// The RGB/YUV capture's video device is embedded in a driver
-    /// allocation (`vimc_capture_device`, as em28xx and ipu6 embed theirs)
-    /// that `remove` frees: the core's later accesses through a file opened
+    /// Capture nodes check their `registered` flag at call entry only. The
+    /// RGB/YUV capture's video device is embedded in a driver allocation
+    /// (`vimc_capture_device`, as em28xx and ipu6 embed theirs) that
+    /// `remove` frees: the core's later accesses through a file opened
     /// before the unbind land in freed memory. (The raw captures keep the
     /// pre-fix bugs of their own races, R3 and R4, unmixed with this one.)
-    fn video_config(&self, ctx: &ProbeCtx<'_>, cfg: &mut VideoDeviceConfig) -> KResult<()> {
-        cfg.legacy = true;
-        if cfg.name == ENTITIES[RGB_YUV_CAPTURE].name {
-            cfg.embedded_in = Some(ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?);
+    fn new_capture(
+        &self,
+        ctx: &ProbeCtx<'_>,
+        v4l2: &V4l2Device,
+        cfg: VideoDeviceConfig,
+        ops: CaptureOps,
+    ) -> KResult<VideoDevice<CaptureOps>> {
+        if cfg.name != ENTITIES[RGB_YUV_CAPTURE].name {
+            return VideoDevice::new_entry_checked(v4l2, cfg, ops);
         }
-        Ok(())
+        let mem = ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?;
+        self.embedded.lock().push(mem.clone());
+        VideoDevice::new_embedded(v4l2, cfg, ops, &mem)
     }
 
     /// No streamer at probe: `start_streaming` starts a kthread.
@@ -83,11 +105,7 @@ impl Driver for VimcLegacyDriver {
         if regs.read(REG_ID) != VIMC_ID {
             return Err(Errno::EPROBE_DEFER);
         }
-        let mdev = MediaDevice::new(
-            ctx.monitor(),
-            build::device_info(self.name()),
-            Lifetime::Legacy,
-        );
+        let mdev = MediaDevice::new_owner_freed(ctx.monitor(), build::device_info(self.name()));
         let kref = PrivKref::new(ctx, "vimc_priv", "vimc private structure")?;
         // The media device's release holds a reference until it runs.
         kref.get();
@@ -116,15 +134,16 @@ impl Driver for VimcLegacyDriver {
             stats.bump(Stat::V4l2Releases)
         });
         v4l2.set_media_device(&mdev);
-        let mut embedded = Vec::new();
-        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2, &mut embedded)?;
+        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)
+            // A failed probe's embedding allocations go with their last
+            // reference, unfreed (nothing was exposed yet).
+            .inspect_err(|_| self.embedded.lock().clear())?;
         self.shared.stats.bump(Stat::Probes);
         Ok(VimcData {
             state,
             mdev,
             v4l2,
             ents,
-            embedded,
         })
     }
 
@@ -147,7 +166,7 @@ impl Driver for VimcLegacyDriver {
         d.mdev.legacy_free();
         // ... and the captures' structures embedding their video devices,
         // whoever still has a capture node open.
-        for mem in &d.embedded {
+        for mem in self.embedded.lock().drain(..) {
             mem.free();
         }
         if let Some(kref) = self.kref.lock().take() {

@@ -16,9 +16,11 @@
 //!   memory stays as long as an open file, an entity or a driver handle holds
 //!   it. A driver that (re)binds meanwhile never receives it: it gets a fresh
 //!   media device.
-//! * Legacy style (mainline): the last delete unregisters and **frees** the
-//!   media device under the allocator lock whatever still uses it (R6): an
-//!   open `/dev/mediaN` then uses freed memory, which the checkers report.
+//! * Pre-fix style (mainline; only through the extension in
+//!   [`crate::legacy`], `FreeingAllocator`): the last delete unregisters and
+//!   **frees** the media device under the allocator lock whatever still uses
+//!   it (R6): an open `/dev/mediaN` then uses freed memory, which the
+//!   checkers report.
 //!
 //! # The five states (docs/proposals.md#allocator)
 //!
@@ -31,15 +33,6 @@ use super::device::{DeviceInfo, Lifetime, MediaDevice, MediaDeviceState, WeakMed
 use devlife::check::Monitor;
 use devlife_model::{Errno, KResult};
 use parking_lot::Mutex;
-
-/// Which lifetime rules the allocator follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AllocatorMode {
-    /// Refcounted media devices; the last driver only drops its reference.
-    Framework,
-    /// The 2019 kernel: the last `media_device_delete` frees the media device.
-    Legacy,
-}
 
 /// The parent device a media device is allocated for (`udev`), and what
 /// `__media_device_usb_init` copies from it.
@@ -110,32 +103,34 @@ struct Inner {
 /// * A leaving media device is never returned by `allocate`.
 pub struct MediaDeviceAllocator {
     monitor: Monitor,
-    mode: AllocatorMode,
+    /// The rules of every media device it allocates.
+    lifetime: Lifetime,
     inner: Mutex<Inner>,
 }
 
 impl std::fmt::Debug for MediaDeviceAllocator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MediaDeviceAllocator")
-            .field("mode", &self.mode)
+            .field("lifetime", &self.lifetime)
             .field("live", &self.inner.lock().live.len())
             .finish()
     }
 }
 
 impl MediaDeviceAllocator {
-    /// An empty allocator.
-    pub fn new(monitor: &Monitor, mode: AllocatorMode) -> Self {
-        Self {
-            monitor: monitor.clone(),
-            mode,
-            inner: Mutex::new(Inner::default()),
-        }
+    /// An empty allocator of refcounted media devices: the last driver to
+    /// leave only drops its reference.
+    pub fn new(monitor: &Monitor) -> Self {
+        Self::with_lifetime(monitor, Lifetime::Refcounted)
     }
 
-    /// Framework (refcounted media devices) or legacy (the last driver frees).
-    pub fn mode(&self) -> AllocatorMode {
-        self.mode
+    /// An empty allocator whose media devices follow `lifetime`.
+    pub(crate) fn with_lifetime(monitor: &Monitor, lifetime: Lifetime) -> Self {
+        Self {
+            monitor: monitor.clone(),
+            lifetime,
+            inner: Mutex::new(Inner::default()),
+        }
     }
 
     /// `media_device_usb_allocate(udev, module_name, owner)`: the parent's
@@ -151,11 +146,7 @@ impl MediaDeviceAllocator {
             i.drivers.push(module_name.to_owned());
             return Ok(i.mdev.clone());
         }
-        let lifetime = match self.mode {
-            AllocatorMode::Framework => Lifetime::Framework,
-            AllocatorMode::Legacy => Lifetime::Legacy,
-        };
-        let mdev = MediaDevice::new(
+        let mdev = MediaDevice::with_lifetime(
             &self.monitor,
             DeviceInfo {
                 driver_name: module_name.to_owned(),
@@ -165,7 +156,7 @@ impl MediaDeviceAllocator {
                 bus_info: parent.bus_info.clone(),
                 hw_revision: parent.hw_revision,
             },
-            lifetime,
+            self.lifetime,
         );
         inner.live.push(Instance {
             parent: parent.key,
@@ -177,7 +168,7 @@ impl MediaDeviceAllocator {
 
     /// `media_device_delete(mdev, module_name, owner)`: drops one binding of
     /// `module_name`. The last one unregisters the media device (and, in the
-    /// legacy mode, frees it). Returns whether this call was the last.
+    /// pre-fix style, frees it). Returns whether this call was the last.
     /// `EINVAL` if `module_name` holds no binding of this media device.
     pub fn delete(&self, mdev: &MediaDevice, module_name: &str) -> KResult<bool> {
         let mut inner = self.inner.lock();
@@ -197,16 +188,16 @@ impl MediaDeviceAllocator {
             return Ok(false);
         }
         let inst = inner.live.remove(pos);
-        match self.mode {
-            AllocatorMode::Legacy => {
+        match self.lifetime {
+            Lifetime::OwnerFreed => {
                 // `media_device_instance_release`, under `media_device_lock`:
                 // unregister, cleanup, kfree(mdi) -- whoever still uses it.
                 inst.mdev.unregister();
-                inst.mdev.legacy_free();
+                inst.mdev.owner_free();
                 inner.leaving.push((inst.parent, inst.mdev.downgrade()));
                 drop(inner);
             }
-            AllocatorMode::Framework => {
+            Lifetime::Refcounted => {
                 inner.leaving.push((inst.parent, inst.mdev.downgrade()));
                 // Unregister outside the allocator lock: the drain of the
                 // node must not block allocations for other devices.

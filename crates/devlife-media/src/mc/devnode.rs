@@ -9,7 +9,7 @@
 //! policy (`ENXIO` on open, `EIO` on ioctl, `ERR|HUP` on poll) and
 //! unregistration waits for the calls in flight.
 //!
-//! # Legacy style (mainline 2026)
+//! # Owner-freed style (mainline 2026, [`crate::legacy`])
 //!
 //! The node is registered with the model's entry-check dispatch (the
 //! `registered` flag is tested when a call starts, nothing waits for calls in
@@ -65,9 +65,9 @@ impl MediaFile {
 /// The file operations of a media node.
 enum MediaNodeOps {
     /// Weak reach; files hold strong references.
-    Framework { mdev: WeakMediaDevice },
+    Refcounted { mdev: WeakMediaDevice },
     /// `devnode->media_dev`: a plain pointer, cleared at unregistration.
-    Legacy {
+    EntryCheck {
         media_dev: Mutex<Option<MediaDevice>>,
     },
 }
@@ -75,8 +75,8 @@ enum MediaNodeOps {
 impl MediaNodeOps {
     fn device(&self) -> Option<MediaDevice> {
         match self {
-            MediaNodeOps::Framework { mdev } => mdev.upgrade(),
-            MediaNodeOps::Legacy { media_dev } => media_dev.lock().clone(),
+            MediaNodeOps::Refcounted { mdev } => mdev.upgrade(),
+            MediaNodeOps::EntryCheck { media_dev } => media_dev.lock().clone(),
         }
     }
 }
@@ -87,7 +87,7 @@ impl FileOps for MediaNodeOps {
     fn open(&self, _ctx: &OpCtx<'_>) -> KResult<MediaFile> {
         let mdev = self.device().ok_or(Errno::ENXIO)?;
         preempt::point(preempt::MEDIA_OPEN);
-        if mdev.lifetime() == Lifetime::Framework && !mdev.is_registered() {
+        if mdev.lifetime() == Lifetime::Refcounted && !mdev.is_registered() {
             return Err(Errno::ENXIO);
         }
         mdev.add_open_file();
@@ -107,11 +107,11 @@ impl FileOps for MediaNodeOps {
     ) -> KResult<i64> {
         let legacy;
         let mdev = match self {
-            MediaNodeOps::Framework { .. } => &private.mdev,
+            MediaNodeOps::Refcounted { .. } => &private.mdev,
             // `media_device_ioctl` reads `devnode->media_dev` without a lock
             // or a reference (NULL after unregistration: the kernel oopses;
             // we answer EIO).
-            MediaNodeOps::Legacy { media_dev } => {
+            MediaNodeOps::EntryCheck { media_dev } => {
                 legacy = media_dev.lock().clone().ok_or(Errno::EIO)?;
                 &legacy
             }
@@ -133,19 +133,22 @@ impl MediaDevice {
     /// unregistered (Allocated), so the driver can retry or unwind.
     pub fn register(&self, kernel: &Kernel, opts: RegisterOptions) -> KResult<()> {
         self.mark_registered()?;
-        let legacy = self.lifetime() == Lifetime::Legacy;
-        let ops = Arc::new(if legacy {
-            MediaNodeOps::Legacy {
-                media_dev: Mutex::new(Some(self.clone())),
-            }
-        } else {
-            MediaNodeOps::Framework {
-                mdev: self.downgrade(),
-            }
-        });
-        let mut spec = NodeSpec::new(NodeKind::Media)
-            .legacy_if(legacy)
-            .label(self.info().model);
+        let (ops, spec) = match self.lifetime() {
+            Lifetime::Refcounted => (
+                Arc::new(MediaNodeOps::Refcounted {
+                    mdev: self.downgrade(),
+                }),
+                NodeSpec::new(NodeKind::Media),
+            ),
+            Lifetime::OwnerFreed => (
+                Arc::new(MediaNodeOps::EntryCheck {
+                    media_dev: Mutex::new(Some(self.clone())),
+                }),
+                NodeSpec::new(NodeKind::Media).entry_check(),
+            ),
+        };
+        let entry_check = matches!(*ops, MediaNodeOps::EntryCheck { .. });
+        let mut spec = spec.label(self.info().model);
         if let Some(p) = &opts.parent {
             spec = spec.parent(p);
         }
@@ -157,7 +160,7 @@ impl MediaDevice {
         }
         match kernel.register_node(spec, ops.clone()) {
             Ok(reg) => {
-                self.set_node(reg, legacy.then_some(ops));
+                self.set_node(reg, entry_check.then_some(ops));
                 Ok(())
             }
             Err(e) => {
@@ -182,15 +185,15 @@ impl MediaDevice {
     /// `media_device_unregister`. Idempotent; safe on a never-registered
     /// media device.
     ///
-    /// * Framework: the state becomes Unregistered (new opens fail), the node
+    /// * Refcounted: the state becomes Unregistered (new opens fail), the node
     ///   is unplugged (new calls fail, sleepers woken, calls in flight
     ///   drained) and removed, then every graph object is removed.
-    /// * Legacy (mainline order): graph objects removed under the graph lock,
+    /// * Owner-freed (mainline order): graph objects removed under the graph lock,
     ///   then the node unregistered without waiting for calls in flight, and
     ///   `devnode->media_dev` cleared.
     pub fn unregister(&self) {
         match self.lifetime() {
-            Lifetime::Framework => {
+            Lifetime::Refcounted => {
                 if !self.mark_unregistered() {
                     return;
                 }
@@ -201,7 +204,7 @@ impl MediaDevice {
                 }
                 self.clear_graph();
             }
-            Lifetime::Legacy => {
+            Lifetime::OwnerFreed => {
                 if !self.mark_unregistered() {
                     return;
                 }
@@ -209,9 +212,9 @@ impl MediaDevice {
                 if let Some(reg) = self.take_node() {
                     let _ = reg.unregister();
                 }
-                if let Some(ops) = self.take_legacy_ops()
+                if let Some(ops) = self.take_entry_check_ops()
                     && let Some(o) = ops.downcast_ref::<MediaNodeOps>()
-                    && let MediaNodeOps::Legacy { media_dev } = o
+                    && let MediaNodeOps::EntryCheck { media_dev } = o
                 {
                     *media_dev.lock() = None;
                 }

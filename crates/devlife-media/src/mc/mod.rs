@@ -14,8 +14,9 @@
 //! * [`render`]: `media-ctl -p` and `media-ctl --print-dot`.
 //! * [`preempt`]: named preemption points for deterministic race tests.
 //!
-//! Both lifetime styles are available ([`Lifetime`]): the framework one and
-//! the mainline kernel's, whose races the checkers catch.
+//! Everything here follows the framework's lifetime rules. The mainline
+//! kernel's, whose races the checkers catch, are reached only through the
+//! extension in [`crate::legacy`].
 
 pub mod allocator;
 pub mod device;
@@ -27,10 +28,10 @@ pub mod pipeline;
 pub mod preempt;
 pub mod render;
 
-pub use allocator::{AllocatorMode, InstanceInfo, MediaDeviceAllocator, ParentInfo};
+pub use allocator::{InstanceInfo, MediaDeviceAllocator, ParentInfo};
 pub use device::{
-    DeviceInfo, EntityNotifyFn, GraphGuard, HookToken, Lifetime, LinkNotify, MediaDevice,
-    MediaDeviceOps, MediaDeviceState, SourceHooks, WeakMediaDevice,
+    DeviceInfo, EntityNotifyFn, GraphGuard, HookToken, LinkNotify, MediaDevice, MediaDeviceOps,
+    MediaDeviceState, SourceHooks, WeakMediaDevice,
 };
 pub use devnode::{MediaFile, RegisterOptions};
 pub use entity::{

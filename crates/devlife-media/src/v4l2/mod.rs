@@ -26,16 +26,18 @@
 //! waking every sleeper with `ENODEV`. `release` of a file after unplug never
 //! calls into the driver's streaming code.
 //!
-//! A video device or subdev created with `legacy: true` reproduces the
-//! pre-fix kernel instead (registered flag checked at entry only, no stream
-//! stop or wake-up at unregister, `release` stopping the stream whatever the
-//! state), for the drivers' legacy twins.
+//! The pre-fix kernel (registered flag checked at entry only, no stream stop
+//! or wake-up at unregister, `release` stopping the stream whatever the
+//! state) is not reachable from here: the drivers' legacy twins create their
+//! video devices and subdevs through the extension in [`crate::legacy`].
 
 #![forbid(unsafe_code)]
 
 pub mod ctrls;
 mod device;
 pub mod event;
+mod node_style;
+pub(crate) use node_style::NodeStyle;
 pub mod prio;
 mod subdev;
 mod vb2;

@@ -6,8 +6,10 @@
 #![allow(dead_code)]
 
 use devlife::Monitor;
+use devlife_media::legacy::{FreeingAllocator, OwnerFreedMedia};
 use devlife_media::mc::*;
 use devlife_media::uapi::media::*;
+pub use devlife_model::Style;
 use devlife_model::{Errno, KResult};
 use parking_lot::Mutex;
 
@@ -158,14 +160,32 @@ pub fn vimc_info() -> DeviceInfo {
     }
 }
 
+/// A new media device with `style`'s lifetime rules: refcounted, or freed
+/// by its owner (the pre-fix extension).
+pub fn media_device(m: &Monitor, info: DeviceInfo, style: Style) -> MediaDevice {
+    match style {
+        Style::Framework => MediaDevice::new(m, info),
+        Style::Legacy => MediaDevice::new_owner_freed(m, info),
+    }
+}
+
+/// A new media device allocator with `style`'s rules: the last driver drops
+/// its reference, or frees the media device (the pre-fix extension).
+pub fn allocator(m: &Monitor, style: Style) -> MediaDeviceAllocator {
+    match style {
+        Style::Framework => MediaDeviceAllocator::new(m),
+        Style::Legacy => MediaDeviceAllocator::new_freeing(m),
+    }
+}
+
 /// Builds vimc's graph on a new media device. `register` runs between the
 /// links and the subdev nodes, as `media_device_register` does in vimc's probe.
 pub fn vimc_with(
     m: &Monitor,
-    lifetime: Lifetime,
+    style: Style,
     register: impl FnOnce(&MediaDevice) -> KResult<()>,
 ) -> KResult<Vimc> {
-    let mdev = MediaDevice::new(m, vimc_info(), lifetime);
+    let mdev = media_device(m, vimc_info(), style);
     let rgb = fmt(RGB888_1X24, 640, 480);
     let bayer = fmt(SRGGB8_1X8, 640, 480);
     let src = MEDIA_PAD_FL_SOURCE;
@@ -328,5 +348,5 @@ pub fn vimc_with(
 
 /// vimc's graph, registered without a device node.
 pub fn vimc(m: &Monitor) -> Vimc {
-    vimc_with(m, Lifetime::Framework, |md| md.register_headless()).expect("vimc graph")
+    vimc_with(m, Style::Framework, |md| md.register_headless()).expect("vimc graph")
 }

@@ -27,7 +27,7 @@ mod kind;
 mod node;
 mod registration;
 mod registry;
-mod spec;
+pub(crate) mod spec;
 
 pub use kind::{Devt, ErrnoPolicy, NodeKind};
 pub(crate) use node::NodeInner;

@@ -7,6 +7,7 @@ use crate::NodeRegistration;
 use crate::NodeSpec;
 use crate::chrdev::NodeInner;
 use crate::chrdev::node::Reg;
+use crate::chrdev::spec::Dispatch;
 use crate::errno::{Errno, KResult};
 use crate::fops::{ErasedOps, FileOps};
 use crate::kernel::{KernelInner, Shared};
@@ -162,9 +163,13 @@ impl ChrdevRegistry {
             }
             b.build()
         };
-        let entry_gate = spec
-            .entry_check
-            .then(|| Gate::named(format!("{name} (legacy op gate)")));
+        let (entry_gate, flag_in) = match std::mem::take(&mut spec.dispatch) {
+            Dispatch::Gated => (None, None),
+            Dispatch::EntryCheck { flag_in } => (
+                Some(Gate::named(format!("{name} (legacy op gate)"))),
+                flag_in,
+            ),
+        };
         let (device, device_id) = match &spec.parent {
             Some(d) => (Some(d.downgrade()), d.id()),
             None => (None, 0),
@@ -179,7 +184,7 @@ impl ChrdevRegistry {
                 number,
                 gate,
                 entry_gate,
-                flag_in: spec.flag_in.take(),
+                flag_in,
                 lock_class: devlife::check::lock_class(&format!("node {name}")),
                 ops,
                 policy: spec.policy.unwrap_or_else(|| spec.kind.default_policy()),

@@ -9,6 +9,23 @@ use std::time::Duration;
 
 pub(crate) type NodeRelease = Box<dyn FnOnce() + Send>;
 
+/// How a node's file operations are dispatched.
+///
+/// The framework's node runs every call in its gate (unplug refuses new
+/// calls, wakes sleepers and drains). The other variant is the pre-fix
+/// kernel's, chosen only through [`crate::legacy::EntryCheck`].
+#[derive(Default)]
+pub(crate) enum Dispatch {
+    /// Every call inside the node's gate.
+    #[default]
+    Gated,
+    /// The `registered` flag is read when a call starts; the call then runs
+    /// in a private gate nobody unplugs. `flag_in` is the driver allocation
+    /// the flag lives in when the driver embeds the node's device (reading
+    /// it is an access to that allocation), `None` for the node's own.
+    EntryCheck { flag_in: Option<Shadow<()>> },
+}
+
 /// How to register a node ([`crate::Kernel::register_node`]).
 #[must_use]
 pub struct NodeSpec {
@@ -16,10 +33,7 @@ pub struct NodeSpec {
     pub(crate) name: Option<String>,
     pub(crate) owner: Option<Module>,
     pub(crate) parent: Option<Device>,
-    pub(crate) entry_check: bool,
-    /// The allocation an entry-check node's `registered` flag lives in, if
-    /// not the node's own (see [`crate::legacy::EntryCheck::flag_in`]).
-    pub(crate) flag_in: Option<Shadow<()>>,
+    pub(crate) dispatch: Dispatch,
     pub(crate) policy: Option<ErrnoPolicy>,
     pub(crate) release: Option<NodeRelease>,
     pub(crate) watchdog: Option<Duration>,
@@ -35,8 +49,7 @@ impl NodeSpec {
             name: None,
             owner: None,
             parent: None,
-            entry_check: false,
-            flag_in: None,
+            dispatch: Dispatch::Gated,
             policy: None,
             release: None,
             watchdog: None,

@@ -42,9 +42,7 @@ pub(crate) fn probe(ctx: &ProbeCtx<'_>) -> KResult<TestData> {
         style: Style::Legacy,
         work,
     });
-    let spec = NodeSpec::new(NodeKind::Misc)
-        .name(name)
-        .legacy_entry_check();
+    let spec = NodeSpec::new(NodeKind::Misc).name(name).entry_check();
     let node = ctx.register_node(spec, ops)?;
     // Enable the interrupt.
     regs.write(REG_IRQ_EN, 1);

@@ -4,6 +4,7 @@
 use super::{Counters, REG_CTRL, REG_FMT};
 use devlife::Devres;
 use devlife::check::Shadow;
+use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo};
 use devlife_media::uapi::subdev::*;
 use devlife_media::uapi::videodev2::*;
 use devlife_media::v4l2::*;
@@ -324,15 +325,15 @@ impl Driver for TestCam {
         });
         let mut cfg = VideoDeviceConfig::capture("Test Capture", default_pix());
         cfg.queue = self.queue;
-        cfg.legacy = legacy;
-        let vdev = VideoDevice::new(
-            &v4l2,
-            cfg,
-            Cap {
-                state: state.clone(),
-                counters: self.counters.clone(),
-            },
-        )?;
+        let cap = Cap {
+            state: state.clone(),
+            counters: self.counters.clone(),
+        };
+        let vdev = if legacy {
+            VideoDevice::new_entry_checked(&v4l2, cfg, cap)?
+        } else {
+            VideoDevice::new(&v4l2, cfg, cap)?
+        };
         vdev.register(ctx)?;
         let mut scfg = SubdevConfig::new(
             "Test Sensor",
@@ -340,15 +341,15 @@ impl Driver for TestCam {
             devlife_media::uapi::media::MEDIA_ENT_F_CAM_SENSOR,
         );
         scfg.read_only = self.read_only_subdev;
-        scfg.legacy = legacy;
-        let sensor = Subdev::new(
-            ctx.monitor(),
-            scfg,
-            Sensor {
-                state: state.clone(),
-                counters: self.counters.clone(),
-            },
-        )?;
+        let ops = Sensor {
+            state: state.clone(),
+            counters: self.counters.clone(),
+        };
+        let sensor = if legacy {
+            Subdev::new_entry_checked(ctx.monitor(), scfg, ops)?
+        } else {
+            Subdev::new(ctx.monitor(), scfg, ops)?
+        };
         v4l2.register_subdev(&sensor.handle())?;
         v4l2.register_subdev_nodes(ctx)?;
         self.counters.probes.fetch_add(1, Ordering::SeqCst);

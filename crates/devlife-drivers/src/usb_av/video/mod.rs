@@ -11,6 +11,7 @@ use crate::usb_av::video::source::link_audio;
 use crate::usb_av::video::source::stop_source_pipeline;
 use crate::usb_av::{Counters, DECODER_NAME, Shared, VIDEO_NAME, parent_info, video_driver_name};
 use devlife::check::Shadow;
+use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo};
 use devlife_media::mc::{
     Entity, EntityNotifyFn, Graph, HookToken, MediaDevice, Pipeline, RegisterOptions, SourceHooks,
 };
@@ -135,20 +136,20 @@ impl Driver for VideoDriver {
         v4l2.set_media_device(&mdev);
 
         // Decoder subdev.
-        let mut scfg = SubdevConfig::new(
+        let scfg = SubdevConfig::new(
             DECODER_NAME,
             vec![MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE, MEDIA_PAD_FL_SOURCE],
             MEDIA_ENT_F_ATV_DECODER,
         );
-        scfg.legacy = legacy;
-        let decoder = Subdev::new(
-            ctx.monitor(),
-            scfg,
-            Decoder {
-                dev: dev.clone(),
-                counters: counters.clone(),
-            },
-        )?;
+        let sops = Decoder {
+            dev: dev.clone(),
+            counters: counters.clone(),
+        };
+        let decoder = if legacy {
+            Subdev::new_entry_checked(ctx.monitor(), scfg, sops)?
+        } else {
+            Subdev::new(ctx.monitor(), scfg, sops)?
+        };
         v4l2.register_subdev(&decoder.handle())?;
         {
             let v = v4l2.clone();
@@ -160,16 +161,16 @@ impl Driver for VideoDriver {
 
         // Capture node.
         let mut vcfg = VideoDeviceConfig::capture(VIDEO_NAME, pix(720, 480));
-        vcfg.legacy = legacy;
         vcfg.controls = picture_controls();
-        let vdev = VideoDevice::new(
-            &v4l2,
-            vcfg,
-            Cap {
-                dev: dev.clone(),
-                counters: counters.clone(),
-            },
-        )?;
+        let vops = Cap {
+            dev: dev.clone(),
+            counters: counters.clone(),
+        };
+        let vdev = if legacy {
+            VideoDevice::new_entry_checked(&v4l2, vcfg, vops)?
+        } else {
+            VideoDevice::new(&v4l2, vcfg, vops)?
+        };
         vdev.register(ctx)?;
         {
             let v = vdev.clone();

@@ -40,7 +40,7 @@ impl MediaDevice {
     /// (skipped once the installer is unplugged), legacy style as is.
     pub(super) fn call_hook<R>(&self, owner: Option<&Gate>, f: impl FnOnce() -> R) -> Option<R> {
         match (self.0.lifetime, owner) {
-            (Lifetime::Framework, Some(gate)) => {
+            (Lifetime::Refcounted, Some(gate)) => {
                 let _a = gate.enter_as("media hook").ok()?;
                 Some(f())
             }

@@ -17,9 +17,10 @@
 //!
 //! # Two styles
 //!
-//! [`Lifetime::Framework`] is the design above. [`Lifetime::Legacy`] is the
+//! [`MediaDevice::new`] is the design above. The other style, reached only
+//! through the extension in [`crate::legacy`] (`OwnerFreedMedia`), is the
 //! mainline kernel of 2026 (docs/linux-today.md): the media device is
-//! freed by its owner ([`MediaDevice::legacy_free`]: the driver's own
+//! freed by its owner (`OwnerFreedMedia::legacy_free`: the driver's own
 //! `kfree`, or the allocator's last `media_device_delete`) whatever still
 //! reaches it, and the devnode is a separate object that checks its
 //! `registered` flag once per call and then uses the media device without a
@@ -34,7 +35,7 @@
 //! * `graph_lock.rs`: the graph lock ([`GraphGuard`]) and the removals it
 //!   defers while busy (reaping);
 //! * `registration.rs`: the registration state ([`MediaDeviceState`]), the
-//!   node, and the legacy owner's free;
+//!   node, and the pre-fix owner's free;
 //! * `entities.rs`: entities, interfaces and links created on the graph;
 //! * `links.rs`: link setup with driver notification ([`MediaDeviceOps`]),
 //!   pipelines and walks;
@@ -64,15 +65,18 @@ use std::any::Any;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
-/// Which lifetime rules a media device follows.
+/// Which lifetime rules a media device follows, fixed at its creation.
+/// A framework driver only gets [`Lifetime::Refcounted`] ([`MediaDevice::new`]);
+/// the other variant is made only by the pre-fix extension in
+/// [`crate::legacy`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Lifetime {
+pub(crate) enum Lifetime {
     /// Refcounted media device, devnode in the same lifetime, every file
     /// operation inside the node's gate.
-    Framework,
+    Refcounted,
     /// The pre-fix kernel: owner-freed media device, separate devnode with an
     /// entry check (reproduces R1, R2, R5, R6).
-    Legacy,
+    OwnerFreed,
 }
 
 /// Strings and numbers reported by `MEDIA_IOC_DEVICE_INFO`.
@@ -117,8 +121,9 @@ pub struct MdevInner {
     node: Mutex<Option<NodeRegistration>>,
     /// The node itself, kept until the media device is released.
     node_strong: Mutex<Option<Node>>,
-    /// Legacy style: the node's operations (holding `devnode->media_dev`).
-    legacy_ops: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
+    /// Owner-freed style: the node's operations (holding
+    /// `devnode->media_dev`), whose pointer unregistration clears.
+    entry_check_ops: Mutex<Option<Arc<dyn Any + Send + Sync>>>,
     pub(crate) open_files: AtomicUsize,
 }
 
@@ -135,9 +140,9 @@ pub struct MdevInner {
 ///
 /// ```
 /// use devlife::Monitor;
-/// use devlife_media::mc::{DeviceInfo, Lifetime, MediaDevice, MediaDeviceState};
+/// use devlife_media::mc::{DeviceInfo, MediaDevice, MediaDeviceState};
 /// let m = Monitor::new();
-/// let mdev = MediaDevice::new(&m, DeviceInfo { model: "VIMC MDEV".into(), ..Default::default() }, Lifetime::Framework);
+/// let mdev = MediaDevice::new(&m, DeviceInfo { model: "VIMC MDEV".into(), ..Default::default() });
 /// let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
 /// let r = released.clone();
 /// mdev.set_release(move || r.store(true, std::sync::atomic::Ordering::SeqCst));
@@ -185,8 +190,18 @@ impl WeakMediaDevice {
 }
 
 impl MediaDevice {
-    /// `kzalloc` + `media_device_init`.
-    pub fn new(monitor: &Monitor, info: DeviceInfo, lifetime: Lifetime) -> MediaDevice {
+    /// `kzalloc` + `media_device_init` of a refcounted media device: its
+    /// memory goes with its last reference.
+    pub fn new(monitor: &Monitor, info: DeviceInfo) -> MediaDevice {
+        Self::with_lifetime(monitor, info, Lifetime::Refcounted)
+    }
+
+    /// [`new`](Self::new) with the lifetime rules `lifetime`.
+    pub(crate) fn with_lifetime(
+        monitor: &Monitor,
+        info: DeviceInfo,
+        lifetime: Lifetime,
+    ) -> MediaDevice {
         let core = Shadow::new(
             monitor,
             "media_device_state",
@@ -207,7 +222,7 @@ impl MediaDevice {
                 core,
                 node: Mutex::new(None),
                 node_strong: Mutex::new(None),
-                legacy_ops: Mutex::new(None),
+                entry_check_ops: Mutex::new(None),
                 open_files: AtomicUsize::new(0),
             },
         ))
@@ -242,8 +257,8 @@ impl MediaDevice {
         self.core().graph.mutex.lock().ops = Some(ops);
     }
 
-    /// The lifetime style.
-    pub fn lifetime(&self) -> Lifetime {
+    /// The lifetime rules it follows.
+    pub(crate) fn lifetime(&self) -> Lifetime {
         self.0.lifetime
     }
 

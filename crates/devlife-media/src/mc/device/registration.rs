@@ -97,19 +97,19 @@ impl MediaDevice {
     pub(crate) fn set_node(
         &self,
         reg: NodeRegistration,
-        legacy_ops: Option<Arc<dyn Any + Send + Sync>>,
+        entry_check_ops: Option<Arc<dyn Any + Send + Sync>>,
     ) {
         *self.0.node_strong.lock() = reg.node();
         *self.0.node.lock() = Some(reg);
-        *self.0.legacy_ops.lock() = legacy_ops;
+        *self.0.entry_check_ops.lock() = entry_check_ops;
     }
 
     pub(crate) fn take_node(&self) -> Option<NodeRegistration> {
         self.0.node.lock().take()
     }
 
-    pub(crate) fn take_legacy_ops(&self) -> Option<Arc<dyn Any + Send + Sync>> {
-        self.0.legacy_ops.lock().take()
+    pub(crate) fn take_entry_check_ops(&self) -> Option<Arc<dyn Any + Send + Sync>> {
+        self.0.entry_check_ops.lock().take()
     }
 
     /// Registered → Allocated (a failed registration).
@@ -145,21 +145,22 @@ impl MediaDevice {
         }
     }
 
-    /// Legacy style only: the owner frees the media device now (`kfree` of
-    /// the driver struct embedding it, or of the allocator instance). Every
-    /// later access through any remaining handle is reported as a
-    /// use-after-free. Does nothing in the framework style (memory is
-    /// released with the last reference; returns `false`).
+    /// Owner-freed style only: the owner frees the media device now (`kfree`
+    /// of the driver struct embedding it, or of the allocator instance).
+    /// Every later access through any remaining handle is reported as a
+    /// use-after-free. Does nothing to a refcounted media device (memory is
+    /// released with the last reference; returns `false`). Drivers reach it
+    /// through `crate::legacy::OwnerFreedMedia::legacy_free`.
     #[track_caller]
-    pub fn legacy_free(&self) -> bool {
-        if self.0.lifetime != Lifetime::Legacy {
+    pub(crate) fn owner_free(&self) -> bool {
+        if self.0.lifetime != Lifetime::OwnerFreed {
             return false;
         }
         self.0.core.free();
         true
     }
 
-    /// Whether [`legacy_free`](Self::legacy_free) was called.
+    /// Whether the owner freed it (only an owner-freed media device can be).
     pub fn is_freed(&self) -> bool {
         self.0.core.is_freed()
     }

@@ -9,7 +9,6 @@ use crate::uapi::subdev::{
 };
 use crate::uapi::videodev2::V4l2Rect;
 use crate::v4l2::{NodeRegistrar, V4l2Device};
-use devlife_model::legacy::EntryCheck;
 use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Weak};
@@ -209,8 +208,9 @@ impl<D: SubdevOps> AnySubdev for SubdevInner<D> {
             return Err(Errno::EBUSY);
         }
         let me: Weak<dyn AnySubdev> = self.me.clone();
-        let spec = NodeSpec::new(NodeKind::Subdev)
-            .legacy_if(self.cfg.legacy)
+        let spec = self
+            .style
+            .node_spec(NodeKind::Subdev)
             .label(self.cfg.name.clone());
         Ok((spec, Arc::new(SubdevNodeOps { sd: me })))
     }

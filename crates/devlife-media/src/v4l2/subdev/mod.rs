@@ -22,7 +22,7 @@
 //! file handle's TRY state, locked.
 
 use super::ctrls::CtrlHandler;
-use super::{NodeRegistrar, V4l2Device};
+use super::{NodeRegistrar, NodeStyle, V4l2Device};
 use crate::mc::{Entity, EntityDesc, EntityType, Interface};
 use devlife::Monitor;
 use devlife::check::{EventKind, LiveToken};
@@ -64,6 +64,9 @@ pub(crate) struct SubdevInner<D: SubdevOps> {
     me: Weak<SubdevInner<D>>,
     id: u64,
     cfg: SubdevConfig,
+    /// How its node dispatches (the framework's gated node unless made
+    /// through [`crate::legacy`]).
+    style: NodeStyle,
     ops: D,
     /// The control handler (none without controls), owned by the subdev.
     ctrls: Option<CtrlHandler>,
@@ -123,6 +126,16 @@ impl<D: SubdevOps> Subdev<D> {
     /// `v4l2_subdev_init` + `media_entity_pads_init` (+ `init_state` of the
     /// active state). Fails as [`Entity::new`] for invalid pads.
     pub fn new(monitor: &Monitor, cfg: SubdevConfig, ops: D) -> KResult<Self> {
+        Self::with_style(monitor, cfg, ops, NodeStyle::Gated)
+    }
+
+    /// [`new`](Self::new) with the node style `style`.
+    pub(crate) fn with_style(
+        monitor: &Monitor,
+        cfg: SubdevConfig,
+        ops: D,
+        style: NodeStyle,
+    ) -> KResult<Self> {
         let id = monitor.next_id();
         monitor
             .journal()
@@ -148,6 +161,7 @@ impl<D: SubdevOps> Subdev<D> {
             me: me.clone(),
             id,
             cfg,
+            style,
             ops,
             ctrls,
             active: Mutex::new(active),

@@ -126,8 +126,6 @@ pub struct SubdevConfig {
     pub has_devnode: bool,
     /// The node is read-only (`V4L2_SUBDEV_CAP_RO_SUBDEV`).
     pub read_only: bool,
-    /// Pre-fix dispatch of its node (registered flag checked at entry only).
-    pub legacy: bool,
     /// Its controls (`sd->ctrl_handler`); a subdev with controls also has
     /// events (`V4L2_SUBDEV_FL_HAS_EVENTS`): control events, `POLLPRI`.
     pub controls: Vec<CtrlConfig>,
@@ -143,7 +141,6 @@ impl SubdevConfig {
             entity_flags: 0,
             has_devnode: true,
             read_only: false,
-            legacy: false,
             controls: Vec::new(),
         }
     }

@@ -4,6 +4,7 @@
 use super::{VideoInner, VideoOps};
 use crate::uapi::controls::event::ALL as EVENT_ALL;
 use crate::uapi::videodev2::VIDEO_IOCTLS;
+use crate::v4l2::NodeStyle;
 use crate::v4l2::event::FileEvents;
 use crate::v4l2::prio::FilePrio;
 use devlife_model::{
@@ -56,20 +57,25 @@ impl<D: VideoOps> FileOps for VideoNodeOps<D> {
 
     fn release(&self, ctx: &ReleaseCtx<'_>, fh: VideoFh<D>) {
         let v = &fh.vdev;
-        if let Some(mem) = &v.embedded_in {
-            // `v4l2_release` reads `vdev->fops` in the driver's allocation.
-            mem.check("read of vdev->fops");
-        }
-        if v.legacy {
-            // Pre-fix vb2_fop_release: stops the stream through the driver
-            // whatever the state of the device.
-            v.queue.release(fh.id, Some(&v.drv()));
-        } else {
-            // The driver may be called only inside the node's gate: then an
-            // unplug waits for us. Once unplugged, the unplug path stops it.
-            match ctx.node().gate().enter_as("release") {
-                Ok(_access) => v.queue.release(fh.id, Some(&v.drv())),
-                Err(_) => v.queue.release(fh.id, None),
+        match &v.style {
+            NodeStyle::Gated => {
+                // The driver may be called only inside the node's gate: then
+                // an unplug waits for us. Once unplugged, the unplug path
+                // stops it.
+                match ctx.node().gate().enter_as("release") {
+                    Ok(_access) => v.queue.release(fh.id, Some(&v.drv())),
+                    Err(_) => v.queue.release(fh.id, None),
+                }
+            }
+            NodeStyle::EntryCheck { embedded_in } => {
+                if let Some(mem) = embedded_in {
+                    // `v4l2_release` reads `vdev->fops` in the driver's
+                    // allocation.
+                    mem.check("read of vdev->fops");
+                }
+                // Pre-fix vb2_fop_release: stops the stream through the
+                // driver whatever the state of the device.
+                v.queue.release(fh.id, Some(&v.drv()));
             }
         }
         v.prio.close(&fh.prio);

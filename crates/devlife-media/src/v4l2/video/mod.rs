@@ -27,14 +27,13 @@ use super::SubdevHandle;
 use super::ctrls::CtrlHandler;
 use super::prio::PrioState;
 use super::vb2::{BufferQueue, Queue, QueueDriver};
-use super::{NodeRegistrar, V4l2Device};
+use super::{NodeRegistrar, NodeStyle, V4l2Device};
 use crate::mc::{Entity, EntityDesc, EntityType, Interface, Pipeline};
 use crate::uapi::media::{MEDIA_INTF_T_V4L_VIDEO, MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
 use crate::uapi::videodev2::{V4l2PixFormat, buf_type};
 use devlife::Monitor;
-use devlife::check::{EventKind, LiveToken, Shadow};
-use devlife_model::legacy::EntryCheck;
-use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, NodeSpec, OpCtx, WeakNode};
+use devlife::check::{EventKind, LiveToken};
+use devlife_model::{Errno, KResult, Node, NodeKind, NodeRegistration, OpCtx, WeakNode};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64};
 use std::sync::{Arc, Weak};
@@ -60,9 +59,9 @@ pub(crate) struct VideoInner<D: VideoOps> {
     id: u64,
     name: String,
     device_caps: u32,
-    legacy: bool,
-    /// The driver allocation the device is embedded in (legacy twins only).
-    pub(super) embedded_in: Option<Shadow<()>>,
+    /// How its node dispatches (the framework's gated node unless made
+    /// through [`crate::legacy`]).
+    pub(super) style: NodeStyle,
     ops: D,
     /// The control handler (none without controls), owned by the device.
     ctrls: Option<CtrlHandler>,
@@ -152,6 +151,16 @@ impl<D: VideoOps> VideoDevice<D> {
     /// reference to `v4l2_dev` until its release. `EINVAL` without device
     /// caps or for a non-capture queue type.
     pub fn new(v4l2_dev: &V4l2Device, cfg: VideoDeviceConfig, ops: D) -> KResult<Self> {
+        Self::with_style(v4l2_dev, cfg, ops, NodeStyle::Gated)
+    }
+
+    /// [`new`](Self::new) with the node style `style`.
+    pub(crate) fn with_style(
+        v4l2_dev: &V4l2Device,
+        cfg: VideoDeviceConfig,
+        ops: D,
+        style: NodeStyle,
+    ) -> KResult<Self> {
         if cfg.device_caps == 0 || cfg.queue.type_ != buf_type::VIDEO_CAPTURE {
             return Err(Errno::EINVAL);
         }
@@ -180,8 +189,7 @@ impl<D: VideoOps> VideoDevice<D> {
                 id,
                 name: cfg.name,
                 device_caps: cfg.device_caps,
-                legacy: cfg.legacy,
-                embedded_in: cfg.embedded_in,
+                style,
                 ops,
                 ctrls,
                 prio: PrioState::new(),
@@ -214,14 +222,13 @@ impl<D: VideoOps> VideoDevice<D> {
         let ops = Arc::new(VideoNodeOps {
             vdev: Arc::downgrade(&self.inner),
         });
-        let mut spec = NodeSpec::new(NodeKind::Video)
-            .legacy_if(self.inner.legacy)
+        let spec = self
+            .inner
+            .style
+            .node_spec(NodeKind::Video)
             .label(self.inner.name.clone());
-        if let Some(mem) = &self.inner.embedded_in {
-            spec = spec.flag_in(mem);
-        }
         let (node, reg) = registrar.register(spec, ops)?;
-        if !self.inner.legacy {
+        if let NodeStyle::Gated = self.inner.style {
             let weak: Weak<VideoInner<D>> = Arc::downgrade(&self.inner);
             // Step 2 of the unplug: cancel pending I/O while the hardware is
             // still bound. The hook holds the device weakly (no cycle) and
@@ -284,8 +291,8 @@ impl<D: VideoOps> VideoDevice<D> {
     /// `vb2_video_unregister_device`: unregisters the node (refuse new calls,
     /// wake sleepers, drain) and releases the queue (stop streaming, return
     /// and free the buffers). Idempotent; memory stays until the last file
-    /// closes. With `legacy`, only the node is unregistered, as the pre-fix
-    /// `video_unregister_device`.
+    /// closes. A pre-fix device ([`crate::legacy::EntryCheckedVideo`]) only
+    /// has its node unregistered, as the pre-fix `video_unregister_device`.
     pub fn unregister(&self) -> KResult<()> {
         let (node, reg) = {
             let mut r = self.inner.reg.lock();
@@ -296,7 +303,7 @@ impl<D: VideoOps> VideoDevice<D> {
             (None, Some(n)) => n.unregister(),
             (None, None) => Ok(()),
         };
-        if !self.inner.legacy {
+        if let NodeStyle::Gated = self.inner.style {
             self.inner.kill();
             // Out of the graph now; the memory (and the media device
             // reference) stays until the release.

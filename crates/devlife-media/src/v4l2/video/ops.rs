@@ -6,7 +6,6 @@ use crate::uapi::io::V4l2Frmsizeenum;
 use crate::uapi::media::{MEDIA_ENT_F_IO_V4L, MEDIA_PAD_FL_SINK};
 use crate::uapi::subdev::V4l2MbusFramefmt;
 use crate::uapi::videodev2::{V4l2PixFormat, cap};
-use devlife::check::Shadow;
 
 use crate::v4l2::ctrls::CtrlConfig;
 use crate::v4l2::vb2::{BufferQueue, QueueConfig};
@@ -176,15 +175,6 @@ pub struct VideoDeviceConfig {
     pub pads: Vec<u32>,
     /// Entity flags (`MEDIA_ENT_FL_*`).
     pub entity_flags: u32,
-    /// Reproduce the pre-fix kernel (see the module documentation of `v4l2`).
-    pub legacy: bool,
-    /// The driver allocation this video device is embedded in, for a
-    /// pre-fix driver that frees it at unbind (`struct em28xx_v4l2 { struct
-    /// video_device vdev; ... }`). Every access the core makes to the device
-    /// from a file (the `registered` check at each call's entry, `release`)
-    /// goes through it, so after the free it is a reported use-after-free.
-    /// `None`: the video device is its own refcounted allocation.
-    pub embedded_in: Option<Shadow<()>>,
     /// The node's controls (`vdev->ctrl_handler`); with controls the node
     /// also serves control events and `LOG_STATUS`.
     pub controls: Vec<CtrlConfig>,
@@ -201,8 +191,6 @@ impl VideoDeviceConfig {
             function: MEDIA_ENT_F_IO_V4L,
             pads: vec![MEDIA_PAD_FL_SINK],
             entity_flags: 0,
-            legacy: false,
-            embedded_in: None,
             controls: Vec::new(),
         }
     }
