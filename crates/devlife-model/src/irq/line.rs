@@ -19,10 +19,17 @@ pub(crate) struct LineState {
     running: Option<u64>,
     pub(crate) thread: Option<JoinHandle<()>>,
     thread_id: Option<ThreadId>,
-    /// Bumped when `free` detaches the handler thread: a thread whose
-    /// generation is old ends.
-    generation: u64,
+    /// Set when the line stops (its last reference went, or the controller
+    /// shut down): the handler thread ends.
     stop: bool,
+}
+
+/// What the handler thread shares with its line: the state and the condition
+/// variable it sleeps on. The thread holds this strongly and the line only
+/// weakly, so that the line can die while its thread sleeps.
+pub(crate) struct LineSync {
+    pub(crate) st: Mutex<LineState>,
+    pub(crate) cv: Condvar,
 }
 
 /// Counters of one line.
@@ -52,11 +59,14 @@ pub(crate) type LineTable = Mutex<BTreeMap<u32, Weak<IrqLine>>>;
 /// At most one action is installed; its handler runs only on the line's
 /// handler thread, one invocation at a time. After `free` of an action
 /// returns, that action's handler is not running and will not run again.
+/// The handler thread is started by the line's first request and lives as
+/// long as the line: it sleeps between a `free` and the next request (a
+/// bind/unbind cycle starts no thread), and ends when the line is dropped
+/// or stopped, so removing the device leaves no thread behind.
 pub struct IrqLine {
     pub(crate) number: u32,
     name: String,
-    pub(crate) st: Mutex<LineState>,
-    pub(crate) cv: Condvar,
+    pub(crate) sync: Arc<LineSync>,
     stats: Mutex<IrqStats>,
     monitor: Monitor,
     activity: Arc<Activity>,
@@ -67,6 +77,14 @@ pub struct IrqLine {
 
 impl Drop for IrqLine {
     fn drop(&mut self) {
+        // The handler thread ends with the line. It may be the thread that
+        // dropped the last reference (after a delivery): it then sees `stop`
+        // on its next turn and is not joined by itself.
+        let (h, removed) = self.halt();
+        drop(removed);
+        if let Some(h) = h {
+            let _ = h.join();
+        }
         // Our entry is the one whose weak can no longer be upgraded (line
         // numbers are never reused, so it is ours).
         if let Some(t) = self.table.upgrade() {
@@ -100,16 +118,17 @@ impl IrqLine {
         Self {
             number,
             name: name.to_owned(),
-            st: Mutex::new(LineState {
-                action: None,
-                pending: 0,
-                running: None,
-                thread: None,
-                thread_id: None,
-                generation: 0,
-                stop: false,
+            sync: Arc::new(LineSync {
+                st: Mutex::new(LineState {
+                    action: None,
+                    pending: 0,
+                    running: None,
+                    thread: None,
+                    thread_id: None,
+                    stop: false,
+                }),
+                cv: Condvar::new(),
             }),
-            cv: Condvar::new(),
             stats: Mutex::new(IrqStats::default()),
             monitor: monitor.clone(),
             activity,
@@ -130,44 +149,45 @@ impl IrqLine {
 
     /// Whether an action is installed.
     pub fn is_requested(&self) -> bool {
-        self.st.lock().action.is_some()
+        self.sync.st.lock().action.is_some()
     }
 
     /// The hardware raises the line: the interrupt is queued for the handler
     /// thread, or counted as unhandled when no handler is installed.
     pub fn raise(&self) {
         self.stats.lock().raised += 1;
-        let mut st = self.st.lock();
+        let mut st = self.sync.st.lock();
         if st.action.is_none() {
             drop(st);
             self.stats.lock().unhandled += 1;
             return;
         }
         st.pending += 1;
-        self.cv.notify_all();
+        self.sync.cv.notify_all();
     }
 
     /// Waits until no interrupt is pending or being handled (a test helper;
     /// `timeout` is a safety bound). Returns whether the line went idle.
     pub fn wait_idle(&self, timeout: Duration) -> bool {
         let deadline = std::time::Instant::now() + timeout;
-        let mut st = self.st.lock();
+        let mut st = self.sync.st.lock();
         while st.pending > 0 || st.running.is_some() {
-            if self.cv.wait_until(&mut st, deadline).timed_out() {
+            if self.sync.cv.wait_until(&mut st, deadline).timed_out() {
                 return false;
             }
         }
         true
     }
 
-    fn thread_main(self: Arc<Self>, generation: u64) {
+    /// The handler thread: sleeps until an interrupt is pending with an
+    /// action installed, runs the handler through a strong reference taken
+    /// for that delivery only, and ends when the line stops.
+    fn thread_main(sync: Arc<LineSync>, line: Weak<IrqLine>) {
         loop {
             let action = {
-                let mut st = self.st.lock();
+                let mut st = sync.st.lock();
                 loop {
-                    if st.stop || st.generation != generation {
-                        // Stopped, or `free` took this thread's handle and
-                        // waits for it to end.
+                    if st.stop {
                         return;
                     }
                     if st.pending > 0 {
@@ -177,27 +197,26 @@ impl IrqLine {
                             break a;
                         }
                         st.pending = 0;
-                        self.cv.notify_all();
+                        sync.cv.notify_all();
                     }
-                    if st.action.is_none() {
-                        // free_irq removed the handler: the thread goes away
-                        // with it (the next request_irq starts a new one), so
-                        // plug/unplug cycles do not accumulate threads.
-                        st.thread = None;
-                        st.thread_id = None;
-                        return;
-                    }
-                    self.cv.wait(&mut st);
+                    sync.cv.wait(&mut st);
                 }
             };
-            self.deliver(&action);
-            // Drop our reference before announcing the line idle, so that
-            // whoever waits for idleness (free_irq, tests) sees the handler's
-            // data released if the action was freed meanwhile.
-            drop(action);
-            let mut st = self.st.lock();
+            if let Some(l) = line.upgrade() {
+                l.deliver(&action);
+                // Drop our references before announcing the line idle, so
+                // that whoever waits for idleness (free_irq, tests) sees the
+                // handler's data released if the action was freed meanwhile.
+                // If ours was the line's last reference, its drop stops this
+                // thread (it does not join itself).
+                drop(action);
+                drop(l);
+            } else {
+                drop(action);
+            }
+            let mut st = sync.st.lock();
             st.running = None;
-            self.cv.notify_all();
+            sync.cv.notify_all();
         }
     }
 
@@ -290,8 +309,8 @@ impl IrqLine {
     }
 
     pub(crate) fn install(self: &Arc<Self>, action: Arc<Action>) -> KResult<()> {
-        let mut st = self.st.lock();
-        if st.action.is_some() {
+        let mut st = self.sync.st.lock();
+        if st.action.is_some() || st.stop {
             return Err(Errno::EBUSY);
         }
         self.activity.name_object(
@@ -300,11 +319,11 @@ impl IrqLine {
         );
         st.action = Some(action);
         if st.thread.is_none() {
-            let me = self.clone();
-            let generation = st.generation;
+            let sync = self.sync.clone();
+            let line = Arc::downgrade(self);
             let h = std::thread::Builder::new()
                 .name(format!("irq/{}", self.number))
-                .spawn(move || me.thread_main(generation))
+                .spawn(move || Self::thread_main(sync, line))
                 .map_err(|_| Errno::ENOMEM)?;
             st.thread_id = Some(h.thread().id());
             st.thread = Some(h);
@@ -313,17 +332,18 @@ impl IrqLine {
     }
 
     /// Removes action `id` and waits until its handler is not running
-    /// (unless called from the handler itself).
+    /// (unless called from the handler itself). The handler thread stays,
+    /// asleep, for the line's next request.
     pub(crate) fn free(&self, id: u64) {
         // The action is dropped after the line lock is released: its captured
         // data may hold the last reference to something whose destructor
         // stops this very line.
         let mut removed = None;
-        let mut st = self.st.lock();
+        let mut st = self.sync.st.lock();
         if st.action.as_ref().is_some_and(|a| a.id == id) {
             removed = st.action.take();
             st.pending = 0;
-            self.cv.notify_all();
+            self.sync.cv.notify_all();
         }
         let on_handler_thread = st.thread_id == Some(std::thread::current().id());
         if st.running == Some(id) && !on_handler_thread {
@@ -331,40 +351,31 @@ impl IrqLine {
                 .activity
                 .block_as(BlockKind::Kernel, &self.name, "free_irq");
             while st.running == Some(id) {
-                self.cv.wait(&mut st);
+                self.sync.cv.wait(&mut st);
             }
         }
-        // The handler thread goes with its handler (as `free_irq` stops an
-        // IRQ thread): wait for it to end, so that nothing of this line
-        // outlives the last handle and the hardware that raises it.
-        let thread = if removed.is_some() && st.action.is_none() && !on_handler_thread {
-            st.generation += 1;
-            st.thread_id = None;
-            self.cv.notify_all();
-            st.thread.take()
-        } else {
-            None
-        };
         drop(st);
-        if let Some(h) = thread {
-            let _ = h.join();
-        }
         drop(removed);
     }
 
-    pub(crate) fn stop(&self) {
-        let (h, removed) = {
-            let mut st = self.st.lock();
-            st.stop = true;
-            let removed = st.action.take();
-            self.cv.notify_all();
-            let h = if st.thread_id == Some(std::thread::current().id()) {
-                None
-            } else {
-                st.thread.take()
-            };
-            (h, removed)
+    /// Marks the line stopped, uninstalls its action (returned, to be
+    /// dropped outside the lock) and takes its handler thread's handle,
+    /// unless called on that thread (which then ends on its next turn).
+    fn halt(&self) -> (Option<JoinHandle<()>>, Option<Arc<Action>>) {
+        let mut st = self.sync.st.lock();
+        st.stop = true;
+        let removed = st.action.take();
+        self.sync.cv.notify_all();
+        let h = if st.thread_id == Some(std::thread::current().id()) {
+            None
+        } else {
+            st.thread.take()
         };
+        (h, removed)
+    }
+
+    pub(crate) fn stop(&self) {
+        let (h, removed) = self.halt();
         drop(removed);
         if let Some(h) = h {
             let _ = h.join();

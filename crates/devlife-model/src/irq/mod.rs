@@ -40,20 +40,24 @@ mod tests {
         (m, c)
     }
 
-    /// The handler thread goes away with `free_irq` and a new request starts
-    /// a new one: plug/unplug cycles do not accumulate threads.
+    /// The handler thread stays with its line across `free_irq` and the
+    /// next request (a bind/unbind cycle starts no thread), and ends when the
+    /// line goes: cycles do not accumulate threads.
     #[test]
-    fn handler_thread_exits_after_free_and_restarts_on_request() {
+    fn handler_thread_serves_every_request_and_ends_with_the_line() {
         let (_m, c) = ctl();
         let line = c.allocate_line("cycle");
+        let sync = Arc::downgrade(&line.sync);
         let hits = Arc::new(AtomicUsize::new(0));
+        let threads = Arc::new(parking_lot::Mutex::new(Vec::new()));
         for round in 1..=3 {
-            let h2 = hits.clone();
+            let (h2, t2) = (hits.clone(), threads.clone());
             let h = c
                 .request(
                     line.number(),
                     IrqRequest::new("cycle", move |_| {
                         h2.fetch_add(1, Ordering::SeqCst);
+                        t2.lock().push(std::thread::current().id());
                         IrqReturn::Handled
                     }),
                 )
@@ -62,12 +66,51 @@ mod tests {
             assert!(line.wait_idle(Duration::from_secs(30)));
             assert_eq!(hits.load(Ordering::SeqCst), round);
             h.free();
-            // Wait (bounded only as a hang guard) for the thread to leave.
-            let mut st = line.st.lock();
-            while st.thread.is_some() {
-                let _ = line.cv.wait_for(&mut st, Duration::from_millis(10));
-            }
+            assert!(line.sync.st.lock().thread.is_some(), "round {round}");
         }
+        let t = threads.lock().clone();
+        assert_eq!(t.len(), 3);
+        assert!(t.iter().all(|id| *id == t[0]), "{t:?}");
+        assert_ne!(t[0], std::thread::current().id());
+        // Dropping the last reference joins the thread: the state it shared
+        // with the line is gone with it.
+        drop(line);
+        assert!(sync.upgrade().is_none());
+        assert_eq!(c.line_count(), 0);
+    }
+
+    /// A handler that frees its own request while the line's other owners
+    /// let go leaves the line's last reference to its thread: the line dies
+    /// there (the thread does not wait for itself) and the thread ends.
+    #[test]
+    fn line_dropped_by_its_own_handler_thread_ends_it() {
+        let (_m, c) = ctl();
+        let line = c.allocate_line("self");
+        let sync = Arc::downgrade(&line.sync);
+        let slot: Arc<parking_lot::Mutex<Option<IrqHandle>>> = Arc::default();
+        let (go_tx, go_rx) = crossbeam::channel::bounded::<()>(1);
+        let s2 = slot.clone();
+        let h = c
+            .request(
+                line.number(),
+                IrqRequest::new("self", move |_| {
+                    let _ = go_rx.recv();
+                    drop(s2.lock().take());
+                    IrqReturn::Handled
+                }),
+            )
+            .unwrap();
+        *slot.lock() = Some(h);
+        line.raise();
+        drop(line);
+        go_tx.send(()).unwrap();
+        // Bounded only as a hang guard: the thread ends on its own.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while sync.strong_count() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sync.strong_count(), 0);
+        assert_eq!(c.line_count(), 0);
     }
 
     #[test]
