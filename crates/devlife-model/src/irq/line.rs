@@ -342,8 +342,12 @@ impl IrqLine {
         let mut st = self.sync.st.lock();
         if st.action.as_ref().is_some_and(|a| a.id == id) {
             removed = st.action.take();
-            st.pending = 0;
-            self.sync.cv.notify_all();
+            // Only waiters for idleness care that nothing is pending any
+            // more; the handler thread sleeps on until a request and a raise.
+            if st.pending > 0 {
+                st.pending = 0;
+                self.sync.cv.notify_all();
+            }
         }
         let on_handler_thread = st.thread_id == Some(std::thread::current().id());
         if st.running == Some(id) && !on_handler_thread {
