@@ -27,21 +27,23 @@
 //! maps the first queued buffer for DMA and starts the engine. The interrupt
 //! handler acknowledges, completes the written buffer and programs the next.
 //!
-//! # Lifetimes (framework style)
+//! # Lifetimes (framework style, `driver.rs`)
 //!
 //! * The state is released on its last reference; the v4l2 device's release
 //!   callback, which runs after the last video device and subdev are gone,
 //!   holds the driver's last reference ("release frees everything on the
 //!   last reference").
 //! * The IRQ is gated by the binding: it never runs once unbind has drained
-//!   the binding. The capture node's unplug stops the stream (engine off,
-//!   DMA unmapped, buffers returned) while the device is bound; `remove`
-//!   stops the hardware and frees the IRQ (waiting for a running handler)
-//!   before any memory can go.
+//!   the binding, and the framework frees it after `remove` returns. The
+//!   capture node's unplug stops the stream (engine off, DMA unmapped,
+//!   buffers returned) while the device is bound; `remove` stops the engine
+//!   and masks its interrupt before any memory can go.
 //! * The media node runs core code only (no owner module); an open fd keeps
 //!   the media device alive and answers `EIO`.
+//! * The handle finds a binding's media device through the device's drvdata
+//!   and its nodes in the kernel's node table: the driver keeps no map.
 //!
-//! # Legacy twin (`devlife-isp-legacy`)
+//! # Legacy twin (`devlife-isp-legacy`, a separate driver in `legacy.rs`)
 //!
 //! The pre-fix driver: `devm_request_irq` before `devm_kzalloc`, so the
 //! state (and the media device embedded in it) is freed at unbind *before*
@@ -50,6 +52,15 @@
 //! reported); nodes with the registered flag checked at entry only (no
 //! wake-up, no stream stop at unbind); the media device freed under an
 //! open media node.
+//!
+//! # Files
+//!
+//! `driver.rs` is the framework driver (probe, remove, release; nothing the
+//! framework does for it), `legacy.rs` the twin. Both build the same graph
+//! through `build.rs`, whose `Variant` trait names the only places they
+//! differ (node dispatch, the media node's owner). `state.rs` holds the
+//! driver state and the interrupt handler, `capture.rs` the capture node's
+//! operations, `subdevs.rs` the four subdevs, [`hw`] the simulated device.
 //!
 //! # Use
 //!
@@ -65,20 +76,25 @@
 //! isp.unplug(&dev).unwrap();
 //! ```
 
+mod build;
+mod capture;
 mod driver;
 pub mod hw;
+mod legacy;
+mod state;
 mod subdevs;
 
 use crate::Style;
 use crate::counters::counters;
+use devlife_media::mc::MediaDevice;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
-use devlife_media::mc::{MediaDevice, WeakMediaDevice};
 use devlife_model::{Device, DeviceSpec, Errno, IrqLine, KResult, Kernel, NodeKind};
 use hw::IspModel;
 use parking_lot::Mutex;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+use subdevs::Block;
 
 /// Entity name of the sensor.
 pub const SENSOR_NAME: &str = "devlife ISP sensor";
@@ -100,8 +116,8 @@ pub const DEVICE_NAME: &str = "devlife-isp";
 /// Name of the driver (and its module) of a style.
 pub fn driver_name(style: Style) -> &'static str {
     match style {
-        Style::Framework => "devlife-isp",
-        Style::Legacy => "devlife-isp-legacy",
+        Style::Framework => driver::NAME,
+        Style::Legacy => legacy::NAME,
     }
 }
 
@@ -161,20 +177,6 @@ counters! {
     isp_releases,
 }
 
-/// What a bound device published.
-pub(crate) struct IspInfo {
-    pub(crate) mdev: WeakMediaDevice,
-    /// Entity name and node name of each subdev.
-    pub(crate) subdevs: Vec<(String, String)>,
-}
-
-/// What the driver and the handle share.
-pub(crate) struct IspShared {
-    pub(crate) style: Style,
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) infos: Mutex<BTreeMap<String, IspInfo>>,
-}
-
 /// The device nodes of one bound ISP.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct IspNodes {
@@ -189,7 +191,9 @@ pub struct IspNodes {
 /// One registration of the ISP driver of a style on a kernel.
 pub struct Isp {
     kernel: Kernel,
-    shared: Arc<IspShared>,
+    style: Style,
+    /// The driver's counters (the registered driver holds the same).
+    counters: Arc<Counters>,
     opts: IspOptions,
     models: Mutex<BTreeMap<String, Weak<IspModel>>>,
 }
@@ -197,7 +201,7 @@ pub struct Isp {
 impl std::fmt::Debug for Isp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Isp")
-            .field("style", &self.shared.style)
+            .field("style", &self.style)
             .field("opts", &self.opts)
             .finish()
     }
@@ -212,19 +216,30 @@ pub fn register(k: &Kernel, style: Style) -> KResult<Isp> {
 /// Loads the module of `style` and registers the driver. `EEXIST` if this
 /// style is registered on `k` already.
 pub fn register_with(k: &Kernel, style: Style, opts: IspOptions) -> KResult<Isp> {
-    let shared = Arc::new(IspShared {
-        style,
-        counters: Arc::new(Counters::default()),
-        infos: Mutex::new(BTreeMap::new()),
-    });
+    let counters = Arc::new(Counters::default());
     let m = k.load_module(driver_name(style))?;
-    if let Err(e) = k.register_driver(driver::IspDriver::new(shared.clone()), Some(&m)) {
+    let registered = match style {
+        Style::Framework => k.register_driver(
+            driver::IspDriver {
+                counters: counters.clone(),
+            },
+            Some(&m),
+        ),
+        Style::Legacy => k.register_driver(
+            legacy::IspLegacyDriver {
+                counters: counters.clone(),
+            },
+            Some(&m),
+        ),
+    };
+    if let Err(e) = registered {
         let _ = k.unload_module(driver_name(style));
         return Err(e);
     }
     Ok(Isp {
         kernel: k.clone(),
-        shared,
+        style,
+        counters,
         opts,
         models: Mutex::new(BTreeMap::new()),
     })
@@ -238,17 +253,17 @@ impl Isp {
 
     /// The driver's style.
     pub fn style(&self) -> Style {
-        self.shared.style
+        self.style
     }
 
     /// The driver (and module) name.
     pub fn driver(&self) -> &'static str {
-        driver_name(self.shared.style)
+        driver_name(self.style)
     }
 
     /// The driver's event counters.
     pub fn counters(&self) -> CounterSnapshot {
-        self.shared.counters.snapshot()
+        self.counters.snapshot()
     }
 
     /// Adds ISP number `n` (`devlife-isp.N`) with its device behaviour; the
@@ -293,16 +308,13 @@ impl Isp {
         self.irq_line(dev).is_none_or(|l| l.wait_idle(timeout))
     }
 
-    /// The media device of a bound ISP.
+    /// The media device of a bound ISP (the binding's drvdata).
     pub fn media_device(&self, dev: &Device) -> Option<MediaDevice> {
-        self.shared
-            .infos
-            .lock()
-            .get(dev.name())
-            .and_then(|i| i.mdev.upgrade())
+        dev.with_drvdata(|d: &build::IspData| d.st.get().mdev.clone())
     }
 
-    /// The registered nodes of a bound ISP.
+    /// The registered nodes of an ISP (the kernel's nodes whose parent is
+    /// `dev`; a subdev node is labelled with its entity's name).
     pub fn nodes(&self, dev: &Device) -> IspNodes {
         let mut out = IspNodes::default();
         for n in self.kernel.nodes() {
@@ -312,12 +324,16 @@ impl Isp {
             match n.kind() {
                 NodeKind::Media => out.media = Some(n.name().to_owned()),
                 NodeKind::Video => out.video = Some(n.name().to_owned()),
+                NodeKind::Subdev => {
+                    if let Some(e) = n.label() {
+                        out.subdevs.push((e.to_owned(), n.name().to_owned()));
+                    }
+                }
                 _ => {}
             }
         }
-        if let Some(i) = self.shared.infos.lock().get(dev.name()) {
-            out.subdevs = i.subdevs.clone();
-        }
+        out.subdevs
+            .sort_by_key(|(e, _)| Block::ALL.iter().position(|b| b.name() == e));
         out
     }
 

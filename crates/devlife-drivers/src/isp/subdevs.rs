@@ -3,11 +3,11 @@
 //! inside each block; links are validated by the default rule (code, size,
 //! field) at stream start.
 
-use super::driver::IspState;
 use super::hw::{
     REG_CCDC_CTRL, REG_CSI2_CTRL, REG_RSZ_CTRL, REG_SENSOR_CTRL, REG_SENSOR_EXPOSURE,
     REG_SENSOR_GAIN,
 };
+use super::state::IspState;
 use super::{Counters, MEDIA_BUS_FMT_YUYV8_1X16};
 use devlife::check::Shadow;
 use devlife_media::uapi::controls::cid;
@@ -63,7 +63,8 @@ impl Block {
         }
     }
 
-    /// How to build the subdev.
+    /// How to build the subdev: its pads, function and (the sensor's)
+    /// controls.
     pub(crate) fn config(self) -> SubdevConfig {
         let (pads, function) = match self {
             Block::Sensor => (vec![MEDIA_PAD_FL_SOURCE], MEDIA_ENT_F_CAM_SENSOR),
