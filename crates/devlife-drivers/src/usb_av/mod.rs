@@ -84,6 +84,17 @@
 //! the mainline allocator that frees the media device with the last driver
 //! whatever still uses it (R6). The checkers report each of these.
 //!
+//! # Files
+//!
+//! Each driver is a module: `video/driver.rs` and `audio/driver.rs` are the
+//! framework drivers (probe, remove); `video/legacy.rs` and
+//! `audio/legacy.rs` their twins, separate drivers sharing the state, the
+//! operations and the probe steps (`video/build.rs`, `audio/build.rs`).
+//! Both reach the device through `io.rs`'s `DeviceIo`: the framework's
+//! handles are device resources (`io::DevresIo`), the twins' are raw and
+//! carry au0828's disconnect flag (`legacy::RawIo`). `pump.rs` runs the URB
+//! completion loops; [`hw`] is the simulated device, [`pcm`] the PCM ABI.
+//!
 //! # Use
 //!
 //! ```
@@ -101,7 +112,9 @@
 
 pub mod hw;
 mod io;
+mod legacy;
 pub mod pcm;
+mod pump;
 
 mod audio;
 mod video;
@@ -110,8 +123,10 @@ use crate::Style;
 use crate::counters::counters;
 use devlife_media::legacy::FreeingAllocator;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
-use devlife_media::mc::{MediaDevice, MediaDeviceAllocator, ParentInfo};
-use devlife_model::{Device, DeviceSpec, Errno, KResult, Kernel, NodeKind, UsbInterfaceSpec};
+use devlife_media::mc::{MediaDevice, MediaDeviceAllocator, ParentInfo, RegisterOptions};
+use devlife_model::{
+    Device, DeviceSpec, Errno, KResult, Kernel, Module, NodeKind, ProbeCtx, UsbInterfaceSpec,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -238,6 +253,40 @@ pub(crate) struct Shared {
     pub(crate) counters: Arc<Counters>,
 }
 
+impl Shared {
+    /// The media device of `udev` for the probing driver `driver`
+    /// (`media_device_usb_allocate`: the live one of the USB device, or a
+    /// new one) and registered once, by whichever driver gets there first,
+    /// with `owner` as the module of its node's operations (none: core
+    /// code). If the probe fails later, its unwinding gives the driver's
+    /// share back (`media_device_delete`).
+    pub(crate) fn media_device(
+        self: &Arc<Self>,
+        ctx: &ProbeCtx<'_>,
+        udev: &Device,
+        driver: &'static str,
+        owner: Option<Module>,
+    ) -> KResult<MediaDevice> {
+        let mdev = self.allocator.allocate(&parent_info(udev), driver)?;
+        let (s, m) = (self.clone(), mdev.clone());
+        ctx.undo_on_error("media_device_delete", move || {
+            let _ = s.allocator.delete(&m, driver);
+        });
+        let opts = RegisterOptions {
+            parent: Some(udev.clone()),
+            owner,
+            name: None,
+        };
+        mdev.register_once(ctx.kernel(), opts)?;
+        Ok(mdev)
+    }
+}
+
+/// The USB device of the interface being probed.
+pub(crate) fn usb_device(ctx: &ProbeCtx<'_>) -> KResult<Device> {
+    ctx.device().parent().cloned().ok_or(Errno::ENODEV)
+}
+
 /// The parent info of the media device of `udev`.
 pub(crate) fn parent_info(udev: &Device) -> ParentInfo {
     let mut p =
@@ -338,11 +387,25 @@ impl UsbAv {
             let _ = k.unload_module(video_driver_name(style));
             let _ = k.unload_module(audio_driver_name(style));
         };
-        if let Err(e) = k.register_driver(video::VideoDriver::new(shared.clone()), Some(&vm)) {
-            undo(k);
-            return Err(e);
-        }
-        if let Err(e) = k.register_driver(audio::AudioDriver::new(shared.clone()), Some(&am)) {
+        let registered = match style {
+            Style::Framework => k
+                .register_driver(video::VideoDriver::new(shared.clone()), Some(&vm))
+                .and_then(|_| {
+                    k.register_driver(audio::AudioDriver::new(shared.clone()), Some(&am))
+                }),
+            Style::Legacy => k
+                .register_driver(
+                    video::legacy::VideoLegacyDriver::new(shared.clone()),
+                    Some(&vm),
+                )
+                .and_then(|_| {
+                    k.register_driver(
+                        audio::legacy::AudioLegacyDriver::new(shared.clone()),
+                        Some(&am),
+                    )
+                }),
+        };
+        if let Err(e) = registered {
             undo(k);
             return Err(e);
         }

@@ -5,13 +5,13 @@ use crate::usb_av::hw::{
     CTRL_STREAM, REG_V_BRIGHTNESS, REG_V_CONTRAST, REG_V_CTRL, REG_V_FMT, REG_V_HUE, REG_V_INPUT,
     REG_V_SATURATION,
 };
-use crate::usb_av::io::Pump;
-use crate::usb_av::video::AvDev;
+use crate::usb_av::pump::Pump;
+use crate::usb_av::video::device::AvDev;
 use crate::usb_av::video::device::MEDIA_BUS_FMT_YUYV8_2X8;
 use crate::usb_av::video::device::closest_size;
+use crate::usb_av::video::device::pix;
 use crate::usb_av::video::device::video_pump;
-use crate::usb_av::video::pix;
-use crate::usb_av::{Counters, PRODUCT, video_driver_name, video_urb_thread};
+use crate::usb_av::{Counters, PRODUCT, video_urb_thread};
 use devlife::check::Shadow;
 use devlife_media::uapi::controls::cid;
 use devlife_media::uapi::videodev2::{V4l2PixFormat, pix_fmt};
@@ -43,7 +43,7 @@ impl VideoOps for Cap {
     fn querycap(&self) -> CapStrings {
         let st = self.dev.get();
         CapStrings {
-            driver: video_driver_name(st.style).into(),
+            driver: st.driver.into(),
             card: PRODUCT.into(),
             bus_info: format!("usb-devlife-{}", st.port),
         }

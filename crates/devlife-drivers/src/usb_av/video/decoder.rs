@@ -1,7 +1,7 @@
 //! The decoder subdev's operations ([`Decoder`]): fixed formats on its pads.
 
 use crate::usb_av::Counters;
-use crate::usb_av::video::AvDev;
+use crate::usb_av::video::device::AvDev;
 use crate::usb_av::video::device::MEDIA_BUS_FMT_YUYV8_2X8;
 use crate::usb_av::video::device::SIZES;
 use crate::usb_av::video::device::closest_size;

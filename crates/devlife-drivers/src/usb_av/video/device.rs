@@ -1,18 +1,18 @@
 //! The video half's device state ([`AvDev`]) and its URB pump: capture a frame
 //! per completion.
 
-use crate::Style;
 use crate::usb_av::Counters;
 use crate::usb_av::hw::{self, REQUEST_LEN};
-use crate::usb_av::io::{HwAccess, Pump, PumpCtl};
+use crate::usb_av::io::DeviceIo;
+use crate::usb_av::pump::{Pump, PumpCtl};
 use devlife::check::Shadow;
-use devlife_media::mc::{Entity, PadKey, Pipeline, WeakEntity, WeakMediaDevice};
+use devlife_media::mc::{Entity, MediaDevice, PadKey, Pipeline, WeakEntity, WeakMediaDevice};
 use devlife_media::uapi::videodev2::{V4l2PixFormat, colorspace, field, pix_fmt};
 use devlife_media::v4l2::{ActiveBuffer, BufferQueue};
 use devlife_model::BindingState;
-use devlife_model::{Errno, KResult};
+use devlife_model::{Errno, KResult, ProbeCtx};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 
 /// `MEDIA_BUS_FMT_YUYV8_2X8`.
@@ -60,8 +60,9 @@ pub(crate) struct Source {
 /// so a hook left installed in the media device makes no cycle.
 pub(crate) struct AvDev {
     pub(crate) port: String,
-    pub(crate) style: Style,
-    pub(crate) hw: HwAccess,
+    /// The driver's name (`VIDIOC_QUERYCAP`'s `driver`).
+    pub(crate) driver: &'static str,
+    pub(crate) hw: Arc<dyn DeviceIo>,
     pub(crate) mdev: WeakMediaDevice,
     pub(crate) video_entity: OnceLock<WeakEntity>,
     pub(crate) decoder_id: AtomicU32,
@@ -74,11 +75,39 @@ pub(crate) struct AvDev {
     pub(crate) frame: AtomicU32,
     /// The binding that made this state: removed once its `remove()` returned.
     pub(crate) binding: BindingState,
-    pub(crate) disconnected: AtomicBool,
     pub(crate) counters: Arc<Counters>,
 }
 
 impl AvDev {
+    /// The state of a probing driver named `driver`, on the device of
+    /// `port`, reaching it through `hw`.
+    pub(crate) fn new(
+        ctx: &ProbeCtx<'_>,
+        port: &str,
+        driver: &'static str,
+        hw: Arc<dyn DeviceIo>,
+        mdev: &MediaDevice,
+        counters: Arc<Counters>,
+    ) -> Self {
+        AvDev {
+            port: port.to_owned(),
+            driver,
+            hw,
+            mdev: mdev.downgrade(),
+            video_entity: OnceLock::new(),
+            decoder_id: AtomicU32::new(0),
+            source: Mutex::new(Source::default()),
+            source_pipe: Pipeline::new(),
+            video_pipe: Pipeline::new(),
+            fmt: Mutex::new(pix(720, 480)),
+            pump_ctl: Arc::new(PumpCtl::default()),
+            pump: Mutex::new(None),
+            frame: AtomicU32::new(0),
+            binding: ctx.binding_state(),
+            counters,
+        }
+    }
+
     pub(crate) fn stop_pump(&self) {
         let p = self.pump.lock().take();
         if let Some(p) = p {
@@ -125,10 +154,10 @@ fn capture_frame(
 pub(crate) fn video_pump(dev: Shadow<AvDev>, queue: BufferQueue, ctl: Arc<PumpCtl>, bytes: usize) {
     let mut chunk = vec![0u8; URB_BYTES];
     loop {
-        // The legacy driver checks its `dev_state` here, in memory that an
-        // unbind may have freed under it.
+        // A driver that marks the device disconnected in its state checks
+        // the mark here, in memory an unbind may have freed under it.
         let st = dev.get();
-        if st.style == Style::Legacy && st.disconnected.load(Ordering::Acquire) {
+        if st.hw.marked_disconnected() {
             break;
         }
         let Some(mut buf) = ctl.wait_for(|| queue.next_buffer()) else {

@@ -2,7 +2,7 @@
 //! the audio link it makes when the audio entity appears.
 
 use crate::usb_av::hw::REG_V_AUDIO_ROUTE;
-use crate::usb_av::video::AvDev;
+use crate::usb_av::video::device::AvDev;
 use crate::usb_av::video::device::Source;
 use crate::usb_av::{Counters, DECODER_PAD_AUDIO};
 use devlife::check::Shadow;
