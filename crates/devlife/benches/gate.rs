@@ -47,7 +47,9 @@
 use criterion::{BatchSize, Criterion, criterion_group};
 use devlife::{Gate, ResourceScope, Revocable, WaitOptions, WaitQueue};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering, compiler_fence, fence};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering, compiler_fence, fence,
+};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
@@ -122,8 +124,8 @@ fn publish_slot() {
 
 fn floor_loop(o: &SlotObject, iters: u64) {
     publish_slot();
+    let o = black_box(o);
     for _ in 0..iters {
-        let o = black_box(o);
         if floor_enter(o) {
             floor_exit(o);
         }
@@ -132,8 +134,8 @@ fn floor_loop(o: &SlotObject, iters: u64) {
 
 fn tls_fence_loop(o: &SlotObject, iters: u64) {
     publish_slot();
+    let o = black_box(o);
     for _ in 0..iters {
-        let o = black_box(o);
         SLOT.with(|s| s.store(o.id, Ordering::Relaxed));
         fence(Ordering::SeqCst);
         if o.unplugged.load(Ordering::Relaxed) {
@@ -155,8 +157,8 @@ struct Counted {
 }
 
 fn shared_counter_loop(o: &Counted, iters: u64) {
+    let o = black_box(o);
     for _ in 0..iters {
-        let o = black_box(o);
         o.users.fetch_add(1, Ordering::SeqCst);
         if o.unplugged.load(Ordering::SeqCst) {
             o.users.fetch_sub(1, Ordering::SeqCst);
@@ -172,22 +174,25 @@ fn shared_counter_loop(o: &Counted, iters: u64) {
 // ---- locks and epochs ---------------------------------------------------------
 
 fn std_rwlock_loop(l: &std::sync::RwLock<u64>, iters: u64) {
+    let l = black_box(l);
     for _ in 0..iters {
-        let g = black_box(l).read().unwrap();
+        let g = l.read().unwrap();
         black_box(*g);
     }
 }
 
 fn parking_lot_loop(l: &parking_lot::RwLock<u64>, iters: u64) {
+    let l = black_box(l);
     for _ in 0..iters {
-        let g = black_box(l).read();
+        let g = l.read();
         black_box(*g);
     }
 }
 
 fn sharded_loop(l: &crossbeam_utils::sync::ShardedLock<u64>, iters: u64) {
+    let l = black_box(l);
     for _ in 0..iters {
-        let g = black_box(l).read().unwrap();
+        let g = l.read().unwrap();
         black_box(*g);
     }
 }
@@ -227,24 +232,30 @@ fn urcu_memb_loop(o: &UrcuObject, iters: u64) {
 // ---- devlife ------------------------------------------------------------------
 
 fn gate_loop(g: &Gate, iters: u64) {
+    let g = black_box(g);
     for _ in 0..iters {
-        drop(black_box(g).enter());
+        drop(g.enter());
     }
 }
 
 fn gate_labelled_loop(g: &Gate, iters: u64) {
+    let g = black_box(g);
     for _ in 0..iters {
-        drop(black_box(g).enter_as("VIDIOC_DQBUF"));
+        drop(g.enter_as("VIDIOC_DQBUF"));
     }
 }
 
 fn revocable_loop(r: &Revocable<u64>, iters: u64) {
+    let r = black_box(r);
+    // The value is read inside each section and summed; the sum is handed to
+    // an opaque function once, so no store per pair is added to the loop.
+    let mut sum = 0u64;
     for _ in 0..iters {
-        let v = black_box(r).try_access();
-        if let Ok(v) = &v {
-            black_box(**v);
+        if let Ok(v) = r.try_access() {
+            sum = sum.wrapping_add(*v);
         }
     }
+    black_box(sum);
 }
 
 struct DevresCase {
@@ -375,13 +386,81 @@ fn open_files(n: usize) -> (ResourceScope, Vec<OpenFile>) {
     (scope, files)
 }
 
-/// 100 persistent threads that sleep inside the gate of each round.
+/// What the sleeper threads of one round sleep on, and how they are woken.
+#[derive(Clone)]
+enum Round {
+    /// devlife: each thread inside the gate, in `WaitQueue::wait_until` on
+    /// its own queue; `Gate::unplug` wakes them and drains.
+    Gate(Gate, Arc<Vec<WaitQueue>>),
+    /// Floor: each thread on its own futex word; the waker sets and wakes
+    /// each word (one `FUTEX_WAKE` per thread), then sleeps until the last
+    /// thread has counted itself out.
+    WakeEach(Arc<Floor>),
+    /// Floor: every thread on one futex word, woken by one `FUTEX_WAKE`
+    /// broadcast; the same counting out.
+    WakeAll(Arc<Floor>),
+}
+
+/// The futex words of a floor round.
+struct Floor {
+    /// One word per thread (`WakeEach`) or one for all (`WakeAll`); 0 = sleep.
+    words: Vec<AtomicU32>,
+    /// Threads that have not left yet; the waker sleeps on it.
+    left: AtomicU32,
+}
+
+impl Floor {
+    fn new(words: usize, threads: usize) -> Arc<Floor> {
+        Arc::new(Floor {
+            words: (0..words).map(|_| AtomicU32::new(0)).collect(),
+            left: AtomicU32::new(threads as u32),
+        })
+    }
+
+    /// A sleeper: waits on `word` until it is set, then counts itself out
+    /// (the last one wakes the waker).
+    fn sleep(&self, word: usize, asleep: &AtomicUsize) {
+        use rustix::thread::futex;
+        let w = &self.words[word];
+        asleep.fetch_add(1, Ordering::SeqCst);
+        while w.load(Ordering::Acquire) == 0 {
+            let _ = futex::wait(w, futex::Flags::PRIVATE, 0, None);
+        }
+        if self.left.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _ = futex::wake(&self.left, futex::Flags::PRIVATE, 1);
+        }
+    }
+
+    /// The waker: sets and wakes every word, then waits until every
+    /// sleeper has left.
+    fn wake(&self) {
+        use rustix::thread::futex;
+        for w in &self.words {
+            w.store(1, Ordering::Release);
+            let _ = futex::wake(w, futex::Flags::PRIVATE, i32::MAX as u32);
+        }
+        loop {
+            let l = self.left.load(Ordering::Acquire);
+            if l == 0 {
+                return;
+            }
+            let _ = futex::wait(&self.left, futex::Flags::PRIVATE, l, None);
+        }
+    }
+}
+
+/// `SLEEPERS` persistent threads that sleep in each round (in the gate, or
+/// on the floor's futex words), then wait for the next round.
 struct Sleepers {
-    round: std::sync::Mutex<Option<(Gate, Arc<Vec<WaitQueue>>)>>,
+    round: std::sync::Mutex<Option<Round>>,
     start: Barrier,
     asleep: AtomicUsize,
     stop: AtomicBool,
+    threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
+
+/// Threads of the 100-sleeper rows.
+const SLEEPERS: usize = 100;
 
 fn sleeper(sh: &Sleepers, i: usize) {
     loop {
@@ -389,18 +468,104 @@ fn sleeper(sh: &Sleepers, i: usize) {
         if sh.stop.load(Ordering::SeqCst) {
             return;
         }
-        let (gate, queues) = sh.round.lock().unwrap().clone().unwrap();
-        let a = gate.enter().unwrap();
-        let mut counted = false;
-        let r = queues[i].wait_until(&a, WaitOptions::default(), || {
-            if !counted {
-                counted = true;
-                sh.asleep.fetch_add(1, Ordering::SeqCst);
+        let round = sh.round.lock().unwrap().clone().unwrap();
+        match round {
+            Round::Gate(gate, queues) => {
+                let a = gate.enter().unwrap();
+                let mut counted = false;
+                let r = queues[i].wait_until(&a, WaitOptions::default(), || {
+                    if !counted {
+                        counted = true;
+                        sh.asleep.fetch_add(1, Ordering::SeqCst);
+                    }
+                    None::<()>
+                });
+                assert!(r.is_err());
+                drop(a);
             }
-            None::<()>
+            Round::WakeEach(f) => f.sleep(i, &sh.asleep),
+            Round::WakeAll(f) => f.sleep(0, &sh.asleep),
+        }
+    }
+}
+
+impl Sleepers {
+    fn start() -> Arc<Sleepers> {
+        let sh = Arc::new(Sleepers {
+            round: std::sync::Mutex::new(None),
+            start: Barrier::new(SLEEPERS + 1),
+            asleep: AtomicUsize::new(0),
+            stop: AtomicBool::new(false),
+            threads: std::sync::Mutex::new(Vec::new()),
         });
-        assert!(r.is_err());
-        drop(a);
+        let threads = (0..SLEEPERS)
+            .map(|i| {
+                let sh = sh.clone();
+                std::thread::Builder::new()
+                    .name(format!("sleeper{i}"))
+                    .spawn(move || sleeper(&sh, i))
+                    .unwrap()
+            })
+            .collect();
+        *sh.threads.lock().unwrap() = threads;
+        sh
+    }
+
+    /// Puts every thread to sleep in `round`, then times `wake` (which must
+    /// return once every thread has left).
+    fn time(&self, round: Round, wake: impl FnOnce()) -> Duration {
+        *self.round.lock().unwrap() = Some(round);
+        self.asleep.store(0, Ordering::SeqCst);
+        self.start.wait();
+        while self.asleep.load(Ordering::SeqCst) < SLEEPERS {
+            std::thread::yield_now();
+        }
+        // Let the last ones reach their futex.
+        std::thread::sleep(Duration::from_micros(300));
+        let t0 = Instant::now();
+        wake();
+        let t = t0.elapsed();
+        *self.round.lock().unwrap() = None;
+        t
+    }
+
+    /// One devlife round: `Gate::unplug` of a gate with every thread asleep
+    /// inside it.
+    fn gate_round(&self) -> Duration {
+        let gate = Gate::named("sleepy");
+        let queues = Arc::new(
+            (0..SLEEPERS)
+                .map(|_| WaitQueue::new(&gate))
+                .collect::<Vec<_>>(),
+        );
+        let g2 = gate.clone();
+        self.time(Round::Gate(gate, queues), move || {
+            assert_eq!(g2.in_flight(), SLEEPERS);
+            let st = g2.unplug().unwrap();
+            assert_eq!(st.queues_woken, SLEEPERS);
+        })
+    }
+
+    /// One floor round: one futex word per thread, woken one by one.
+    fn wake_each_round(&self) -> Duration {
+        let f = Floor::new(SLEEPERS, SLEEPERS);
+        let f2 = f.clone();
+        self.time(Round::WakeEach(f), move || f2.wake())
+    }
+
+    /// One floor round: one futex word for all, one broadcast.
+    fn wake_all_round(&self) -> Duration {
+        let f = Floor::new(1, SLEEPERS);
+        let f2 = f.clone();
+        self.time(Round::WakeAll(f), move || f2.wake())
+    }
+
+    fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.start.wait();
+        for t in self.threads.lock().unwrap().drain(..) {
+            t.join().unwrap();
+        }
     }
 }
 
@@ -432,51 +597,17 @@ fn unplug(c: &mut Criterion) {
         )
     });
 
-    const N: usize = 100;
-    let sh = Arc::new(Sleepers {
-        round: std::sync::Mutex::new(None),
-        start: Barrier::new(N + 1),
-        asleep: AtomicUsize::new(0),
-        stop: AtomicBool::new(false),
-    });
-    let threads: Vec<_> = (0..N)
-        .map(|i| {
-            let sh = sh.clone();
-            std::thread::Builder::new()
-                .name(format!("sleeper{i}"))
-                .spawn(move || sleeper(&sh, i))
-                .unwrap()
-        })
-        .collect();
+    let sh = Sleepers::start();
     g.bench_function("100_sleepers", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let gate = Gate::named("sleepy");
-                let queues = Arc::new((0..N).map(|_| WaitQueue::new(&gate)).collect::<Vec<_>>());
-                *sh.round.lock().unwrap() = Some((gate.clone(), queues.clone()));
-                sh.asleep.store(0, Ordering::SeqCst);
-                sh.start.wait();
-                while sh.asleep.load(Ordering::SeqCst) < N {
-                    std::thread::yield_now();
-                }
-                // Let the last ones reach their condition variable.
-                std::thread::sleep(Duration::from_micros(300));
-                assert_eq!(gate.in_flight(), N);
-                let t0 = Instant::now();
-                let st = gate.unplug().unwrap();
-                total += t0.elapsed();
-                assert_eq!(st.queues_woken, N);
-                *sh.round.lock().unwrap() = None;
-            }
-            total
-        })
+        b.iter_custom(|iters| (0..iters).map(|_| sh.gate_round()).sum())
     });
-    sh.stop.store(true, Ordering::SeqCst);
-    sh.start.wait();
-    for t in threads {
-        t.join().unwrap();
-    }
+    g.bench_function("100_sleepers_floor_wake_each", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| sh.wake_each_round()).sum())
+    });
+    g.bench_function("100_sleepers_floor_wake_all", |b| {
+        b.iter_custom(|iters| (0..iters).map(|_| sh.wake_all_round()).sum())
+    });
+    sh.stop();
 
     g.bench_function("idle_after_100_threads", |b| {
         b.iter_batched(
@@ -581,7 +712,37 @@ fn peers(rounds: usize, iters: u64) {
     black_box(&slot_obj);
 }
 
+/// The 100-sleeper unplug next to its floors, interleaved like `peers`:
+/// `rounds` times a devlife round, a wake-each floor round and a wake-all
+/// floor round. Prints each one's best and median time (µs).
+fn sleepers(rounds: usize) {
+    let sh = Sleepers::start();
+    let kinds: [(&str, fn(&Sleepers) -> Duration); 3] = [
+        ("unplug_100_sleepers", Sleepers::gate_round),
+        ("floor_wake_each_100", Sleepers::wake_each_round),
+        ("floor_wake_all_100", Sleepers::wake_all_round),
+    ];
+    let mut times = vec![Vec::new(); kinds.len()];
+    for _ in 0..rounds {
+        for ((_, run), t) in kinds.iter().zip(times.iter_mut()) {
+            t.push(run(&sh).as_secs_f64() * 1e6);
+        }
+    }
+    sh.stop();
+    for ((name, _), t) in kinds.iter().zip(times.iter_mut()) {
+        t.sort_by(f64::total_cmp);
+        println!("{name}_best_us {:.1}", t[0]);
+        println!("{name}_median_us {:.1}", t[t.len() / 2]);
+    }
+}
+
 fn main() {
+    // `DEVLIFE_SLEEPERS=ROUNDS` runs the interleaved 100-sleeper comparison
+    // with its floors instead of criterion.
+    if let Ok(rounds) = std::env::var("DEVLIFE_SLEEPERS") {
+        sleepers(rounds.parse().expect("DEVLIFE_SLEEPERS: rounds"));
+        return;
+    }
     // `DEVLIFE_PEERS=ROUNDS[xITERS]` runs the interleaved comparison instead
     // of criterion (used by scripts/bench).
     if let Ok(spec) = std::env::var("DEVLIFE_PEERS") {

@@ -122,6 +122,42 @@ impl ThreadRecord {
         }
     }
 
+    /// The record `FAST` holds while its thread may not take the gate's fast
+    /// path (not registered yet, full-fence mode, or its record was handed
+    /// back). It belongs to no thread and is in no registry list; its slot 0
+    /// holds [`NOT_FAST_SLOT`] and is never written, so the fast path's one
+    /// test, "slot 0 is free", sends such a thread to the general path with no
+    /// separate "has a record" test.
+    #[cfg(not(loom))]
+    const fn not_fast() -> Self {
+        let mut slots = [const { AtomicU64::new(0) }; SLOTS];
+        slots[0] = AtomicU64::new(NOT_FAST_SLOT);
+        Self {
+            slots,
+            fence: true,
+            owned: AtomicBool::new(false),
+            next: None,
+            overflow_held: Mutex::new(Vec::new()),
+            name: Mutex::new(String::new()),
+            labels: [const { AtomicU64::new(0) }; SLOTS],
+        }
+    }
+
+    /// [`ThreadRecord::not_fast`] for the loom model (loom's atomics have no
+    /// `const` constructor).
+    #[cfg(loom)]
+    fn not_fast() -> Self {
+        Self {
+            slots: std::array::from_fn(|i| AtomicU64::new(if i == 0 { NOT_FAST_SLOT } else { 0 })),
+            fence: true,
+            owned: AtomicBool::new(false),
+            next: None,
+            overflow_held: Mutex::new(Vec::new()),
+            name: Mutex::new(String::new()),
+            labels: std::array::from_fn(|_| AtomicU64::new(0)),
+        }
+    }
+
     /// Whether the owner currently holds an access to `gate` (owner-only query).
     pub fn holds(&self, gate: u64) -> bool {
         self.slots.iter().any(|s| s.load(Ordering::Relaxed) == gate)
@@ -133,6 +169,30 @@ impl ThreadRecord {
         self.slots.iter().any(|s| s.load(Ordering::Relaxed) != 0)
             || !lock(&self.overflow_held).is_empty()
     }
+}
+
+/// What slot 0 of the [`ThreadRecord::not_fast`] record holds: not 0 (so the
+/// slot never looks free) and no gate's id (ids count up from 1).
+const NOT_FAST_SLOT: u64 = u64::MAX;
+
+/// The record no thread owns (see [`ThreadRecord::not_fast`]).
+#[cfg(not(loom))]
+static NOT_FAST: ThreadRecord = ThreadRecord::not_fast();
+
+/// The record no thread owns (see [`ThreadRecord::not_fast`]).
+#[cfg(not(loom))]
+fn not_fast() -> &'static ThreadRecord {
+    &NOT_FAST
+}
+
+/// The record no thread owns (see [`ThreadRecord::not_fast`]); one per model
+/// execution, leaked like the real records.
+#[cfg(loom)]
+fn not_fast() -> &'static ThreadRecord {
+    loom::lazy_static! {
+        static ref NOT_FAST: &'static ThreadRecord = Box::leak(Box::new(ThreadRecord::not_fast()));
+    }
+    *NOT_FAST
 }
 
 /// Every record ever created, in an append-only singly linked list: scans
@@ -216,7 +276,7 @@ impl Drop for Releaser {
         // destructor registers afresh instead of sharing a record that another
         // thread may claim.
         let _ = CURRENT.try_with(|c| c.set(None));
-        let _ = FAST.try_with(|c| c.set(None));
+        let _ = FAST.try_with(|c| c.set(not_fast()));
         // A swap, not a store: `owned` is claimed with a CAS, and every write
         // being an RMW keeps loom's model exact (tokio-rs/loom#254).
         self.0.owned.swap(false, Ordering::Release);
@@ -228,14 +288,14 @@ impl Drop for Releaser {
 #[cfg(not(loom))]
 thread_local! {
     static CURRENT: std::cell::Cell<Option<&'static ThreadRecord>> = const { std::cell::Cell::new(None) };
-    static FAST: std::cell::Cell<Option<&'static ThreadRecord>> = const { std::cell::Cell::new(None) };
+    static FAST: std::cell::Cell<&'static ThreadRecord> = const { std::cell::Cell::new(&NOT_FAST) };
     static RELEASER: std::cell::RefCell<Option<Releaser>> = const { std::cell::RefCell::new(None) };
 }
 
 #[cfg(loom)]
 loom::thread_local! {
     static CURRENT: std::cell::Cell<Option<&'static ThreadRecord>> = std::cell::Cell::new(None);
-    static FAST: std::cell::Cell<Option<&'static ThreadRecord>> = std::cell::Cell::new(None);
+    static FAST: std::cell::Cell<&'static ThreadRecord> = std::cell::Cell::new(not_fast());
     static RELEASER: std::cell::RefCell<Option<Releaser>> = std::cell::RefCell::new(None);
 }
 
@@ -252,14 +312,16 @@ pub(crate) fn current() -> &'static ThreadRecord {
 
 /// The calling thread's record if it may take the gate's fast path: it is
 /// registered and the process uses `membarrier` (a compiler fence is then the
-/// whole light barrier). `None` sends the caller to the general path, which
-/// registers the thread and honours [`ThreadRecord::fence`], so the fast path
-/// never has to load and test the barrier mode.
+/// whole light barrier). Otherwise the [`ThreadRecord::not_fast`] record,
+/// whose slot 0 is never free, so the fast path's slot test sends the caller
+/// to the general path, which registers the thread and honours
+/// [`ThreadRecord::fence`]: the fast path never loads and tests the barrier
+/// mode, nor whether the thread has a record.
 #[inline(always)]
-pub(crate) fn fast() -> Option<&'static ThreadRecord> {
+pub(crate) fn fast() -> &'static ThreadRecord {
     // `FAST` has a const initialiser and no destructor: `try_with` fails only
     // under loom, after the model thread's locals were torn down.
-    FAST.try_with(|c| c.get()).ok().flatten()
+    FAST.try_with(|c| c.get()).unwrap_or_else(|_| not_fast())
 }
 
 /// The calling thread's record if it has one (never registers).
@@ -324,7 +386,7 @@ fn register() -> &'static ThreadRecord {
     *lock(&rec.name) = name;
     let _ = CURRENT.try_with(|c| c.set(Some(rec)));
     if !rec.fence {
-        let _ = FAST.try_with(|c| c.set(Some(rec)));
+        let _ = FAST.try_with(|c| c.set(rec));
     }
     // If the thread is already tearing down its thread-locals the record simply
     // stays owned (leaked to the pool); that costs memory, never correctness.

@@ -65,21 +65,6 @@ impl<'a> Access<'a> {
     pub(super) fn meta(&self) -> usize {
         self.tagged.addr() & M_ALL
     }
-
-    /// The thread's record, with the tag bits cleared.
-    #[inline(always)]
-    pub(super) fn record(&self) -> &'static ThreadRecord {
-        // SAFETY: with the tag bits cleared, `tagged` is the pointer made from a
-        // `&'static ThreadRecord` in `new` (same provenance, `map_addr` keeps it);
-        // records are leaked and never freed, so the reference is valid for
-        // `'static`, and only shared references to records are ever made.
-        unsafe { &*self.tagged.map_addr(|a| a & !M_ALL) }
-    }
-
-    /// Sets one of the `M_*` flags.
-    pub(super) fn add_flag(&mut self, flag: usize) {
-        self.tagged = self.tagged.map_addr(|a| a | flag);
-    }
 }
 
 impl Access<'_> {
@@ -117,8 +102,10 @@ impl fmt::Debug for Access<'_> {
 #[inline(never)]
 fn drop_slow(gate: &GateCore, tagged: *const ThreadRecord) {
     let meta = tagged.addr() & M_ALL;
-    // SAFETY: as in `Access::record`: the untagged pointer is a `&'static`
-    // record.
+    // SAFETY: with the tag bits cleared, `tagged` is the pointer made from a
+    // `&'static ThreadRecord` in `Access::new` (same provenance, `map_addr`
+    // keeps it); records are leaked and never freed, so the reference is
+    // valid for `'static`, and only shared references to records are ever made.
     let record: &'static ThreadRecord = unsafe { &*tagged.map_addr(|a| a & !M_ALL) };
     if meta & M_LABELLED != 0 {
         record.labels[meta & M_SLOT].store(0, Ordering::Relaxed);
@@ -140,13 +127,22 @@ impl Drop for Access<'_> {
         // tagged pointer is the record.
         let meta = self.meta();
         if meta == 0 {
-            self.gate.exit_fast(self.record());
+            // SAFETY: no tag bit is set, so `tagged` is the pointer made from
+            // a `&'static ThreadRecord` in `new` (see `drop_slow`); using
+            // it as it is spares the mask.
+            self.gate.exit_fast(unsafe { &*self.tagged });
         } else if meta == M_LABELLED {
             // The labelled twin of the fast path (`Gate::enter_as` in slot 0).
-            let record = self.record();
+            // SAFETY: the tag is exactly `M_LABELLED`, so subtracting it gives
+            // the pointer made from a `&'static ThreadRecord` in `new` (see
+            // `drop_slow`); the subtraction folds into the stores'
+            // addresses where a mask would be one more instruction.
+            let record: &ThreadRecord = unsafe { &*self.tagged.map_addr(|a| a - M_LABELLED) };
+            std::hint::cold_path();
             record.labels[0].store(0, Ordering::Relaxed);
             self.gate.exit_fast(record);
         } else {
+            std::hint::cold_path();
             drop_slow(self.gate, self.tagged);
         }
     }

@@ -102,20 +102,28 @@ impl Gate {
 
     /// Enters the gate and labels the access for the watchdog (e.g. `"VIDIOC_DQBUF"`).
     ///
-    /// The label costs one store on enter and one on exit (the exit takes the
-    /// general path), so callers can label every operation: a drain that waits
-    /// for this access then names it ([`Blocker::label`](super::Blocker::label)).
+    /// The label costs one store on enter and one on exit, both on the fast
+    /// path, so callers can label every operation: a drain that waits for
+    /// this access then names it ([`Blocker::label`](super::Blocker::label)).
     #[inline]
     pub fn enter_as(&self, label: &'static str) -> Result<Access<'_>, Gone> {
-        let mut a = self.core.enter_raw(Some(label))?;
-        if a.meta() & M_OVERFLOW == 0 {
-            // Release: a scanner that reads the word also sees the text (a
-            // label may be a leaked string written by another thread).
-            a.record().labels[a.meta() & M_SLOT]
-                .store(registry::pack_label(label), Ordering::Release);
-            a.add_flag(M_LABELLED);
+        self.core.enter_raw(Some(label))
+    }
+}
+
+/// Writes `label` (if any) into the label cell of `slot`, before the slot
+/// itself: the slot's release store then publishes the text to a scan that
+/// reads the slot. Returns the flag the access carries ([`M_LABELLED`] or 0).
+#[inline(always)]
+fn store_label(record: &ThreadRecord, slot: usize, label: Option<&'static str>) -> usize {
+    match label {
+        Some(l) => {
+            // Release as well: a scanner that reads only the word also sees
+            // the text (a label may be a leaked string written by this thread).
+            record.labels[slot & (SLOTS - 1)].store(registry::pack_label(l), Ordering::Release);
+            M_LABELLED
         }
-        Ok(a)
+        None => 0,
     }
 }
 
@@ -131,20 +139,25 @@ impl GateCore {
     /// back-to-back enter/exit pairs form no store-to-load dependency chain.
     #[inline(always)]
     fn enter_raw(&self, label: Option<&'static str>) -> Result<Access<'_>, Gone> {
-        match registry::fast() {
-            Some(record) if record.slots[0].load(Ordering::Relaxed) == 0 => {
-                // "Publish, then check" (module docs); as in `publish`, with
-                // `record.fence` known to be false.
-                record.slots[0].store(self.id, Ordering::Release);
-                compiler_fence(Ordering::SeqCst);
-                let state = self.state.load(Ordering::Relaxed);
-                if !state.is_plain_open() {
-                    return self.entered_flagged(record, 0, state, label);
-                }
-                Ok(Access::new(self, record, 0))
-            }
-            _ => self.enter_general(label),
+        // A thread that may not take the fast path gets a record whose slot 0
+        // is never free (`registry::fast`), so this one test covers both.
+        let record = registry::fast();
+        if record.slots[0].load(Ordering::Relaxed) != 0 {
+            // Laid out off the straight line, so the fast path runs with no
+            // taken branch.
+            std::hint::cold_path();
+            return self.enter_general(label);
         }
+        // "Publish, then check" (module docs); as in `publish`, with
+        // `record.fence` known to be false.
+        let meta = store_label(record, 0, label);
+        record.slots[0].store(self.id, Ordering::Release);
+        compiler_fence(Ordering::SeqCst);
+        let state = self.state.load(Ordering::Relaxed);
+        if !state.is_plain_open() {
+            return self.entered_flagged(record, meta, state, label);
+        }
+        Ok(Access::new(self, record, meta))
     }
 
     /// Enter while the thread already holds accesses (nesting, several gates),
@@ -168,6 +181,7 @@ impl GateCore {
         slot: usize,
         label: Option<&'static str>,
     ) -> Result<Access<'_>, Gone> {
+        let meta = slot | store_label(record, slot, label) | if record.fence { M_FENCE } else { 0 };
         // Release (a plain `mov` on x86): a drainer whose scan reads this value
         // synchronises with everything this thread did before, including the
         // sections of earlier accesses that used this slot (see module docs).
@@ -176,36 +190,35 @@ impl GateCore {
         // A relaxed load is enough: the light/heavy barrier pair orders it after
         // the slot store as seen by the unplugger (module docs).
         let state = self.state.load(Ordering::Relaxed);
-        let fence = if record.fence { M_FENCE } else { 0 };
         if !state.is_plain_open() {
-            return self
-                .entered_flagged(record, slot, state, label)
-                .map(|mut a| {
-                    a.add_flag(fence);
-                    a
-                });
+            return self.entered_flagged(record, meta, state, label);
         }
-        Ok(Access::new(self, record, slot | fence))
+        Ok(Access::new(self, record, meta))
     }
 
-    /// The state check of an enter found a bit set: back out if the gate is
-    /// unplugging, else (a traced gate) journal the enter.
+    /// The state check of an enter (slot and flags in `meta`) found a bit
+    /// set: back out if the gate is unplugging, else (a traced gate) journal
+    /// the enter.
     #[cold]
     #[inline(never)]
     fn entered_flagged(
         &self,
         record: &'static ThreadRecord,
-        slot: usize,
+        meta: usize,
         state: State,
         label: Option<&'static str>,
     ) -> Result<Access<'_>, Gone> {
+        let slot = meta & M_SLOT;
         if state.is_unplugged() {
+            if meta & M_LABELLED != 0 {
+                record.labels[slot].store(0, Ordering::Relaxed);
+            }
             self.exit_slot(record, slot);
             return Err(Gone);
         }
         debug_assert!(state.is_traced());
         self.journal(EventKind::Enter, label);
-        Ok(Access::new(self, record, slot | M_TRACE))
+        Ok(Access::new(self, record, meta | M_TRACE))
     }
 
     #[cold]

@@ -47,6 +47,36 @@ fn labels_name_held_accesses_and_are_cleared_at_exit() {
     assert!(g.blockers().is_empty());
 }
 
+/// A labelled enter refused by an unplugged gate leaves no label behind: the
+/// label is written before the slot, so the back-out clears both, on the fast
+/// path (slot 0) and on the general path (a nested slot).
+#[test]
+fn a_refused_labelled_enter_leaves_no_label() {
+    let gone = Gate::named("gone");
+    gone.unplug().unwrap();
+    let later = Gate::named("later");
+    let label = |g: &Gate| {
+        g.blockers()
+            .into_iter()
+            .map(|b| b.label)
+            .collect::<Vec<_>>()
+    };
+
+    // Slot 0 (the fast path, once the thread is registered).
+    drop(later.enter().unwrap());
+    assert!(gone.enter_as("REFUSED").is_err());
+    let a = later.enter().unwrap();
+    assert_eq!(label(&later), vec![None]);
+
+    // Slot 1 (the general path): `a` holds slot 0.
+    assert!(gone.enter_as("REFUSED_NESTED").is_err());
+    let b = later.enter().unwrap();
+    assert_eq!(label(&later), vec![None, None]);
+    drop(b);
+    drop(a);
+    later.unplug().unwrap();
+}
+
 /// A traced gate journals both ends of a fast-path access, in order.
 #[test]
 fn traced_gate_journals_enter_and_exit() {
