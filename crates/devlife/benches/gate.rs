@@ -712,35 +712,62 @@ fn peers(rounds: usize, iters: u64) {
     black_box(&slot_obj);
 }
 
-/// The 100-sleeper unplug next to its floors, interleaved like `peers`:
-/// `rounds` times a devlife round, a wake-each floor round and a wake-all
-/// floor round. Prints each one's best and median time (µs).
-fn sleepers(rounds: usize) {
-    let sh = Sleepers::start();
-    let kinds: [(&str, fn(&Sleepers) -> Duration); 3] = [
+/// The unplug rows, interleaved like `peers`. First, with no other thread
+/// alive, `10 × rounds` times an idle unplug (the mean of a batch of 100) and
+/// a revoke with 1,000 idle open files; then, with the 100 sleeper threads,
+/// `rounds` times a devlife 100-sleeper round, a wake-each floor round and a
+/// wake-all floor round. Prints each one's best and median time (µs).
+fn unplugs(rounds: usize) {
+    let idle = || {
+        let gates: Vec<Gate> = (0..100).map(|_| registered_gate()).collect();
+        let t0 = Instant::now();
+        for g in &gates {
+            g.unplug().unwrap();
+        }
+        t0.elapsed() / 100
+    };
+    let files = || {
+        let (scope, files) = open_files(1000);
+        let t0 = Instant::now();
+        assert_eq!(scope.revoke().unwrap(), 1000);
+        let t = t0.elapsed();
+        drop(files);
+        t
+    };
+    let quiet: [(&str, &dyn Fn() -> Duration); 2] =
+        [("unplug_idle", &idle), ("unplug_1000_files", &files)];
+    type RoundFn = fn(&Sleepers) -> Duration;
+    let sleepy: [(&str, RoundFn); 3] = [
         ("unplug_100_sleepers", Sleepers::gate_round),
         ("floor_wake_each_100", Sleepers::wake_each_round),
         ("floor_wake_all_100", Sleepers::wake_all_round),
     ];
-    let mut times = vec![Vec::new(); kinds.len()];
+    let mut times = vec![Vec::new(); quiet.len() + sleepy.len()];
+    for _ in 0..rounds * 10 {
+        for ((_, run), t) in quiet.iter().zip(times.iter_mut()) {
+            t.push(run().as_secs_f64() * 1e6);
+        }
+    }
+    let sh = Sleepers::start();
     for _ in 0..rounds {
-        for ((_, run), t) in kinds.iter().zip(times.iter_mut()) {
+        for ((_, run), t) in sleepy.iter().zip(times[quiet.len()..].iter_mut()) {
             t.push(run(&sh).as_secs_f64() * 1e6);
         }
     }
     sh.stop();
-    for ((name, _), t) in kinds.iter().zip(times.iter_mut()) {
+    let names = quiet.iter().map(|k| k.0).chain(sleepy.iter().map(|k| k.0));
+    for (name, t) in names.zip(times.iter_mut()) {
         t.sort_by(f64::total_cmp);
-        println!("{name}_best_us {:.1}", t[0]);
-        println!("{name}_median_us {:.1}", t[t.len() / 2]);
+        println!("{name}_best_us {:.3}", t[0]);
+        println!("{name}_median_us {:.3}", t[t.len() / 2]);
     }
 }
 
 fn main() {
-    // `DEVLIFE_SLEEPERS=ROUNDS` runs the interleaved 100-sleeper comparison
-    // with its floors instead of criterion.
-    if let Ok(rounds) = std::env::var("DEVLIFE_SLEEPERS") {
-        sleepers(rounds.parse().expect("DEVLIFE_SLEEPERS: rounds"));
+    // `DEVLIFE_UNPLUG=ROUNDS` runs the interleaved unplug rows, with the
+    // 100-sleeper floors, instead of criterion.
+    if let Ok(rounds) = std::env::var("DEVLIFE_UNPLUG") {
+        unplugs(rounds.parse().expect("DEVLIFE_UNPLUG: rounds"));
         return;
     }
     // `DEVLIFE_PEERS=ROUNDS[xITERS]` runs the interleaved comparison instead

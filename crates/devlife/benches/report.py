@@ -107,6 +107,24 @@ def target_table(by):
     return out
 
 
+def floor_table(by):
+    """The 100-sleeper unplug next to its floors, measured in the same rounds."""
+    rows = [("devlife `Gate::unplug`, 100 threads asleep in wait queues inside the gate",
+             "unplug_100_sleepers_us"),
+            ("floor: 100 threads on 100 futex words, one `FUTEX_WAKE` each, until all have left",
+             "floor_wake_each_100_us"),
+            ("floor: 100 threads on one futex word, one `FUTEX_WAKE` broadcast, until all have left",
+             "floor_wake_all_100_us")]
+    if not all(r in by for _, r in rows):
+        return []
+    base = by["floor_wake_all_100_us"]["value"]
+    out = ["| 100 sleepers, best round | µs | vs the broadcast floor |", "|---|---:|---:|"]
+    for label, r in rows:
+        v = by[r]["value"]
+        out.append(f"| {label} | {fmt(v)} | {v / base:.2f}× |")
+    return out
+
+
 def peers_svg(by, path):
     """A grouped bar chart: ns per enter+exit pair, 1 and 2 threads."""
     schemes = [("floor", "floor"), ("urcu_memb", "liburcu-memb"), ("gate", "Gate::enter"),
@@ -157,6 +175,9 @@ def main():
            f"({cond['cpu']}), Linux {cond['kernel']}, {cond['rustc']}; load average at the end "
            f"{cond['load_average_at_end']}.", "",
            "### Targets", ""] + target_table(by) + [""]
+    floors = floor_table(by)
+    if floors:
+        gen += ["### Unplug with 100 sleepers against its floors", ""] + floors + [""]
     if have_svg:
         gen += ["### Enter + exit against the peers", "",
                 "![ns per enter+exit pair](benchmarks-peers.svg)", ""]

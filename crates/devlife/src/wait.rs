@@ -21,7 +21,7 @@
 //! Unplug sets the gate state *before* waking, so the same argument covers it.
 
 use crate::gate::{Access, Gate};
-use crate::sync::{Arc, AtomicBool, Condvar, Mutex, Ordering, lock, wait};
+use crate::sync::{Arc, AtomicBool, AtomicUsize, Condvar, Mutex, Ordering, full_fence, lock, wait};
 use std::time::{Duration, Instant};
 
 /// Why a wait ended without its condition becoming true.
@@ -50,9 +50,16 @@ impl WaitError {
 }
 
 /// Shared state of a queue; also referenced by its gate for wake-up at unplug.
+///
+/// # Invariants
+///
+/// `inside` is at least the number of threads inside
+/// [`WaitQueue::wait_until`] on this queue: it is incremented before the
+/// waiter's first look at the gate state and decremented after its last.
 pub(crate) struct WqShared {
     state: Mutex<WqState>,
     cv: Condvar,
+    inside: AtomicUsize,
 }
 
 /// # Invariants
@@ -68,6 +75,18 @@ impl WqShared {
         if self.bump() {
             self.cv.notify_all();
         }
+    }
+
+    /// Whether the unplug of this queue's gate must bump it: a thread is
+    /// inside [`WaitQueue::wait_until`]. Called by the unplugger after it set
+    /// the gate's `DRAINING` bit and issued a full fence; a waiter counts
+    /// itself in `inside` and issues a full fence before it reads the gate
+    /// state. By the store-buffering argument with fences on both sides,
+    /// either this load sees the waiter, or the waiter sees `DRAINING` and
+    /// returns `Gone` without sleeping. An idle queue (an open file nobody
+    /// waits on) then costs the unplug one load instead of a lock and unlock.
+    pub(crate) fn may_have_waiters(&self) -> bool {
+        self.inside.load(Ordering::Relaxed) != 0
     }
 
     /// The first half of [`WqShared::wake_all`]: bumps the generation, so
@@ -150,6 +169,7 @@ impl WaitQueue {
                 waiters: 0,
             }),
             cv: Condvar::new(),
+            inside: AtomicUsize::new(0),
         });
         gate.register_queue(id, shared.clone());
         Self {
@@ -179,6 +199,9 @@ impl WaitQueue {
     ) -> Result<T, WaitError> {
         let deadline = opts.timeout.map(|t| Instant::now() + t);
         let _armed = opts.signal.map(|s| s.arm(&self.shared));
+        // Counted, then a full fence, before the first read of the gate state
+        // (`WqShared::may_have_waiters`).
+        let _inside = Inside::enter(&self.shared);
         loop {
             let generation = lock(&self.shared.state).generation;
             if let Some(v) = cond() {
@@ -211,6 +234,24 @@ impl WaitQueue {
                 g.waiters -= 1;
             }
         }
+    }
+}
+
+/// A thread's presence in [`WaitQueue::wait_until`], counted in
+/// `WqShared::inside` for as long as the guard lives.
+struct Inside<'a>(&'a WqShared);
+
+impl<'a> Inside<'a> {
+    fn enter(q: &'a WqShared) -> Self {
+        q.inside.fetch_add(1, Ordering::Relaxed);
+        full_fence();
+        Inside(q)
+    }
+}
+
+impl Drop for Inside<'_> {
+    fn drop(&mut self) {
+        self.0.inside.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -6,7 +6,7 @@ use super::Gate;
 use super::core::GateCore;
 use super::error::{Gone, UnplugError, UnplugStats};
 use crate::check::EventKind;
-use crate::sync::{Arc, current_thread_id, lock};
+use crate::sync::{Arc, current_thread_id, full_fence, lock};
 use crate::wait::WqShared;
 
 /// Identifies a hook registered with [`Gate::on_unplug`].
@@ -56,16 +56,22 @@ impl GateCore {
     /// Step 2 of the first unplug: wakes every wait queue of the gate and
     /// runs every cancel hook, outside the gate lock.
     pub(super) fn wake_and_cancel(&self, stats: &mut UnplugStats) {
-        // Under the gate lock, every queue's generation is bumped (its own
-        // lock nests inside; no callback runs); only the queues with a
-        // sleeper are kept, to be signalled after the lock is released. An
-        // idle open file then costs one uncontended lock, not a reference
-        // taken and dropped.
+        // Under the gate lock, the generation of every queue a thread may be
+        // waiting on is bumped (its own lock nests inside; no callback runs);
+        // only the queues with a sleeper are kept, to be signalled after the
+        // lock is released. An idle open file costs one load: the fence
+        // below, after the RMW that set `DRAINING`, pairs with the waiter's
+        // (`WqShared::may_have_waiters`).
+        full_fence();
         let (hooks, sleeping, queues) = {
             let mut s = lock(&self.cold.slow);
             s.waker = Some(current_thread_id());
-            let sleeping: Vec<Arc<WqShared>> =
-                s.queues.values().filter(|q| q.bump()).cloned().collect();
+            let sleeping: Vec<Arc<WqShared>> = s
+                .queues
+                .values()
+                .filter(|q| q.may_have_waiters() && q.bump())
+                .cloned()
+                .collect();
             (std::mem::take(&mut s.hooks), sleeping, s.queues.len())
         };
         // Marks step 2 done even if a hook panics, so that concurrent
