@@ -715,8 +715,11 @@ fn peers(rounds: usize, iters: u64) {
 /// The unplug rows, interleaved like `peers`. First, with no other thread
 /// alive, `10 × rounds` times an idle unplug (the mean of a batch of 100) and
 /// a revoke with 1,000 idle open files; then, with the 100 sleeper threads,
-/// `rounds` times a devlife 100-sleeper round, a wake-each floor round and a
-/// wake-all floor round. Prints each one's best and median time (µs).
+/// `rounds` times a devlife 100-sleeper round, a wake-each floor round, a
+/// wake-all floor round, 13 idle gates unplugged one by one and the same
+/// with one `Gate::unplug_all` (both issue the heavy barrier, since the
+/// sleeper threads own gate records). Prints each one's best and median
+/// time (µs).
 fn unplugs(rounds: usize) {
     let idle = || {
         let gates: Vec<Gate> = (0..100).map(|_| registered_gate()).collect();
@@ -737,10 +740,30 @@ fn unplugs(rounds: usize) {
     let quiet: [(&str, &dyn Fn() -> Duration); 2] =
         [("unplug_idle", &idle), ("unplug_1000_files", &files)];
     type RoundFn = fn(&Sleepers) -> Duration;
-    let sleepy: [(&str, RoundFn); 3] = [
+    // With the sleeper threads alive (and owning gate records), an unplug
+    // must issue the heavy barrier: 13 idle gates (vimc's nodes) unplugged
+    // one by one, then with `Gate::unplug_all`.
+    let sleepy: [(&str, RoundFn); 5] = [
         ("unplug_100_sleepers", Sleepers::gate_round),
         ("floor_wake_each_100", Sleepers::wake_each_round),
         ("floor_wake_all_100", Sleepers::wake_all_round),
+        ("unplug_13_idle_each", |_| {
+            let gates = (0..13).map(|_| registered_gate()).collect::<Vec<_>>();
+            let t0 = Instant::now();
+            for g in &gates {
+                g.unplug().unwrap();
+            }
+            t0.elapsed()
+        }),
+        ("unplug_all_13_idle", |_| {
+            let gates = (0..13).map(|_| registered_gate()).collect::<Vec<_>>();
+            let refs: Vec<&Gate> = gates.iter().collect();
+            let t0 = Instant::now();
+            let r = Gate::unplug_all(&refs);
+            let t = t0.elapsed();
+            assert!(r.iter().all(|r| r.is_ok()));
+            t
+        }),
     ];
     let mut times = vec![Vec::new(); quiet.len() + sleepy.len()];
     for _ in 0..rounds * 10 {

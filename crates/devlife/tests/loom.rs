@@ -116,6 +116,28 @@ fn two_readers_vs_unplug() {
     });
 }
 
+/// `Gate::unplug_all` with one barrier for two gates: a reader of the second
+/// gate either is refused or is drained before its memory is written, as
+/// with `Gate::unplug` alone.
+#[test]
+fn reader_vs_unplug_all() {
+    model(|| {
+        let a = Guarded::new("a");
+        let b = Guarded::new("b");
+        let b2 = b.clone();
+        let t = thread::spawn(move || {
+            b2.fop();
+        });
+        let results = Gate::unplug_all(&[&a.gate, &b.gate]);
+        assert!(results.iter().all(|r| r.is_ok()));
+        for g in [&a, &b] {
+            assert!(g.gate.is_drained());
+            g.data.with_mut(|p| unsafe { *p = 1 });
+        }
+        t.join().unwrap();
+    });
+}
+
 /// A reader's exit races with the drain: the drainer must be notified (no
 /// lost wake-up, which loom would report as a deadlock) and must observe the
 /// section's writes. The unplug starts once the reader is inside, so the drain

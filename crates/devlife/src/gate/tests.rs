@@ -369,3 +369,77 @@ fn concurrent_unplugs_all_wait_for_the_drain() {
     }
     holder.join().unwrap();
 }
+
+/// `Gate::unplug_all` unplugs every gate: each refuses entries, each drains,
+/// results come back in order, and only the first unplug of each is `first`.
+#[test]
+fn unplug_all_unplugs_every_gate_in_order() {
+    let gates: Vec<Gate> = (0..3).map(|i| Gate::named(format!("n{i}"))).collect();
+    let refs: Vec<&Gate> = gates.iter().collect();
+    // One of them was already unplugged on its own.
+    gates[1].unplug().unwrap();
+    let held = gates[2].clone();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let t = std::thread::spawn(move || {
+        let a = held.enter().unwrap();
+        tx.send(()).unwrap();
+        done_rx.recv().unwrap();
+        drop(a);
+    });
+    rx.recv().unwrap();
+    // Ends the access before or during the unplug: either way the drain of
+    // gate 2 returns only after it.
+    let releaser = std::thread::spawn(move || done_tx.send(()).unwrap());
+    let results = Gate::unplug_all(&refs);
+    t.join().unwrap();
+    releaser.join().unwrap();
+    assert_eq!(results.len(), 3);
+    let firsts: Vec<bool> = results.iter().map(|r| r.as_ref().unwrap().first).collect();
+    assert_eq!(firsts, vec![true, false, true]);
+    for g in &gates {
+        assert!(g.is_drained());
+        assert_eq!(g.enter().unwrap_err(), Gone);
+    }
+}
+
+/// Every gate is woken before any is drained: a thread inside gate `a`,
+/// asleep on a queue of gate `b`, is woken by `b`'s step 2, so the drain of
+/// `a` (first in the list) ends. Unplugged one after the other, `a`'s drain
+/// would wait for that thread forever.
+#[test]
+fn unplug_all_wakes_every_gate_before_draining_any() {
+    let a = Gate::named("a");
+    let b = Gate::named("b");
+    let qb = StdArc::new(crate::WaitQueue::new(&b));
+    let (a2, qb2) = (a.clone(), qb.clone());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let access = a2.enter().unwrap();
+        tx.send(()).unwrap();
+        qb2.wait_until(&access, crate::WaitOptions::default(), || None::<()>)
+    });
+    rx.recv().unwrap();
+    let results = Gate::unplug_all(&[&a, &b]);
+    assert!(results.iter().all(|r| r.is_ok()));
+    assert_eq!(results[1].as_ref().unwrap().queues_woken, 1);
+    assert_eq!(t.join().unwrap(), Err(crate::WaitError::Gone));
+    assert!(a.is_drained() && b.is_drained());
+}
+
+/// A gate the caller is inside is refused (as by `Gate::unplug`), and the
+/// others are unplugged and drained all the same.
+#[test]
+fn unplug_all_refuses_only_the_gate_the_caller_is_inside() {
+    let inside = Gate::named("inside");
+    let other = Gate::named("other");
+    let access = inside.enter().unwrap();
+    let results = Gate::unplug_all(&[&inside, &other]);
+    assert!(matches!(results[0], Err(UnplugError::InsideAccess(_))));
+    assert!(results[1].as_ref().unwrap().first);
+    assert!(other.is_drained());
+    assert!(inside.is_unplugged() && !inside.is_drained());
+    drop(access);
+    assert!(!inside.unplug().unwrap().first);
+    assert!(inside.is_drained());
+}

@@ -29,6 +29,43 @@ impl Gate {
         self.core.unplug()
     }
 
+    /// Unplugs several gates (the nodes of one device at unbind) as
+    /// [`Gate::unplug`] unplugs one, with one heavy barrier for all of them:
+    /// every gate refuses new entries first, then one barrier (a
+    /// `membarrier` system call when another thread owns a gate record),
+    /// then step 2 (wake sleepers, run cancel hooks) of every gate, then the
+    /// drain of each, in order. Returns one result per gate, in order.
+    ///
+    /// Because every gate is woken before any is drained, a thread inside
+    /// one gate asleep on a queue of another leaves too; unplugged one after
+    /// the other, the first drain would wait for it forever.
+    pub fn unplug_all(gates: &[&Gate]) -> Vec<Result<UnplugStats, UnplugError>> {
+        let t0 = Instant::now();
+        let firsts: Vec<bool> = gates.iter().map(|g| g.core.refuse()).collect();
+        if firsts.iter().any(|f| *f) {
+            GateCore::barrier_after_refuse();
+        }
+        let stats: Vec<UnplugStats> = gates
+            .iter()
+            .zip(&firsts)
+            .map(|(g, first)| {
+                let mut st = UnplugStats {
+                    first: *first,
+                    ..UnplugStats::default()
+                };
+                if *first {
+                    g.core.wake_and_cancel(&mut st);
+                }
+                st
+            })
+            .collect();
+        gates
+            .iter()
+            .zip(stats)
+            .map(|(g, st)| g.core.complete(st, t0))
+            .collect()
+    }
+
     /// Number of accesses currently inside the gate (a scan; racy by nature).
     pub fn in_flight(&self) -> usize {
         self.core.busy()
@@ -51,22 +88,44 @@ impl GateCore {
 
     fn unplug(&self) -> Result<UnplugStats, UnplugError> {
         let t0 = Instant::now();
-        let mut stats = UnplugStats::default();
-        // An RMW that only adds the bit: the first caller sees it clear.
-        let first = self.state.begin_unplug().was_open();
-        stats.first = first;
-        if first {
-            self.journal(EventKind::UnplugBegin, None);
-            // Step 1 is the state change above; after the heavy barrier every
-            // enter that the drain's scan will not see observes DRAINING. With
-            // no other thread owning a record, the fence of the check stands in
-            // for it (`registry::only_caller_registered`).
-            if !registry::only_caller_registered() {
-                barrier::heavy();
-            }
+        let mut stats = UnplugStats {
+            first: self.refuse(),
+            ..UnplugStats::default()
+        };
+        if stats.first {
+            Self::barrier_after_refuse();
             // Step 2: wake sleepers and cancel pending I/O, outside the lock.
             self.wake_and_cancel(&mut stats);
-        } else {
+        }
+        self.complete(stats, t0)
+    }
+
+    /// Step 1: sets `DRAINING`, so that new entries are refused. Returns
+    /// whether this call was the first to set it (the one that runs step 2).
+    fn refuse(&self) -> bool {
+        // An RMW that only adds the bit: the first caller sees it clear.
+        let first = self.state.begin_unplug().was_open();
+        if first {
+            self.journal(EventKind::UnplugBegin, None);
+        }
+        first
+    }
+
+    /// After step 1 of the gates being unplugged: the heavy barrier, after
+    /// which every enter that a drain's scan will not see observes
+    /// `DRAINING`. With no other thread owning a record, the fence of the
+    /// check stands in for it (`registry::only_caller_registered`).
+    fn barrier_after_refuse() {
+        if !registry::only_caller_registered() {
+            barrier::heavy();
+        }
+    }
+
+    /// The rest of an unplug once step 1, the barrier and (for the first
+    /// unplug) step 2 are done: a later unplug waits for the first one's
+    /// step 2, then steps 3-4 (refused from inside an access of this gate).
+    fn complete(&self, mut stats: UnplugStats, t0: Instant) -> Result<UnplugStats, UnplugError> {
+        if !stats.first {
             self.wait_until_woken()?;
         }
         if let Some(rec) = registry::current_if_registered()
@@ -76,7 +135,7 @@ impl GateCore {
         }
         stats.in_flight = self.drain(t0);
         self.state.mark_dead();
-        if first {
+        if stats.first {
             self.journal(EventKind::UnplugEnd, None);
         }
         stats.elapsed = t0.elapsed();
