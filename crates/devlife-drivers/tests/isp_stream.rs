@@ -1,7 +1,7 @@
 //! isp (framework style): topology, formats and their propagation, link
 //! validation, streaming through mmap'ed buffers, `read()` and `poll()`,
 //! frames completed by interrupt, drops when no buffer is queued, and the
-//! free-running engine.
+//! free-running engine; the handle's lookups of nodes and media device.
 
 use devlife_drivers::Style;
 use devlife_drivers::isp::hw::pattern_byte;
@@ -329,4 +329,42 @@ fn free_running_engine() {
     k.shutdown();
     drop((isp, dev));
     no_leaks(&k);
+}
+
+/// The handle finds each binding's nodes in the kernel (subdevs sensor
+/// first, whatever their numbers) and its media device through the
+/// binding's data; an unbound device has neither.
+#[test]
+fn the_handle_finds_each_bindings_nodes_and_media_device() {
+    for style in [Style::Framework, Style::Legacy] {
+        let k = Kernel::new();
+        let isp = isp::register_with(&k, style, IspOptions::manual()).unwrap();
+        let devs: Vec<_> = (0..3).map(|n| isp.plug(n).unwrap()).collect();
+        let order = [SENSOR_NAME, CSI2_NAME, CCDC_NAME, RESIZER_NAME];
+        let mut seen = Vec::new();
+        for dev in &devs {
+            let nodes = isp.nodes(dev);
+            let names: Vec<_> = nodes.subdevs.iter().map(|(e, _)| e.as_str()).collect();
+            assert_eq!(names, order, "{style:?}");
+            let media = nodes.media.clone().unwrap();
+            let mdev = isp.media_device(dev).unwrap();
+            assert_eq!(
+                mdev.node().map(|n| n.name().to_owned()),
+                Some(media),
+                "{style:?}"
+            );
+            seen.extend(nodes.subdevs.into_iter().map(|(_, n)| n));
+            seen.extend(nodes.video);
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 15, "{style:?}: one node per entity: {seen:?}");
+        isp.unplug(&devs[1]).unwrap();
+        assert_eq!(isp.nodes(&devs[1]), isp::IspNodes::default(), "{style:?}");
+        assert!(isp.media_device(&devs[1]).is_none(), "{style:?}");
+        assert_eq!(isp.nodes(&devs[2]).subdevs.len(), 4, "{style:?}");
+        for dev in [&devs[0], &devs[2]] {
+            isp.unplug(dev).unwrap();
+        }
+    }
 }
