@@ -223,15 +223,26 @@ impl Node {
     #[track_caller]
     pub fn unplug(&self) -> KResult<UnplugStats> {
         let m = &self.inner.shared.monitor;
-        let j = m.journal();
-        j.note(self.inner.id, &self.inner.name, "unplug");
-        // Waiting for the drain is a blocking acquisition of the node's class.
+        // Unbind unplugs a node up to three times (the binding's steps 1-4,
+        // the driver's unregistration, step 6). Once the gate is drained there
+        // is nothing to refuse, wake or wait for and no access can be held, so
+        // a later call returns what the gate's would, without the history
+        // note or the published wait.
+        let drained = self.inner.gate.is_drained();
+        if !drained {
+            m.journal().note(self.inner.id, &self.inner.name, "unplug");
+        }
+        // Waiting for the drain is a blocking acquisition of the node's class
+        // (also when it is over: the lock order is the caller's).
         let _held = m.lockdep().acquire_at(
             m,
             self.inner.lock_class,
             true,
             std::panic::Location::caller(),
         );
+        if drained {
+            return Ok(UnplugStats::default());
+        }
         let r = self.inner.shared.activity.unplug_published(
             &self.inner.gate,
             &self.inner.name,

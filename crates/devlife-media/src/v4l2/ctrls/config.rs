@@ -6,6 +6,11 @@
 use super::std::{std_ctrl, std_menu};
 use crate::uapi::controls::{ctrl_flag, ctrl_type as ty};
 use devlife_model::{Errno, KResult};
+use std::borrow::Cow;
+
+/// The names of a menu's items, by index. Drivers' menus are static tables,
+/// so a probe borrows them instead of copying every item.
+pub type MenuItems = Cow<'static, [&'static str]>;
 
 /// One control as a driver declares it.
 ///
@@ -13,13 +18,15 @@ use devlife_model::{Errno, KResult};
 ///
 /// A config accepted by [`CtrlConfig::resolve`] has a type, a non-empty name
 /// of at most 31 bytes, a range valid for its type and a default inside it;
-/// class and button controls have an all-zero range.
+/// class and button controls have an all-zero range. Names and menus are
+/// borrowed from the driver's static tables where it has them, so
+/// describing and resolving a control allocates no text.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CtrlConfig {
     /// Control id (`V4L2_CID_*` or a driver id).
     pub id: u32,
     /// Name; `None` takes the standard name.
-    pub name: Option<String>,
+    pub name: Option<Cow<'static, str>>,
     /// `V4L2_CTRL_TYPE_*`; `None` takes the standard type.
     pub type_: Option<u32>,
     /// Smallest value the control accepts.
@@ -33,7 +40,7 @@ pub struct CtrlConfig {
     /// Extra `V4L2_CTRL_FLAG_*` (the standard ones are added).
     pub flags: u32,
     /// Menu item names (`MENU`); empty takes the standard menu.
-    pub menu: Vec<String>,
+    pub menu: MenuItems,
     /// Menu item values (`INTEGER_MENU`).
     pub int_menu: Vec<i64>,
     /// Menu items that do not exist (bit `i` hides item `i`).
@@ -52,7 +59,7 @@ impl CtrlConfig {
             step,
             def,
             flags: 0,
-            menu: Vec::new(),
+            menu: Cow::Borrowed(&[]),
             int_menu: Vec::new(),
             menu_skip_mask: 0,
         }
@@ -60,9 +67,9 @@ impl CtrlConfig {
 
     /// A standard menu control with the driver's items
     /// (`v4l2_ctrl_new_std_menu_items`).
-    pub fn std_menu_items(id: u32, items: &[&str], skip: u64, def: i64) -> Self {
+    pub fn std_menu_items(id: u32, items: &'static [&'static str], skip: u64, def: i64) -> Self {
         Self {
-            menu: items.iter().map(|s| (*s).to_owned()).collect(),
+            menu: Cow::Borrowed(items),
             menu_skip_mask: skip,
             ..Self::std(id, 0, items.len() as i64 - 1, 0, def)
         }
@@ -71,7 +78,7 @@ impl CtrlConfig {
     /// A driver control (`v4l2_ctrl_new_custom`).
     pub fn custom(
         id: u32,
-        name: &str,
+        name: impl Into<Cow<'static, str>>,
         type_: u32,
         min: i64,
         max: i64,
@@ -79,22 +86,32 @@ impl CtrlConfig {
         def: i64,
     ) -> Self {
         Self {
-            name: Some(name.to_owned()),
+            name: Some(name.into()),
             type_: Some(type_),
             ..Self::std(id, min, max, step, def)
         }
     }
 
     /// A driver menu control: items `0..items.len()`, default `def`.
-    pub fn custom_menu(id: u32, name: &str, items: &[&str], def: i64) -> Self {
+    pub fn custom_menu(
+        id: u32,
+        name: impl Into<Cow<'static, str>>,
+        items: &'static [&'static str],
+        def: i64,
+    ) -> Self {
         Self {
-            menu: items.iter().map(|s| (*s).to_owned()).collect(),
+            menu: Cow::Borrowed(items),
             ..Self::custom(id, name, ty::MENU, 0, items.len() as i64 - 1, 0, def)
         }
     }
 
     /// A driver integer menu control.
-    pub fn custom_int_menu(id: u32, name: &str, values: &[i64], def: i64) -> Self {
+    pub fn custom_int_menu(
+        id: u32,
+        name: impl Into<Cow<'static, str>>,
+        values: &[i64],
+        def: i64,
+    ) -> Self {
         Self {
             int_menu: values.to_vec(),
             ..Self::custom(
@@ -111,12 +128,12 @@ impl CtrlConfig {
 
     /// A control class control (`V4L2_CTRL_TYPE_CTRL_CLASS`), e.g. a
     /// driver-specific class.
-    pub fn class(id: u32, name: &str) -> Self {
+    pub fn class(id: u32, name: impl Into<Cow<'static, str>>) -> Self {
         Self::custom(id, name, ty::CTRL_CLASS, 0, 0, 0, 0)
     }
 
     /// A button (`V4L2_CTRL_TYPE_BUTTON`).
-    pub fn button(id: u32, name: &str) -> Self {
+    pub fn button(id: u32, name: impl Into<Cow<'static, str>>) -> Self {
         Self::custom(id, name, ty::BUTTON, 0, 0, 0, 0)
     }
 
@@ -135,7 +152,7 @@ impl CtrlConfig {
         let type_ = self.type_.or(std.map(|s| s.type_)).ok_or(Errno::EINVAL)?;
         let name = match (&self.name, std) {
             (Some(n), _) => n.clone(),
-            (None, Some(s)) => s.name.to_owned(),
+            (None, Some(s)) => Cow::Borrowed(s.name),
             (None, None) => return Err(Errno::EINVAL),
         };
         if name.is_empty() || name.len() > 31 || self.id & !ctrl_flag::ID_MASK != 0 || self.id == 0
@@ -175,11 +192,7 @@ impl CtrlConfig {
             }
             ty::MENU | ty::INTEGER_MENU => {
                 if type_ == ty::MENU && menu.is_empty() {
-                    menu = std_menu(self.id)
-                        .ok_or(Errno::EINVAL)?
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect();
+                    menu = Cow::Borrowed(std_menu(self.id).ok_or(Errno::EINVAL)?);
                 }
                 let items = if type_ == ty::MENU {
                     menu.len()
@@ -219,7 +232,7 @@ pub struct ResolvedCtrl {
     /// The control id (`V4L2_CID_*`, or a driver-private id).
     pub id: u32,
     /// The name `VIDIOC_QUERYCTRL` reports.
-    pub name: String,
+    pub name: Cow<'static, str>,
     /// `V4L2_CTRL_TYPE_*`.
     pub type_: u32,
     /// Smallest value the control accepts.
@@ -233,7 +246,7 @@ pub struct ResolvedCtrl {
     /// Static `V4L2_CTRL_FLAG_*`.
     pub flags: u32,
     /// Names of the menu entries, by index (menu controls only).
-    pub menu: Vec<String>,
+    pub menu: MenuItems,
     /// Integer menu values.
     pub int_menu: Vec<i64>,
     /// Hidden menu items.

@@ -21,5 +21,5 @@ mod handler;
 pub(crate) mod ioctl;
 pub mod std;
 
-pub use config::{CtrlConfig, ResolvedCtrl};
+pub use config::{CtrlConfig, MenuItems, ResolvedCtrl};
 pub use handler::{ApplyFn, CtrlHandler};

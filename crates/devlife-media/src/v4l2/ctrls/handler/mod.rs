@@ -224,7 +224,7 @@ impl CtrlHandler {
         ) {
             return Err(Errno::EINVAL);
         }
-        let mut cfg = CtrlConfig::custom(id, &c.d.name, c.d.type_, min, max, step, def);
+        let mut cfg = CtrlConfig::custom(id, c.d.name.clone(), c.d.type_, min, max, step, def);
         cfg.menu = c.d.menu.clone();
         cfg.int_menu = c.d.int_menu.clone();
         cfg.menu_skip_mask = c.d.menu_skip_mask;
@@ -409,7 +409,12 @@ impl CtrlHandler {
             })
             .map(|c| {
                 let v = match c.d.type_ {
-                    ty::MENU => c.d.menu.get(c.cur as usize).cloned().unwrap_or_default(),
+                    ty::MENU => c
+                        .d
+                        .menu
+                        .get(c.cur as usize)
+                        .map(|s| (*s).to_owned())
+                        .unwrap_or_default(),
                     ty::INTEGER_MENU => {
                         c.d.int_menu
                             .get(c.cur as usize)
