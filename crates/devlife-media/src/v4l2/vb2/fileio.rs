@@ -98,7 +98,7 @@ impl Queue {
                 None => return Err(Errno::ENODEV),
             }
         };
-        mem.with(|b| buf[..n].copy_from_slice(&b[pos..pos + n]));
+        mem.read(pos, &mut buf[..n])?;
         let pos = pos + n;
         if pos == size {
             fio.cur = None;

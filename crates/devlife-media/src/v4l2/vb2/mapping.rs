@@ -13,11 +13,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// The memory of one buffer: page-aligned bytes shared by the queue, its
 /// mappings and the driver filling it.
 ///
+/// The bytes are allocated, zeroed, on the first access that may write
+/// them: a buffer that is only requested and freed (most of `REQBUFS` under
+/// stress) or only read costs no zeroing of `len` bytes, and reads of
+/// untouched memory see zeros, as they would of freshly zeroed pages.
+///
 /// # Invariants
 ///
-/// `mapped` counts the live [`VmOps`] mappings created from this memory.
+/// * `mapped` counts the live [`VmOps`] mappings created from this memory.
+/// * `bytes`, once allocated, holds exactly `len` bytes; before that every
+///   byte of the buffer reads as zero.
 pub struct BufferMemory {
-    bytes: Mutex<Box<[u8]>>,
+    len: usize,
+    bytes: Mutex<Option<Box<[u8]>>>,
     mapped: AtomicUsize,
     _live: LiveToken,
 }
@@ -34,7 +42,8 @@ impl std::fmt::Debug for BufferMemory {
 impl BufferMemory {
     pub(super) fn new(monitor: &Monitor, len: usize) -> Arc<Self> {
         Arc::new(Self {
-            bytes: Mutex::new(vec![0; len].into_boxed_slice()),
+            len,
+            bytes: Mutex::new(None),
             mapped: AtomicUsize::new(0),
             _live: monitor.live("vb2_buffer_mem"),
         })
@@ -42,7 +51,7 @@ impl BufferMemory {
 
     /// Allocated length (page aligned).
     pub fn len(&self) -> usize {
-        self.bytes.lock().len()
+        self.len
     }
 
     /// Whether the memory is empty (never for a queue buffer).
@@ -55,9 +64,25 @@ impl BufferMemory {
         self.mapped.load(Ordering::Acquire)
     }
 
-    /// Runs `f` on the bytes.
+    /// Runs `f` on the bytes (allocating them on first use).
     pub fn with<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        f(&mut self.bytes.lock())
+        let mut g = self.bytes.lock();
+        let b = g.get_or_insert_with(|| vec![0; self.len].into_boxed_slice());
+        f(b)
+    }
+
+    /// Copies the bytes at `offset..offset + buf.len()` into `buf` (zeros if
+    /// nothing was ever written); `EFAULT` past the end.
+    pub fn read(&self, offset: usize, buf: &mut [u8]) -> KResult<()> {
+        let end = offset.checked_add(buf.len()).ok_or(Errno::EFAULT)?;
+        if end > self.len {
+            return Err(Errno::EFAULT);
+        }
+        match &*self.bytes.lock() {
+            Some(b) => buf.copy_from_slice(&b[offset..end]),
+            None => buf.fill(0),
+        }
+        Ok(())
     }
 }
 
@@ -85,20 +110,15 @@ impl VmOps for Vb2Mapping {
         self.mem.len()
     }
     fn read(&self, offset: usize, buf: &mut [u8]) -> KResult<()> {
-        self.mem.with(|b| {
-            let end = offset.checked_add(buf.len()).ok_or(Errno::EFAULT)?;
-            buf.copy_from_slice(b.get(offset..end).ok_or(Errno::EFAULT)?);
-            Ok(())
-        })
+        self.mem.read(offset, buf)
     }
     fn write(&self, offset: usize, data: &[u8]) -> KResult<()> {
-        self.mem.with(|b| {
-            let end = offset.checked_add(data.len()).ok_or(Errno::EFAULT)?;
-            b.get_mut(offset..end)
-                .ok_or(Errno::EFAULT)?
-                .copy_from_slice(data);
-            Ok(())
-        })
+        let end = offset.checked_add(data.len()).ok_or(Errno::EFAULT)?;
+        if end > self.mem.len {
+            return Err(Errno::EFAULT);
+        }
+        self.mem.with(|b| b[offset..end].copy_from_slice(data));
+        Ok(())
     }
 }
 
