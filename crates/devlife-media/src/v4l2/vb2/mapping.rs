@@ -148,3 +148,30 @@ impl Queue {
         Ok(Arc::new(Vb2Mapping::new(slot.mem.clone())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Memory nobody wrote reads as zeros without being allocated; the
+    /// first write allocates it whole, and reads then see what was written.
+    #[test]
+    fn memory_is_zero_until_written_and_bounds_are_checked() {
+        let m = BufferMemory::new(&Monitor::new(), 8192);
+        assert_eq!(m.len(), 8192);
+        let mut buf = [0xaa_u8; 16];
+        m.read(8176, &mut buf).unwrap();
+        assert_eq!(buf, [0; 16]);
+        assert!(m.bytes.lock().is_none(), "a read allocated the buffer");
+        assert_eq!(m.read(8180, &mut buf), Err(Errno::EFAULT));
+        let map = Vb2Mapping::new(m.clone());
+        assert_eq!(map.write(8190, &[1, 2, 3]), Err(Errno::EFAULT));
+        assert!(m.bytes.lock().is_none(), "a refused write allocated");
+        map.write(100, &[1, 2, 3]).unwrap();
+        let mut out = [9_u8; 5];
+        map.read(99, &mut out).unwrap();
+        assert_eq!(out, [0, 1, 2, 3, 0]);
+        assert_eq!(m.with(|b| b.len()), 8192);
+        assert_eq!(map.len(), 8192);
+    }
+}
