@@ -317,7 +317,7 @@ impl CtrlHandler {
             return Err(Errno::EINVAL);
         }
         if c.d.type_ == ty::MENU {
-            put_str(&mut qm.name, &c.d.menu[qm.index as usize]);
+            put_str(&mut qm.name, c.d.menu[qm.index as usize]);
         } else {
             qm.set_value(c.d.int_menu[qm.index as usize]);
         }
@@ -409,12 +409,12 @@ impl CtrlHandler {
             })
             .map(|c| {
                 let v = match c.d.type_ {
-                    ty::MENU => c
-                        .d
-                        .menu
-                        .get(c.cur as usize)
-                        .map(|s| (*s).to_owned())
-                        .unwrap_or_default(),
+                    ty::MENU => {
+                        c.d.menu
+                            .get(c.cur as usize)
+                            .map(|s| (*s).to_owned())
+                            .unwrap_or_default()
+                    }
                     ty::INTEGER_MENU => {
                         c.d.int_menu
                             .get(c.cur as usize)
