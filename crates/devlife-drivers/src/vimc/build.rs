@@ -14,12 +14,12 @@ use super::hw::REG_IRQ_EN;
 use super::scaler::ScalerOps;
 use super::sensor::SensorOps;
 use super::state::{VimcState, VimcStats};
-use super::streamer::StreamCtl;
+use super::streamer::{StreamCtl, StreamerThread};
 use super::subdev::{EntCommon, LensOps};
 use super::topology::{
     ANCILLARY_LINKS, DATA_LINKS, ENTITIES, EntKind, NUM_ENTITIES, capture_number,
 };
-use super::{Style, VimcNodes};
+use super::VimcNodes;
 use devlife::check::Shadow;
 use devlife_media::mc::{DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions};
 use devlife_media::v4l2::{
@@ -33,7 +33,6 @@ use std::time::Duration;
 /// State shared by the registered driver and its handle.
 #[derive(Debug)]
 pub(crate) struct DriverShared {
-    pub(crate) style: Style,
     pub(crate) interval: Duration,
     pub(crate) stats: Arc<VimcStats>,
     /// Driver-private mistakes armed by a scenario (`mistake NAME`); only
@@ -115,8 +114,8 @@ pub(crate) trait Variant {
     ) -> KResult<VideoDevice<CaptureOps>> {
         VideoDevice::new(v4l2, cfg, ops)
     }
-    /// Gives capture `cap` its streamer thread, if it gets one at probe.
-    fn streamer(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>, cap: usize);
+    /// How the captures' streamer threads live.
+    fn streamer_thread(&self) -> &'static dyn StreamerThread;
 }
 
 /// The media device's identity (`vimc_probe`'s `media_device` fields).
@@ -166,8 +165,8 @@ fn add_entities(
             EntKind::Lens => Box::new(subdev(ctx, v4l2, i, variant, LensOps { c })?),
             EntKind::Capture => {
                 let cap = capture_number(i).ok_or(Errno::EINVAL)?;
-                let ctl = Arc::new(StreamCtl::new(state, cap, i));
-                variant.streamer(ctx, &ctl, cap);
+                let ctl = Arc::new(StreamCtl::new(state, cap, i, variant.streamer_thread()));
+                ctl.probe(ctx);
                 let mut cfg = VideoDeviceConfig::capture(e.name, pix_default());
                 cfg.device_caps = DEVICE_CAPS;
                 cfg.queue = queue_config();

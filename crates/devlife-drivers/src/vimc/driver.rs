@@ -5,9 +5,9 @@
 //! framework's.
 
 use super::build::{self, DriverShared, Variant, VimcData};
-use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
+use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID, reg_stream};
 use super::state::{Stat, VimcState};
-use super::streamer::{self, StreamCtl};
+use super::streamer::{self, StreamCtl, StreamerThread};
 use devlife_media::mc::MediaDevice;
 use devlife_media::v4l2::V4l2Device;
 use devlife_model::{BusKind, Driver, Errno, IrqReturn, KResult, ProbeCtx, RemoveCtx};
@@ -19,16 +19,46 @@ pub(crate) struct VimcDriver {
 }
 
 impl Variant for VimcDriver {
-    /// The streamer thread: a timer gated by the binding and disabled at
-    /// unbind; it holds its control weakly.
-    fn streamer(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>, cap: usize) {
+    fn streamer_thread(&self) -> &'static dyn StreamerThread {
+        &BindingTimer
+    }
+}
+
+/// The streamer thread of the framework driver: a timer made at probe
+/// through the binding, so it runs inside the binding's gate and is
+/// disabled at unbind.
+///
+/// # Invariants
+///
+/// A capture's `timer` is set once, at probe, and its callback holds the
+/// stream control weakly (no cycle).
+struct BindingTimer;
+
+impl StreamerThread for BindingTimer {
+    fn probe(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>) {
         let weak = Arc::downgrade(ctl);
-        let t = ctx.timer(&format!("vimc-streamer-{cap}"), move |w| {
+        let t = ctx.timer(&format!("vimc-streamer-{}", ctl.cap), move |w| {
             if let Some(c) = weak.upgrade() {
                 c.tick(w);
             }
         });
         *ctl.timer.lock() = Some(t);
+    }
+
+    fn start(&self, ctl: &Arc<StreamCtl>, st: &VimcState) {
+        let t = ctl.timer.lock().clone();
+        if let Some(t) = t {
+            t.arm(st.interval);
+        }
+    }
+
+    /// `kthread_stop` (cancel, wait for a running frame), then the engine.
+    fn stop(&self, ctl: &StreamCtl, st: &VimcState) {
+        let t = ctl.timer.lock().clone();
+        if let Some(t) = t {
+            t.cancel_sync();
+        }
+        st.regs.write(reg_stream(ctl.cap), 0);
     }
 }
 
@@ -67,7 +97,6 @@ impl Driver for VimcDriver {
             "vimc_device",
             "vimc",
             VimcState::new(
-                self.shared.style,
                 Regs::Framework(regs),
                 mdev.clone(),
                 ctx.kernel().downgrade(),

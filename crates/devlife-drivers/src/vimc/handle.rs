@@ -65,7 +65,6 @@ impl VimcHandle {
             }
         };
         let shared = Arc::new(DriverShared {
-            style,
             interval: cfg.frame_interval,
             stats: Arc::new(VimcStats::default()),
             mistakes: Mutex::new(Vec::new()),

@@ -22,9 +22,9 @@
 
 use super::build::{self, DriverShared, Variant, VimcData};
 use super::capture::CaptureOps;
-use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID};
+use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID, reg_stream};
 use super::state::{Stat, VimcState};
-use super::streamer::{self, StreamCtl};
+use super::streamer::{self, StreamCtl, StreamerThread};
 use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
 use crate::Mistake;
 use crate::mistake::PrivKref;
@@ -81,8 +81,57 @@ impl Variant for VimcLegacyDriver {
         VideoDevice::new_embedded(v4l2, cfg, ops, &mem)
     }
 
-    /// No streamer at probe: `start_streaming` starts a kthread.
-    fn streamer(&self, _ctx: &ProbeCtx<'_>, _ctl: &Arc<StreamCtl>, _cap: usize) {}
+    fn streamer_thread(&self) -> &'static dyn StreamerThread {
+        &Kthread
+    }
+}
+
+/// The twin's streamer thread: a kthread started at `start_streaming` on
+/// the kernel's timer base, ungated; only `stop_streaming` stops it, and
+/// nobody does at unbind.
+///
+/// # Invariants
+///
+/// A capture's `timer` is `Some` exactly while a stream started by
+/// `start_streaming` has not been stopped by `stop_streaming`; its callback
+/// holds the stream control strongly meanwhile (the kthread's data).
+struct Kthread;
+
+impl StreamerThread for Kthread {
+    /// No thread at probe.
+    fn probe(&self, _ctx: &ProbeCtx<'_>, _ctl: &Arc<StreamCtl>) {}
+
+    /// `kthread_run`: the thread holds its data.
+    fn start(&self, ctl: &Arc<StreamCtl>, st: &VimcState) {
+        let me = ctl.clone();
+        let timer = st.kernel.upgrade().map(|k| {
+            k.timers()
+                .timer(&format!("vimc-streamer-{}", ctl.cap), None, move |w| {
+                    me.tick(w)
+                })
+        });
+        if let Some(t) = &timer {
+            t.arm(st.interval);
+        }
+        *ctl.timer.lock() = timer;
+    }
+
+    /// The pre-fix driver stops the engine first, then skips the rest if the
+    /// device was removed ("nothing left to stop"): the streamer is never
+    /// stopped and keeps its data (a leak), and both accesses happen on
+    /// freed memory and removed hardware.
+    fn stop_first(&self, ctl: &StreamCtl, st: &VimcState) -> bool {
+        st.regs.write(reg_stream(ctl.cap), 0);
+        !st.binding.is_removed()
+    }
+
+    /// `kthread_stop`: the thread and its reference to its data go.
+    fn stop(&self, ctl: &StreamCtl, _st: &VimcState) {
+        let t = ctl.timer.lock().take();
+        if let Some(t) = t {
+            t.cancel_sync();
+        }
+    }
 }
 
 impl Driver for VimcLegacyDriver {
@@ -117,7 +166,6 @@ impl Driver for VimcLegacyDriver {
         });
         *self.kref.lock() = Some(kref);
         let state = VimcState::new(
-            self.shared.style,
             Regs::Legacy(regs),
             mdev.clone(),
             ctx.kernel().downgrade(),

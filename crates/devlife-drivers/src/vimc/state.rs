@@ -13,7 +13,6 @@ use super::formats::{mbus_default, pix_default};
 use super::hw::Regs;
 use super::pattern::FrameFmt;
 use super::topology::{ENTITIES, EntKind, NUM_CAPTURES, NUM_ENTITIES};
-use crate::common::Style;
 use devlife::check::CheckedMutex;
 use devlife_media::mc::MediaDevice;
 use devlife_media::uapi::subdev::V4l2MbusFramefmt;
@@ -175,7 +174,6 @@ pub(crate) struct CapState {
 /// * `ents[i].pads` has one format per pad of entity `i`, equal to the
 ///   subdev's ACTIVE state (both are written by the entity's `set_fmt`).
 pub(crate) struct VimcState {
-    pub(crate) style: Style,
     pub(crate) regs: Regs,
     pub(crate) mdev: MediaDevice,
     pub(crate) kernel: WeakKernel,
@@ -216,7 +214,6 @@ pub(crate) fn default_crop() -> V4l2Rect {
 
 impl VimcState {
     pub(crate) fn new(
-        style: Style,
         regs: Regs,
         mdev: MediaDevice,
         kernel: WeakKernel,
@@ -226,7 +223,6 @@ impl VimcState {
     ) -> Self {
         let lock = CheckedMutex::new(mdev.monitor(), "vimc.lock", ());
         Self {
-            style,
             regs,
             mdev,
             kernel,
@@ -249,10 +245,6 @@ impl VimcState {
             lock,
             stats,
         }
-    }
-
-    pub(crate) fn legacy(&self) -> bool {
-        self.style == Style::Legacy
     }
 
     /// The entity index whose graph id is `id`.

@@ -5,16 +5,12 @@
 //! completes it.
 //!
 //! The kernel runs a kthread per stream that sleeps `HZ/60` between frames.
-//! Here the thread is a model [`Timer`] re-armed after each frame:
-//!
-//! * framework style: the timer is created at probe through the binding
-//!   (`ProbeCtx::timer`), so it runs inside the binding's gate and is
-//!   disabled at unbind; `stop_streaming` cancels it and waits for a running
-//!   frame (`kthread_stop`). Its callback holds the stream control weakly.
-//! * legacy style: the timer is created at `start_streaming` on the kernel's
-//!   timer base, ungated, and holds the stream control strongly (the
-//!   kthread's data); only `stop_streaming` stops it and breaks that cycle.
-//!   Nobody stops it at unbind.
+//! Here the thread is a model [`Timer`] re-armed after each frame. How that
+//! thread is made, started and stopped is the driver's [`StreamerThread`]:
+//! the framework driver's is a timer created at probe through the binding
+//! (gated, disabled at unbind); the legacy twin's is an ungated kthread
+//! started at `start_streaming` that nobody stops at unbind. This file
+//! carries no trace of which one it runs with.
 
 use super::hw::{REG_IRQ_ACK, REG_IRQ_STATUS, REG_TRIGGER, reg_frames, reg_stream};
 use super::pattern::{FrameFmt, debayer, scale, sensor_frame};
@@ -26,20 +22,39 @@ use devlife_media::mc::{PadKey, Pipeline};
 use devlife_media::uapi::media::{MEDIA_LNK_FL_ENABLED, MEDIA_PAD_FL_SINK};
 use devlife_media::uapi::subdev::V4l2MbusFramefmt;
 use devlife_media::v4l2::BufferQueue;
-use devlife_model::{Errno, IrqReturn, KResult, Timer, WorkCtx};
+use devlife_model::{Errno, IrqReturn, KResult, ProbeCtx, Timer, WorkCtx};
 use parking_lot::Mutex;
 use std::sync::Arc;
 
+/// How a capture's streamer thread lives (`kthread_run` / `kthread_stop`):
+/// the driver's choice, made once for all its captures.
+pub(crate) trait StreamerThread: Send + Sync {
+    /// At probe, once the capture's stream control exists: makes the
+    /// thread if it lives as long as the binding.
+    fn probe(&self, ctx: &ProbeCtx<'_>, ctl: &Arc<StreamCtl>);
+    /// At the end of a successful `start_streaming`: schedules the first
+    /// frame (starting the thread if it lives per stream). `st` is the
+    /// device state the caller already reached.
+    fn start(&self, ctl: &Arc<StreamCtl>, st: &VimcState);
+    /// The first step of `stop_streaming`. `false` skips everything after
+    /// it (the stream stays marked active, nothing is returned).
+    fn stop_first(&self, _ctl: &StreamCtl, _st: &VimcState) -> bool {
+        true
+    }
+    /// After the stream is marked stopped: stops the thread and waits for a
+    /// running frame, then whatever of the engine is still running.
+    fn stop(&self, ctl: &StreamCtl, st: &VimcState);
+}
+
 /// The control of one capture's stream (`struct vimc_stream`): which
-/// capture, the device state, and the frame timer.
+/// capture, the device state, the frame timer and the driver's way of
+/// running it.
 ///
 /// # Invariants
 ///
-/// * Framework style: `timer` is set once, at probe, and its callback holds
-///   this object weakly (no cycle).
-/// * Legacy style: `timer` is `Some` exactly while a stream started by
-///   `start_streaming` has not been stopped by `stop_streaming`; its callback
-///   holds this object strongly meanwhile.
+/// `timer`, when set, is the streamer thread of this capture; its
+/// lifetime and who holds whom is the [`StreamerThread`]'s (stated by each
+/// implementation).
 pub(crate) struct StreamCtl {
     pub(crate) st: Shadow<VimcState>,
     /// The capture number.
@@ -47,6 +62,8 @@ pub(crate) struct StreamCtl {
     /// The capture's entity index.
     pub(crate) ent: usize,
     pub(crate) timer: Mutex<Option<Timer>>,
+    /// How the streamer thread lives.
+    thread: &'static dyn StreamerThread,
 }
 
 fn frame_fmt(f: &V4l2MbusFramefmt) -> FrameFmt {
@@ -102,13 +119,25 @@ fn resolve_chain(st: &VimcState, ent: usize) -> KResult<Vec<usize>> {
 }
 
 impl StreamCtl {
-    pub(crate) fn new(st: &Shadow<VimcState>, cap: usize, ent: usize) -> Self {
+    pub(crate) fn new(
+        st: &Shadow<VimcState>,
+        cap: usize,
+        ent: usize,
+        thread: &'static dyn StreamerThread,
+    ) -> Self {
         Self {
             st: st.clone(),
             cap,
             ent,
             timer: Mutex::new(None),
+            thread,
         }
+    }
+
+    /// Gives this capture its streamer thread at probe, if the driver's
+    /// lives as long as the binding.
+    pub(crate) fn probe(self: &Arc<Self>, ctx: &ProbeCtx<'_>) {
+        self.thread.probe(ctx, self);
     }
 
     fn origin(&self) -> PadKey {
@@ -165,25 +194,7 @@ impl StreamCtl {
             s.sequence = 0;
             s.pending.clear();
         }
-        if st.legacy() {
-            // kthread_run: the thread holds its data.
-            let me = self.clone();
-            let timer = st.kernel.upgrade().map(|k| {
-                k.timers()
-                    .timer(&format!("vimc-streamer-{}", self.cap), None, move |w| {
-                        me.tick(w)
-                    })
-            });
-            if let Some(t) = &timer {
-                t.arm(st.interval);
-            }
-            *self.timer.lock() = timer;
-        } else {
-            let t = self.timer.lock().clone();
-            if let Some(t) = t {
-                t.arm(st.interval);
-            }
-        }
+        self.thread.start(self, st);
         st.stats.bump(Stat::StreamStarts);
         Ok(())
     }
@@ -214,15 +225,8 @@ impl StreamCtl {
     #[track_caller]
     pub(crate) fn stop(&self, pipe: &Pipeline, queue: &BufferQueue) {
         let st = self.st.get();
-        if st.legacy() {
-            // The pre-fix driver stops the engine first, then skips the rest
-            // if the device was removed ("nothing left to stop"): the
-            // streamer is never stopped and keeps its data (a leak), and
-            // both accesses happen on freed memory and removed hardware.
-            st.regs.write(reg_stream(self.cap), 0);
-            if st.binding.is_removed() {
-                return;
-            }
+        if !self.thread.stop_first(self, st) {
+            return;
         }
         let (pending, chain) = {
             let mut s = st.caps[self.cap].stream.lock();
@@ -232,17 +236,7 @@ impl StreamCtl {
             (std::mem::take(&mut s.pending), std::mem::take(&mut s.chain))
         };
         // kthread_stop: no frame runs after this.
-        let timer = if st.legacy() {
-            self.timer.lock().take()
-        } else {
-            self.timer.lock().clone()
-        };
-        if let Some(t) = timer {
-            t.cancel_sync();
-        }
-        if !st.legacy() {
-            st.regs.write(reg_stream(self.cap), 0);
-        }
+        self.thread.stop(self, st);
         drop(pending);
         queue.return_all();
         self.s_stream_off(st, &chain);
@@ -288,8 +282,8 @@ impl StreamCtl {
                 .write_bound(bound.as_ref(), REG_TRIGGER, 1 << self.cap);
         }
         // Sleep a period, unless the stream stopped: stopped by the driver,
-        // or, for a streamer nobody stopped (the legacy twin after unbind),
-        // its queue stopped streaming (it then parks, holding its data).
+        // or, for a streamer nobody stopped (one not stopped at unbind), its
+        // queue stopped streaming (it then parks, holding its data).
         let again = {
             let s = c.stream.lock();
             s.active && s.queue.as_ref().is_some_and(BufferQueue::is_streaming)
