@@ -16,6 +16,7 @@ use devlife_drivers::Style;
 use devlife_drivers::vimc::formats::code;
 use devlife_drivers::vimc::hw::reg_stream;
 use devlife_drivers::vimc::pattern::{FrameFmt, sensor_frame};
+use devlife_media::kinds;
 use devlife_media::mc::preempt;
 use devlife_media::uapi::media::*;
 use devlife_media::uapi::subdev::*;
@@ -87,9 +88,9 @@ fn dqbuf_blocked_on_an_empty_queue_framework() {
             assert_eq!(rig.v.hardware().peek(reg_stream(1)), 0);
         }
         // The video device lives until the file closes.
-        assert_eq!(st.video_releases, 2);
+        assert_eq!(rig.released(kinds::VIDEO_DEVICE), 2);
         drop(f);
-        assert_eq!(rig.v.stats().video_releases, 3);
+        assert_eq!(rig.released(kinds::VIDEO_DEVICE), 3);
         rig.assert_silent();
         rig.finish();
     }
@@ -247,13 +248,13 @@ fn mmaped_buffers_survive_the_device_framework() {
         drop(f);
         // The mappings keep the file: not released yet.
         assert_eq!(mapped.open_files(), 1);
-        assert_eq!(rig.v.stats().video_releases, 2);
+        assert_eq!(rig.released(kinds::VIDEO_DEVICE), 2);
         // Writes still land in the (orphaned) buffer memory.
         maps[1].write(0, &[1, 2, 3]).unwrap();
         assert_eq!(rig.k.monitor().ledger().live("vb2_buffer_mem"), 2);
         drop(maps);
         assert_eq!(mapped.open_files(), 0);
-        assert_eq!(rig.v.stats().video_releases, 3);
+        assert_eq!(rig.released(kinds::VIDEO_DEVICE), 3);
         assert_eq!(rig.k.monitor().ledger().live("vb2_buffer_mem"), 0);
         drop(mapped);
         rig.assert_silent();
@@ -310,9 +311,9 @@ fn open_media_node_framework() {
             Errno::ENXIO
         );
         // The open file pins the media device (R2 fixed).
-        assert_eq!(rig.v.stats().media_releases, 0);
+        assert_eq!(rig.released(kinds::MEDIA_DEVICE), 0);
         drop(m);
-        assert_eq!(rig.v.stats().media_releases, 1);
+        assert_eq!(rig.released(kinds::MEDIA_DEVICE), 1);
         rig.assert_silent();
         rig.finish();
     }
@@ -421,10 +422,10 @@ fn open_subdev_node_framework() {
         );
         assert_eq!(s.poll(PollMask::IN | PollMask::PRI, None), Ok(video_gone()));
         // Each open file keeps its subdev (and its driver data) alive.
-        assert_eq!(rig.v.stats().subdev_releases, 6);
+        assert_eq!(rig.released(kinds::V4L2_SUBDEV), 6);
         drop(s);
         drop(lens);
-        assert_eq!(rig.v.stats().subdev_releases, 8);
+        assert_eq!(rig.released(kinds::V4L2_SUBDEV), 8);
         rig.assert_silent();
         rig.finish();
     }

@@ -34,6 +34,13 @@ pub fn reports_on(k: &Kernel, kind: ReportKind, object: &str) -> usize {
         .sum()
 }
 
+/// How many objects of `kind` (a `devlife_media::kinds` name) `k`'s monitor
+/// saw released so far: each counted once its last reference went and its
+/// release callback ran.
+pub fn released(k: &Kernel, kind: &str) -> u64 {
+    k.monitor().ledger().released(kind)
+}
+
 /// Asserts that every object of `k` was released.
 pub fn no_leaks(k: &Kernel) {
     let l = k.leaks();

@@ -77,6 +77,12 @@ impl Rig {
         self.k.monitor().reports().count(kind)
     }
 
+    /// How many objects of `kind` (a `devlife_media::kinds` name) were
+    /// released in this kernel so far (only vimc makes them here).
+    pub fn released(&self, kind: &str) -> u64 {
+        released(&self.k, kind)
+    }
+
     /// Asserts that no checker fired.
     pub fn assert_silent(&self) {
         let r = self.reports();

@@ -7,6 +7,7 @@
 //! created (the twin's through the pre-fix extension) and how a capture's
 //! streamer thread lives; each says so through [`Variant`].
 
+use super::VimcNodes;
 use super::capture::{CaptureOps, DEVICE_CAPS, queue_config};
 use super::debayer::DebayerOps;
 use super::formats::pix_default;
@@ -19,7 +20,6 @@ use super::subdev::{EntCommon, LensOps};
 use super::topology::{
     ANCILLARY_LINKS, DATA_LINKS, ENTITIES, EntKind, NUM_ENTITIES, capture_number,
 };
-use super::VimcNodes;
 use devlife::check::Shadow;
 use devlife_media::mc::{DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions};
 use devlife_media::v4l2::{
@@ -151,7 +151,6 @@ fn subdev<O: SubdevOps>(
 fn add_entities(
     ctx: &ProbeCtx<'_>,
     variant: &impl Variant,
-    shared: &DriverShared,
     state: &Shadow<VimcState>,
     v4l2: &V4l2Device,
 ) -> KResult<Vec<VimcEnt>> {
@@ -177,7 +176,6 @@ fn add_entities(
                     CaptureOps {
                         ctl,
                         pipe: Pipeline::new(),
-                        stats: shared.stats.clone(),
                     },
                 )?;
                 vdev.register(ctx)?;
@@ -229,7 +227,6 @@ pub(crate) fn nodes(d: &VimcData) -> Option<VimcNodes> {
 pub(crate) fn build(
     ctx: &ProbeCtx<'_>,
     variant: &impl Variant,
-    shared: &DriverShared,
     state: &Shadow<VimcState>,
     mdev: &MediaDevice,
     v4l2: &V4l2Device,
@@ -238,7 +235,7 @@ pub(crate) fn build(
     ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
     let m = mdev.clone();
     ctx.undo_on_error("media_device_unregister", move || m.unregister());
-    let ents = add_entities(ctx, variant, shared, state, v4l2)?;
+    let ents = add_entities(ctx, variant, state, v4l2)?;
     create_links(mdev, &ents)?;
     mdev.register(
         ctx.kernel(),

@@ -15,7 +15,7 @@ use super::formats::{
     pix_default, pix_map_by_code, pix_map_by_index, pix_map_by_pixelformat,
 };
 use super::hw::reg_fmt;
-use super::state::{Stat, VimcStats};
+
 use super::streamer::StreamCtl;
 use devlife_media::mc::Pipeline;
 use devlife_media::uapi::io::{Stepwise, V4l2Frmsizeenum, frmsize_type};
@@ -48,7 +48,6 @@ pub fn queue_config() -> QueueConfig {
 pub(crate) struct CaptureOps {
     pub(crate) ctl: Arc<StreamCtl>,
     pub(crate) pipe: Pipeline,
-    pub(crate) stats: Arc<VimcStats>,
 }
 
 /// `vimc_capture_try_fmt_vid_cap`.
@@ -181,10 +180,6 @@ impl VideoOps for CaptureOps {
         // `v4l2_release` → `vb2_fop_release` reaching driver memory: after
         // unbind in the legacy twin, that memory is freed (race R3).
         self.ctl.st.get().opens.fetch_sub(1, Ordering::AcqRel);
-    }
-
-    fn release(&self) {
-        self.stats.bump(Stat::VideoReleases);
     }
 }
 

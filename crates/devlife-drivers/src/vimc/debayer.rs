@@ -108,8 +108,4 @@ impl SubdevOps for DebayerOps {
     fn close(&self) {
         self.c.close();
     }
-
-    fn release(&self) {
-        self.c.release();
-    }
 }

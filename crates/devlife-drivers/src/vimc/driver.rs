@@ -89,8 +89,6 @@ impl Driver for VimcDriver {
             return Err(Errno::EPROBE_DEFER);
         }
         let mdev = MediaDevice::new(ctx.monitor(), build::device_info(self.name()));
-        let stats = self.shared.stats.clone();
-        mdev.set_release(move || stats.bump(Stat::MediaReleases));
         // The state, released on its last reference (the binding, every
         // entity's driver data, the interrupt handler).
         let state = ctx.alloc_shadow(
@@ -110,12 +108,10 @@ impl Driver for VimcDriver {
             Some(b) => streamer::irq(&s2, Some(&b)),
             None => IrqReturn::None,
         })?;
-        let stats = self.shared.stats.clone();
-        let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", move || {
-            stats.bump(Stat::V4l2Releases)
-        });
+        // Nothing of vimc's own is freed with the v4l2 device.
+        let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", || {});
         v4l2.set_media_device(&mdev);
-        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)?;
+        let ents = build::build(ctx, self, &state, &mdev, &v4l2)?;
         self.shared.stats.bump(Stat::Probes);
         Ok(VimcData {
             state,

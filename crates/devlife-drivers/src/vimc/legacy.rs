@@ -159,11 +159,7 @@ impl Driver for VimcLegacyDriver {
         // The media device's release holds a reference until it runs.
         kref.get();
         let held = kref.clone();
-        let stats = self.shared.stats.clone();
-        mdev.set_release(move || {
-            stats.bump(Stat::MediaReleases);
-            held.put();
-        });
+        mdev.set_release(move || held.put());
         *self.kref.lock() = Some(kref);
         let state = VimcState::new(
             Regs::Legacy(regs),
@@ -177,12 +173,10 @@ impl Driver for VimcLegacyDriver {
             ctx.devm_irq_before_state("vimc", "vimc_device", "vimc_device", "vimc", state, |s| {
                 streamer::irq(s, None)
             })?;
-        let stats = self.shared.stats.clone();
-        let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", move || {
-            stats.bump(Stat::V4l2Releases)
-        });
+        // Nothing of vimc's own is freed with the v4l2 device.
+        let v4l2 = V4l2Device::new(ctx.monitor(), "vimc", || {});
         v4l2.set_media_device(&mdev);
-        let ents = build::build(ctx, self, &self.shared, &state, &mdev, &v4l2)
+        let ents = build::build(ctx, self, &state, &mdev, &v4l2)
             // A failed probe's embedding allocations go with their last
             // reference, unfreed (nothing was exposed yet).
             .inspect_err(|_| self.embedded.lock().clear())?;

@@ -128,10 +128,6 @@ impl SubdevOps for ScalerOps {
     fn close(&self) {
         self.c.close();
     }
-
-    fn release(&self) {
-        self.c.release();
-    }
 }
 
 #[cfg(test)]

@@ -87,8 +87,4 @@ impl SubdevOps for SensorOps {
     fn close(&self) {
         self.c.close();
     }
-
-    fn release(&self) {
-        self.c.release();
-    }
 }

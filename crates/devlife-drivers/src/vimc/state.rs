@@ -1,5 +1,7 @@
 //! The driver state of one vimc binding (`struct vimc_device` and the
-//! per-entity structs it points to), and the counters tests read.
+//! per-entity structs it points to), and the counters tests read (event
+//! counts only: how many objects were released is the monitor's ledger's,
+//! `devlife_media::kinds`).
 //!
 //! The state is one instrumented allocation ([`devlife::check::Shadow`]):
 //! the framework driver allocates it with `alloc_shadow` (released on its
@@ -39,10 +41,6 @@ pub struct VimcStats {
     late_completions: AtomicU64,
     stream_starts: AtomicU64,
     stream_stops: AtomicU64,
-    v4l2_releases: AtomicU64,
-    media_releases: AtomicU64,
-    video_releases: AtomicU64,
-    subdev_releases: AtomicU64,
 }
 
 /// A copy of [`VimcStats`] at one moment.
@@ -62,14 +60,6 @@ pub struct StatsSnapshot {
     pub stream_starts: u64,
     /// `stop_streaming` calls.
     pub stream_stops: u64,
-    /// v4l2 device release callbacks.
-    pub v4l2_releases: u64,
-    /// Media device release callbacks.
-    pub media_releases: u64,
-    /// Video device release callbacks.
-    pub video_releases: u64,
-    /// Subdev release callbacks.
-    pub subdev_releases: u64,
 }
 
 /// Which counter to bump.
@@ -82,10 +72,6 @@ pub(crate) enum Stat {
     LateCompletions,
     StreamStarts,
     StreamStops,
-    V4l2Releases,
-    MediaReleases,
-    VideoReleases,
-    SubdevReleases,
 }
 
 impl VimcStats {
@@ -98,10 +84,6 @@ impl VimcStats {
             Stat::LateCompletions => &self.late_completions,
             Stat::StreamStarts => &self.stream_starts,
             Stat::StreamStops => &self.stream_stops,
-            Stat::V4l2Releases => &self.v4l2_releases,
-            Stat::MediaReleases => &self.media_releases,
-            Stat::VideoReleases => &self.video_releases,
-            Stat::SubdevReleases => &self.subdev_releases,
         };
         c.fetch_add(1, Ordering::AcqRel);
     }
@@ -117,10 +99,6 @@ impl VimcStats {
             late_completions: l(&self.late_completions),
             stream_starts: l(&self.stream_starts),
             stream_stops: l(&self.stream_stops),
-            v4l2_releases: l(&self.v4l2_releases),
-            media_releases: l(&self.media_releases),
-            video_releases: l(&self.video_releases),
-            subdev_releases: l(&self.subdev_releases),
         }
     }
 }

@@ -2,34 +2,31 @@
 //! of `vimc-common.c`), and the lens (`vimc-lens.c`), which has nothing else.
 
 use super::hw::{REG_CTRL_ID, REG_CTRL_VAL, reg_fmt};
-use super::state::{Stat, VimcState, VimcStats};
+use super::state::VimcState;
 use devlife::check::Shadow;
 use devlife_media::uapi::subdev::{V4L2_SUBDEV_FORMAT_ACTIVE, V4l2MbusFramefmt};
 use devlife_media::uapi::videodev2::V4l2Rect;
 use devlife_media::v4l2::{SubdevOps, SubdevState};
 use devlife_model::{Errno, KResult};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The part of a subdev's driver data every vimc entity has.
 ///
 /// It holds the device state (a reference: the state lives until the last
-/// entity is released, framework style) and the entity's index. `release`
-/// touches only `stats`, never the state: in the legacy twin the state may be
-/// freed by then even without a race (a failed probe).
+/// entity is released, framework style) and the entity's index. A subdev's
+/// release has nothing of vimc's to free (the monitor counts it), so it
+/// never touches the state: in the legacy twin the state may be freed by
+/// then even without a race (a failed probe).
 pub(crate) struct EntCommon {
     pub(crate) st: Shadow<VimcState>,
     pub(crate) ent: usize,
-    pub(crate) stats: Arc<VimcStats>,
 }
 
 impl EntCommon {
     pub(crate) fn new(st: &Shadow<VimcState>, ent: usize) -> Self {
-        let stats = st.get().stats.clone();
         Self {
             st: st.clone(),
             ent,
-            stats,
         }
     }
 
@@ -99,10 +96,6 @@ impl EntCommon {
     pub(crate) fn close(&self) {
         self.st.get().opens.fetch_sub(1, Ordering::AcqRel);
     }
-
-    pub(crate) fn release(&self) {
-        self.stats.bump(Stat::SubdevReleases);
-    }
 }
 
 /// A format with only the fields `v4l2_subdev_link_validate_default` and the
@@ -130,8 +123,5 @@ impl SubdevOps for LensOps {
     }
     fn close(&self) {
         self.c.close();
-    }
-    fn release(&self) {
-        self.c.release();
     }
 }

@@ -311,7 +311,7 @@ impl Entity {
         }
         Ok(Entity(Ref::new(
             monitor,
-            "media_entity",
+            crate::kinds::MEDIA_ENTITY,
             EntityInner {
                 name: desc.name.into(),
                 function: desc.function,
@@ -509,7 +509,7 @@ impl Interface {
             mdev: OnceLock::new(),
         };
         let _ = inner.mdev.set(mdev.clone());
-        Interface(Ref::new(monitor, "media_interface", inner))
+        Interface(Ref::new(monitor, crate::kinds::MEDIA_INTERFACE, inner))
     }
 
     pub(crate) fn in_graph_flag(&self) -> Arc<AtomicBool> {

@@ -100,7 +100,9 @@ impl V4l2Device {
             }),
         };
         Self {
-            inner: Ref::with_release(monitor, "v4l2_device", inner, move |_| release()),
+            inner: Ref::with_release(monitor, crate::kinds::V4L2_DEVICE, inner, move |_| {
+                release()
+            }),
         }
     }
 

@@ -92,12 +92,28 @@ impl Ledger {
             .collect()
     }
 
+    /// The counts of `type_name`, if an object of it was ever created.
+    pub fn count(&self, type_name: &str) -> Option<LiveCount> {
+        let types = self
+            .types
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        types.get_key_value(type_name).map(|(t, c)| LiveCount {
+            type_name: t,
+            created: c.created.load(Ordering::Acquire),
+            released: c.released.load(Ordering::Acquire),
+        })
+    }
+
     /// Objects of `type_name` alive now.
     pub fn live(&self, type_name: &str) -> u64 {
-        self.snapshot()
-            .iter()
-            .find(|c| c.type_name == type_name)
-            .map_or(0, LiveCount::live)
+        self.count(type_name).as_ref().map_or(0, LiveCount::live)
+    }
+
+    /// Objects of `type_name` released so far: each counted when its last
+    /// reference went (its token dropped), after its release callback ran.
+    pub fn released(&self, type_name: &str) -> u64 {
+        self.count(type_name).map_or(0, |c| c.released)
     }
 
     /// Total objects alive now.
@@ -132,5 +148,8 @@ mod tests {
         assert!(l.leaks().is_empty());
         assert_eq!(l.total_live(), 0);
         assert_eq!(l.snapshot()[0].created, 2);
+        assert_eq!((l.released("A"), l.released("B")), (2, 1));
+        assert_eq!(l.released("never made"), 0);
+        assert_eq!(l.count("never made"), None);
     }
 }

@@ -61,7 +61,8 @@ impl Monitor {
         &self.inner.journal
     }
 
-    /// The ledger: live objects per type, for leak checks.
+    /// The ledger: objects created and released per type, for leak checks
+    /// and release counts ([`Ledger::released`]).
     pub fn ledger(&self) -> &Ledger {
         &self.inner.ledger
     }

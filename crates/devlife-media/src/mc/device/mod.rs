@@ -215,7 +215,7 @@ impl MediaDevice {
         );
         MediaDevice(Ref::new(
             monitor,
-            "media_device",
+            crate::kinds::MEDIA_DEVICE,
             MdevInner {
                 monitor: monitor.clone(),
                 lifetime,

@@ -89,7 +89,7 @@ impl<D: SubdevOps> Drop for SubdevInner<D> {
             self.id,
             &self.cfg.name,
             EventKind::Release,
-            Some("v4l2_subdev"),
+            Some(crate::kinds::V4L2_SUBDEV),
         );
     }
 }
@@ -137,9 +137,12 @@ impl<D: SubdevOps> Subdev<D> {
         style: NodeStyle,
     ) -> KResult<Self> {
         let id = monitor.next_id();
-        monitor
-            .journal()
-            .record_named(id, &cfg.name, EventKind::Alloc, Some("v4l2_subdev"));
+        monitor.journal().record_named(
+            id,
+            &cfg.name,
+            EventKind::Alloc,
+            Some(crate::kinds::V4L2_SUBDEV),
+        );
         let ctrls = if cfg.controls.is_empty() {
             None
         } else {
@@ -169,7 +172,7 @@ impl<D: SubdevOps> Subdev<D> {
             entity,
             next_fh: AtomicU64::new(1),
             monitor: monitor.clone(),
-            _live: monitor.live("v4l2_subdev"),
+            _live: monitor.live(crate::kinds::V4L2_SUBDEV),
             attach: Mutex::new(Attach {
                 v4l2_dev: None,
                 attached: false,

@@ -45,7 +45,7 @@ impl BufferMemory {
             len,
             bytes: Mutex::new(None),
             mapped: AtomicUsize::new(0),
-            _live: monitor.live("vb2_buffer_mem"),
+            _live: monitor.live(crate::kinds::VB2_BUFFER_MEM),
         })
     }
 

@@ -91,7 +91,7 @@ impl<D: VideoOps> Drop for VideoInner<D> {
             self.id,
             &self.name,
             EventKind::Release,
-            Some("video_device"),
+            Some(crate::kinds::VIDEO_DEVICE),
         );
     }
 }
@@ -181,9 +181,12 @@ impl<D: VideoOps> VideoDevice<D> {
             Some(CtrlHandler::new(&cfg.controls)?)
         };
         let id = monitor.next_id();
-        monitor
-            .journal()
-            .record_named(id, &cfg.name, EventKind::Alloc, Some("video_device"));
+        monitor.journal().record_named(
+            id,
+            &cfg.name,
+            EventKind::Alloc,
+            Some(crate::kinds::VIDEO_DEVICE),
+        );
         let v = Self {
             inner: Arc::new(VideoInner {
                 id,
@@ -201,7 +204,7 @@ impl<D: VideoOps> VideoDevice<D> {
                 intf: Mutex::new(None),
                 pipe: Pipeline::new(),
                 next_fh: AtomicU64::new(1),
-                _live: monitor.live("video_device"),
+                _live: monitor.live(crate::kinds::VIDEO_DEVICE),
                 monitor,
                 v4l2_dev: v4l2_dev.clone(),
             }),
