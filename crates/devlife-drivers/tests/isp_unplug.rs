@@ -5,6 +5,7 @@
 use devlife_drivers::Style;
 use devlife_drivers::isp::RESIZER_NAME;
 use devlife_drivers::isp::hw::pattern_byte;
+use devlife_media::kinds;
 use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::{Errno, Kernel, OpenFlags, PollMask, UnbindPhase};
 use devlife_testkit::isp::*;
@@ -150,21 +151,27 @@ fn release_runs_on_the_last_reference() {
     let sd = rig.open_subdev(RESIZER_NAME);
     let mf = rig.open_media();
     rig.unbind();
+    // The ISP's release is its v4l2 device's (the monitor counts both).
     let c = rig.isp.counters();
-    assert_eq!((c.removes, c.isp_releases), (1, 0));
+    assert_eq!((c.removes, released(&rig.k, kinds::V4L2_DEVICE)), (1, 0));
     assert_eq!(live(&rig.k, "isp_state"), 1);
     // Three subdevs without open files are gone; the resizer is held.
-    assert_eq!(c.subdev_releases, 3);
+    assert_eq!(released(&rig.k, kinds::V4L2_SUBDEV), 3);
     drop(sd);
-    assert_eq!(rig.isp.counters().subdev_releases, 4);
+    assert_eq!(released(&rig.k, kinds::V4L2_SUBDEV), 4);
     assert_eq!(
-        rig.isp.counters().isp_releases,
+        released(&rig.k, kinds::V4L2_DEVICE),
         0,
         "the video file holds it"
     );
     drop(v);
-    let c = rig.isp.counters();
-    assert_eq!((c.video_releases, c.isp_releases), (1, 1));
+    assert_eq!(
+        (
+            released(&rig.k, kinds::VIDEO_DEVICE),
+            released(&rig.k, kinds::V4L2_DEVICE)
+        ),
+        (1, 1)
+    );
     assert_eq!(live(&rig.k, "isp_state"), 0);
     // The media fd keeps the media device only.
     assert_eq!(live(&rig.k, "media_device"), 1);
@@ -195,7 +202,7 @@ fn module_unload_and_rebind_with_files_open() {
     assert!(rig.dev.driver_name().is_none());
     assert_eq!(media_info(&mf).unwrap_err(), Errno::EIO);
     drop(mf);
-    assert_eq!(rig.isp.counters().isp_releases, 2);
+    assert_eq!(released(&rig.k, kinds::V4L2_DEVICE), 2);
     no_reports(&rig.k);
     rig.finish();
 }

@@ -94,7 +94,6 @@ pub(crate) fn build(
             IspSubdev {
                 block: b,
                 st: st.clone(),
-                counters: counters.clone(),
             },
         )?;
         v4l2.register_subdev(&sd.handle())?;

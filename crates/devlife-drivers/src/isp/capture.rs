@@ -163,8 +163,4 @@ impl VideoOps for Capture {
         // Driver memory only (R3 of docs/rules.md: may run after unbind).
         let _ = self.st.get().frames();
     }
-
-    fn release(&self) {
-        Counters::inc(&self.counters.video_releases);
-    }
 }

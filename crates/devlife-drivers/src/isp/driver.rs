@@ -79,11 +79,8 @@ impl Driver for IspDriver {
         })?;
         // The release: it runs after the last video device and subdev are
         // gone and drops the driver's own reference to the state.
-        let (c, keep) = (counters.clone(), st.clone());
-        let v4l2 = V4l2Device::new(ctx.monitor(), name, move || {
-            Counters::inc(&c.isp_releases);
-            drop(keep);
-        });
+        let keep = st.clone();
+        let v4l2 = V4l2Device::new(ctx.monitor(), name, move || drop(keep));
         v4l2.set_media_device(&mdev);
         let (subdevs, vdev) = build::build(ctx, self, &st, counters, &v4l2)?;
         Counters::inc(&counters.probes);

@@ -108,12 +108,9 @@ impl Driver for IspLegacyDriver {
         ctx.devm_add_action("kfree(isp->media_dev)", move || {
             m.legacy_free();
         });
-        // The release counts and drops a handle: the memory is devm's.
-        let (c, keep) = (counters.clone(), st.clone());
-        let v4l2 = V4l2Device::new(ctx.monitor(), name, move || {
-            Counters::inc(&c.isp_releases);
-            drop(keep);
-        });
+        // The release drops a handle: the memory is devm's.
+        let keep = st.clone();
+        let v4l2 = V4l2Device::new(ctx.monitor(), name, move || drop(keep));
         v4l2.set_media_device(&mdev);
         let (subdevs, vdev) = build::build(ctx, self, &st, counters, &v4l2)?;
         Counters::inc(&counters.probes);

@@ -169,12 +169,6 @@ counters! {
     stops,
     /// `stop_streaming` calls after `remove()` (a bug).
     stops_after_remove,
-    /// Video device release callbacks.
-    video_releases,
-    /// Subdev release callbacks.
-    subdev_releases,
-    /// ISP releases (the v4l2 device's release callback).
-    isp_releases,
 }
 
 /// The device nodes of one bound ISP.

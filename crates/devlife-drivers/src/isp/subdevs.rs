@@ -8,7 +8,7 @@ use super::hw::{
     REG_SENSOR_GAIN,
 };
 use super::state::IspState;
-use super::{Counters, MEDIA_BUS_FMT_YUYV8_1X16};
+use super::MEDIA_BUS_FMT_YUYV8_1X16;
 use devlife::check::Shadow;
 use devlife_media::uapi::controls::cid;
 use devlife_media::uapi::media::{
@@ -23,7 +23,6 @@ use devlife_media::uapi::subdev::{
 use devlife_media::uapi::videodev2::{colorspace, field};
 use devlife_media::v4l2::{CtrlConfig, SubdevConfig, SubdevOps, SubdevState};
 use devlife_model::{Errno, KResult};
-use std::sync::Arc;
 
 /// Bayer codes the CSI-2 receiver and the CCDC accept.
 const BAYER: [u32; 4] = [
@@ -149,7 +148,6 @@ pub(crate) fn mbus(code: u32, (width, height): (u32, u32)) -> V4l2MbusFramefmt {
 pub(crate) struct IspSubdev {
     pub(crate) block: Block,
     pub(crate) st: Shadow<IspState>,
-    pub(crate) counters: Arc<Counters>,
 }
 
 impl IspSubdev {
@@ -248,9 +246,5 @@ impl SubdevOps for IspSubdev {
     fn close(&self) {
         // `subdev_close` touching driver memory (R3).
         let _ = self.st.get().frames();
-    }
-
-    fn release(&self) {
-        Counters::inc(&self.counters.subdev_releases);
     }
 }
