@@ -147,8 +147,8 @@ impl ActiveBuffer {
         if end > self.len() {
             return Err(Errno::EINVAL);
         }
-        self.mem.with(|b| b[offset..end].copy_from_slice(data));
-        Ok(())
+        // Within the plane, so within the memory.
+        self.mem.write(offset, data).map_err(|_| Errno::EINVAL)
     }
     /// Sets the payload size (clamped to the plane size).
     pub fn set_bytesused(&mut self, n: u32) {
