@@ -3,12 +3,12 @@
 //! inside each block; links are validated by the default rule (code, size,
 //! field) at stream start.
 
+use super::MEDIA_BUS_FMT_YUYV8_1X16;
 use super::hw::{
     REG_CCDC_CTRL, REG_CSI2_CTRL, REG_RSZ_CTRL, REG_SENSOR_CTRL, REG_SENSOR_EXPOSURE,
     REG_SENSOR_GAIN,
 };
 use super::state::IspState;
-use super::MEDIA_BUS_FMT_YUYV8_1X16;
 use devlife::check::Shadow;
 use devlife_media::uapi::controls::cid;
 use devlife_media::uapi::media::{
