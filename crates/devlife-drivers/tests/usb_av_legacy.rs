@@ -2,8 +2,8 @@
 //! must fire does; the same scenario on the framework drivers stays silent.
 
 use devlife::check::ReportKind;
-use devlife_drivers::Style;
 use devlife_drivers::usb_av::pcm::{PcmHwParams, client};
+use devlife_drivers::{Mistake, Style};
 use devlife_media::mc::{MediaDeviceState, preempt};
 use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::Errno;
@@ -290,4 +290,58 @@ fn style_selected_at_bind_time() {
     // Nothing was used after a free so far.
     no_reports(&k);
     k.shutdown();
+}
+
+const PRIV: &str = "usbav private structure";
+
+/// Driver-private mistakes: the framework drivers refuse to arm them (they
+/// have no private count or lock to misuse); in the video twin an extra put
+/// or a count reset at disconnect frees the private structure under the
+/// v4l2 device, whose release at the last close of the capture node reads
+/// it and frees it again. Without a mistake the same run is silent on it.
+#[test]
+fn mistakes_arm_only_in_the_twin_where_the_checker_catches_them() {
+    let rig = Rig::new(Style::Framework);
+    for m in Mistake::ALL {
+        assert_eq!(rig.av.arm_mistake(m), Err(Errno::ENOTSUP), "{m:?}");
+    }
+    rig.finish();
+    for m in [None, Some(Mistake::ExtraPut), Some(Mistake::RefcountReset)] {
+        let rig = Rig::new(Style::Legacy);
+        let v = rig.open_video();
+        if let Some(m) = m {
+            rig.av.arm_mistake(m).unwrap();
+        }
+        rig.av.unplug(&rig.udev).unwrap();
+        // The v4l2 device still holds its reference: nothing read it yet.
+        assert_eq!(uaf(&rig, PRIV), 0, "{m:?}: {:#?}", reports(&rig.k));
+        drop(v);
+        let double = reports_on(&rig.k, ReportKind::DoubleFree, PRIV);
+        match m {
+            None => assert_eq!((uaf(&rig, PRIV), double), (0, 0), "{:#?}", reports(&rig.k)),
+            Some(m) => {
+                assert!(uaf(&rig, PRIV) >= 1, "{m:?}: {:#?}", reports(&rig.k));
+                assert!(double >= 1, "{m:?}: {:#?}", reports(&rig.k));
+            }
+        }
+        finish_legacy(rig);
+    }
+}
+
+/// `lock-across-unregister` in the video twin: its disconnect holds
+/// `usbav.lock`, which the capture node's open took inside the node's call,
+/// while it unregisters the node: the lock-order checker sees both orders.
+#[test]
+fn a_driver_lock_held_across_unregister_is_a_lock_order_report() {
+    for armed in [false, true] {
+        let rig = Rig::new(Style::Legacy);
+        drop(rig.open_video());
+        if armed {
+            rig.av.arm_mistake(Mistake::LockAcrossUnregister).unwrap();
+        }
+        rig.av.unplug(&rig.udev).unwrap();
+        let n = rig.k.monitor().reports().count(ReportKind::LockOrder);
+        assert_eq!(n > 0, armed, "{:#?}", reports(&rig.k));
+        finish_legacy(rig);
+    }
 }

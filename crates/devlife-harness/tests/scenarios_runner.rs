@@ -776,12 +776,30 @@ fn a_lock_held_across_unregister_is_a_lock_order_report() {
 }
 
 #[test]
+fn usb_av_extra_put_at_disconnect_is_a_double_free_of_the_private_structure() {
+    mistake_scenario("m4_extra_put_usb_av.scn", "double-free");
+}
+
+#[test]
+fn usb_av_refcount_reset_at_disconnect_is_a_use_after_free() {
+    mistake_scenario("m5_refcount_reset_usb_av.scn", "use-after-free");
+}
+
+#[test]
+fn usb_av_lock_held_across_unregister_is_a_lock_order_report() {
+    mistake_scenario("m6_lock_across_unregister_usb_av.scn", "lock-order");
+}
+
+#[test]
 fn a_mistake_is_rejected_where_no_legacy_twin_makes_it() {
     // Framework style (the default), and `both`: the error names the line.
     for src in [
         "driver vimc\n\nmistake extra-put\n",
         "driver vimc\nstyle both\nmistake extra-put\n",
         "driver testdrv\nstyle legacy\nmistake extra-put\n",
+        "driver usb-av\n\nmistake extra-put\n",
+        "driver usb-av\nstyle both\nmistake lock-across-unregister\n",
+        "driver isp\nstyle legacy\nmistake extra-put\n",
     ] {
         let e = parse_str("t.scn", src).unwrap_err();
         assert!(
@@ -796,6 +814,13 @@ fn a_mistake_is_rejected_where_no_legacy_twin_makes_it() {
         "driver vimc\nstyle both\n[legacy] mistake extra-put\n",
     )
     .unwrap();
+    for m in ["extra-put", "refcount-reset", "lock-across-unregister"] {
+        parse_str(
+            "t.scn",
+            &format!("driver usb-av\nstyle legacy\nmistake {m}\n"),
+        )
+        .unwrap();
+    }
     let e = parse_str("t.scn", "driver vimc\nstyle legacy\nmistake double-get\n").unwrap_err();
     assert!(matches!(e.kind, ParseErrorKind::UnknownMistake(_)), "{e}");
 }

@@ -119,8 +119,8 @@ mod pump;
 mod audio;
 mod video;
 
-use crate::Style;
 use crate::counters::counters;
+use crate::{Mistake, Style};
 use devlife_media::legacy::FreeingAllocator;
 use devlife_media::mc::render::{RenderOptions, media_ctl_print};
 use devlife_media::mc::{MediaDevice, MediaDeviceAllocator, ParentInfo, RegisterOptions};
@@ -251,6 +251,9 @@ pub(crate) struct Shared {
     pub(crate) style: Style,
     pub(crate) allocator: MediaDeviceAllocator,
     pub(crate) counters: Arc<Counters>,
+    /// Driver-private mistakes armed by a scenario (`mistake NAME`); only
+    /// the video driver's legacy twin reads them, at `remove()`.
+    pub(crate) mistakes: parking_lot::Mutex<Vec<Mistake>>,
 }
 
 impl Shared {
@@ -374,6 +377,7 @@ impl UsbAv {
             style,
             allocator,
             counters: Arc::new(Counters::default()),
+            mistakes: parking_lot::Mutex::new(Vec::new()),
         });
         let vm = k.load_module(video_driver_name(style))?;
         let am = match k.load_module(audio_driver_name(style)) {
@@ -444,6 +448,21 @@ impl UsbAv {
     /// Name of this style's audio driver (and module).
     pub fn audio_driver(&self) -> &'static str {
         audio_driver_name(self.shared.style)
+    }
+
+    /// Arms a driver-private mistake ([`Mistake`]) in the video driver's
+    /// legacy twin: each of its later `remove()`s makes it with the twin's
+    /// private count of its structure (`usbav private structure`, held by
+    /// the driver and by the v4l2 device's release) or with the driver lock
+    /// (`usbav.lock`, taken by a capture node's open). `ENOTSUP` for the
+    /// framework drivers: there is no private count or lock for them to
+    /// misuse.
+    pub fn arm_mistake(&self, m: Mistake) -> KResult<()> {
+        if self.shared.style != Style::Legacy {
+            return Err(Errno::ENOTSUP);
+        }
+        self.shared.mistakes.lock().push(m);
+        Ok(())
     }
 
     /// Plugs a device on `port` (`"1-1"`): the drivers bind to its two

@@ -120,7 +120,7 @@ static TARGETS: &[TargetInfo] = &[
         roles: &["video", "audio"],
         actions: &[],
         points: &[],
-        mistakes: false,
+        mistakes: true,
         setup: setup_usb_av,
     },
     TargetInfo {
@@ -334,6 +334,9 @@ impl Target for UsbAvTarget {
     }
     fn device(&self) -> Option<Device> {
         self.udev.lock().clone()
+    }
+    fn mistake(&self, m: devlife_drivers::Mistake) -> KResult<()> {
+        self.av.lock().as_ref().ok_or(Errno::ENODEV)?.arm_mistake(m)
     }
     fn replug(&self, _kernel: &Kernel) -> KResult<()> {
         let av = self.av.lock();

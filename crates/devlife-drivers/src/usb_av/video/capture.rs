@@ -148,6 +148,12 @@ impl VideoOps for Cap {
         self.dev.get().hw.write(reg, value as u32)
     }
 
+    /// `v4l2_open` under the video device's lock (the driver lock).
+    fn open(&self, _ctx: &OpCtx<'_>) -> KResult<()> {
+        let _g = self.dev.get().lock.lock();
+        Ok(())
+    }
+
     fn close(&self) {
         // Driver memory only (R3: may run after unbind).
         let _ = self.dev.get().frame.load(Ordering::Relaxed);

@@ -5,7 +5,7 @@ use crate::usb_av::Counters;
 use crate::usb_av::hw::{self, REQUEST_LEN};
 use crate::usb_av::io::DeviceIo;
 use crate::usb_av::pump::{Pump, PumpCtl};
-use devlife::check::Shadow;
+use devlife::check::{CheckedMutex, Shadow};
 use devlife_media::mc::{Entity, MediaDevice, PadKey, Pipeline, WeakEntity, WeakMediaDevice};
 use devlife_media::uapi::videodev2::{V4l2PixFormat, colorspace, field, pix_fmt};
 use devlife_media::v4l2::{ActiveBuffer, BufferQueue};
@@ -73,6 +73,9 @@ pub(crate) struct AvDev {
     pub(crate) pump_ctl: Arc<PumpCtl>,
     pub(crate) pump: Mutex<Option<Pump>>,
     pub(crate) frame: AtomicU32,
+    /// The driver lock (`dev->lock`, the capture node's `vdev->lock`): an
+    /// open of the capture node takes it. Checked for lock order.
+    pub(crate) lock: CheckedMutex<()>,
     /// The binding that made this state: removed once its `remove()` returned.
     pub(crate) binding: BindingState,
     pub(crate) counters: Arc<Counters>,
@@ -103,6 +106,7 @@ impl AvDev {
             pump_ctl: Arc::new(PumpCtl::default()),
             pump: Mutex::new(None),
             frame: AtomicU32::new(0),
+            lock: CheckedMutex::new(ctx.monitor(), "usbav.lock", ()),
             binding: ctx.binding_state(),
             counters,
         }

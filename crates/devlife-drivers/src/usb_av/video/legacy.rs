@@ -12,17 +12,23 @@
 //! * the source hooks and the entity notify are ungated and left installed
 //!   at unbind, pointing into the departed driver; a rebinding twin finds
 //!   the stale hooks in place and keeps them;
-//! * the media node is owned by the driver's module.
+//! * the media node is owned by the driver's module;
+//! * the private structure is counted by a kref of the driver's own
+//!   ([`PrivKref`]): the driver holds one reference, the v4l2 device's
+//!   release callback another (em28xx's `v4l2_device` release puts its
+//!   `dev->ref`). A scenario can arm a [`Mistake`] that `remove` then makes
+//!   with that count, or with the driver lock (`usbav.lock`).
 
 use super::build::{self, Topology, Variant};
 use super::capture::Cap;
 use super::decoder::Decoder;
 use super::device::AvDev;
 use super::source::AvSource;
-use crate::Style;
+use crate::mistake::PrivKref;
 use crate::usb_av::hw::REG_V_CTRL;
 use crate::usb_av::legacy::RawIo;
 use crate::usb_av::{Counters, Shared, usb_device, video_driver_name};
+use crate::{Mistake, Style};
 use devlife::check::Shadow;
 use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo};
 use devlife_media::mc::MediaDevice;
@@ -39,6 +45,8 @@ pub(crate) struct VideoLegacyData {
     v4l2: V4l2Device,
     vdev: VideoDevice<Cap>,
     _decoder: Subdev<Decoder>,
+    /// The driver's reference to its private structure.
+    kref: PrivKref,
 }
 
 /// The pre-fix video driver.
@@ -101,9 +109,13 @@ impl Driver for VideoLegacyDriver {
             &format!("usbav_video({port})"),
             AvDev::new(ctx, port, name, io.clone(), &mdev, counters.clone()),
         )?;
-        let c = counters.clone();
+        let kref = PrivKref::new(ctx, "usbav_priv", "usbav private structure")?;
+        // The v4l2 device's release holds a reference until it runs.
+        kref.get();
+        let (c, held) = (counters.clone(), kref.clone());
         let v4l2 = V4l2Device::new(ctx.monitor(), &format!("usbav-video {port}"), move || {
-            Counters::inc(&c.v4l2_releases)
+            Counters::inc(&c.v4l2_releases);
+            held.put();
         });
         v4l2.set_media_device(&mdev);
         let Topology { decoder, vdev } = build::topology(ctx, self, &mdev, &v4l2, &dev)?;
@@ -131,16 +143,38 @@ impl Driver for VideoLegacyDriver {
             v4l2,
             vdev,
             _decoder: decoder,
+            kref,
         })
     }
 
     fn remove(&self, ctx: &RemoveCtx<'_>, data: &VideoLegacyData) {
         // Stop the device and leave: the URB thread, the hooks and the
         // entity notify stay behind.
-        data.dev.get().hw.write_bound(&ctx.bound(), REG_V_CTRL, 0);
+        let st = data.dev.get();
+        st.hw.write_bound(&ctx.bound(), REG_V_CTRL, 0);
         data.io.mark_disconnected();
-        let _ = data.vdev.unregister();
-        data.v4l2.unregister();
+        let armed = self.shared.mistakes.lock().clone();
+        {
+            // MISTAKE (`lock-across-unregister`): the driver lock, which the
+            // capture node's open takes, held while the nodes are
+            // unregistered.
+            let _g = armed
+                .contains(&Mistake::LockAcrossUnregister)
+                .then(|| st.lock.lock());
+            let _ = data.vdev.unregister();
+            data.v4l2.unregister();
+        }
+        if armed.contains(&Mistake::RefcountReset) {
+            // MISTAKE: re-initialises the count the v4l2 device's release
+            // still holds a reference on.
+            data.kref.reset();
+        }
+        data.kref.put();
+        if armed.contains(&Mistake::ExtraPut) {
+            // MISTAKE: a second put of the driver's one reference (the
+            // double `v4l2_device_put` of uvc and em28xx disconnect).
+            data.kref.put();
+        }
         // `media_device_delete`: the last driver frees it, whoever uses it.
         let _ = self
             .shared
