@@ -105,15 +105,15 @@ impl FileOps for MediaNodeOps {
         cmd: u32,
         arg: &mut [u8],
     ) -> KResult<i64> {
-        let legacy;
+        let pointer;
         let mdev = match self {
             MediaNodeOps::Refcounted { .. } => &private.mdev,
             // `media_device_ioctl` reads `devnode->media_dev` without a lock
             // or a reference (NULL after unregistration: the kernel oopses;
             // we answer EIO).
             MediaNodeOps::EntryCheck { media_dev } => {
-                legacy = media_dev.lock().clone().ok_or(Errno::EIO)?;
-                &legacy
+                pointer = media_dev.lock().clone().ok_or(Errno::EIO)?;
+                &pointer
             }
         };
         preempt::point(preempt::MEDIA_IOCTL);

@@ -37,7 +37,7 @@ pub(super) struct Installed<T> {
 
 impl MediaDevice {
     /// Runs an installed hook: framework style inside the installer's gate
-    /// (skipped once the installer is unplugged), legacy style as is.
+    /// (skipped once the installer is unplugged), owner-freed style as is.
     pub(super) fn call_hook<R>(&self, owner: Option<&Gate>, f: impl FnOnce() -> R) -> Option<R> {
         match (self.0.lifetime, owner) {
             (Lifetime::Refcounted, Some(gate)) => {

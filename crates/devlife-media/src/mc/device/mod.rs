@@ -134,9 +134,9 @@ pub struct MdevInner {
 /// # Invariants
 ///
 /// While a `MediaDevice` exists the media device's memory (graph lock, graph
-/// records, info, node) is valid; in the legacy style it may have been
-/// *marked* freed by its owner, and every access through the handle is then
-/// reported by the checker.
+/// records, info, node) is valid; an owner-freed one ([`crate::legacy`])
+/// may have been *marked* freed by its owner, and every access through the
+/// handle is then reported by the checker.
 ///
 /// ```
 /// use devlife::Monitor;

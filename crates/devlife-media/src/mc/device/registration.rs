@@ -1,4 +1,4 @@
-//! The registration state of a media device, its node, and the legacy
+//! The registration state of a media device, its node, and the pre-fix
 //! owner's free.
 
 use super::{Lifetime, MediaDevice};
@@ -39,7 +39,7 @@ impl MediaDevice {
 
     /// The lifecycle state (docs/proposals.md#allocator).
     pub fn state(&self) -> MediaDeviceState {
-        // An observation, not a dereference: a legacy-freed media device is
+        // An observation, not a dereference: an owner-freed media device is
         // reported as Released without a use-after-free report.
         if self.0.core.is_freed() {
             return MediaDeviceState::Released;
