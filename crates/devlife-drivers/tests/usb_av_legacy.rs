@@ -4,6 +4,7 @@
 use devlife::check::ReportKind;
 use devlife_drivers::usb_av::pcm::{PcmHwParams, client};
 use devlife_drivers::{Mistake, Style};
+use devlife_media::kinds;
 use devlife_media::mc::{MediaDeviceState, preempt};
 use devlife_media::uapi::subdev::V4L2_SUBDEV_FORMAT_ACTIVE;
 use devlife_model::Errno;
@@ -239,7 +240,7 @@ fn subdev_close_after_unbind() {
         drop(sd);
         match style {
             Style::Framework => {
-                assert_eq!(rig.av.counters().decoder_releases, 1);
+                assert_eq!(released(&rig.k, kinds::V4L2_SUBDEV), 1);
                 no_reports(&rig.k);
                 rig.finish();
             }

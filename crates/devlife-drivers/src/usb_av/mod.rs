@@ -238,12 +238,6 @@ counters! {
     notifies,
     /// URB threads that ended.
     urb_exits,
-    /// Video device release callbacks.
-    video_releases,
-    /// Decoder subdev release callbacks.
-    decoder_releases,
-    /// V4L2 device release callbacks.
-    v4l2_releases,
 }
 
 /// What both drivers of one instance share.

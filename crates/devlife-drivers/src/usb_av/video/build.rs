@@ -71,14 +71,7 @@ pub(crate) fn topology(
         vec![MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE, MEDIA_PAD_FL_SOURCE],
         MEDIA_ENT_F_ATV_DECODER,
     );
-    let decoder = variant.new_decoder(
-        ctx,
-        scfg,
-        Decoder {
-            dev: dev.clone(),
-            counters: counters.clone(),
-        },
-    )?;
+    let decoder = variant.new_decoder(ctx, scfg, Decoder { dev: dev.clone() })?;
     v4l2.register_subdev(&decoder.handle())?;
     let v = v4l2.clone();
     ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());

@@ -158,8 +158,4 @@ impl VideoOps for Cap {
         // Driver memory only (R3: may run after unbind).
         let _ = self.dev.get().frame.load(Ordering::Relaxed);
     }
-
-    fn release(&self) {
-        Counters::inc(&self.counters.video_releases);
-    }
 }

@@ -1,6 +1,5 @@
 //! The decoder subdev's operations ([`Decoder`]): fixed formats on its pads.
 
-use crate::usb_av::Counters;
 use crate::usb_av::video::device::AvDev;
 use crate::usb_av::video::device::MEDIA_BUS_FMT_YUYV8_2X8;
 use crate::usb_av::video::device::SIZES;
@@ -13,7 +12,6 @@ use devlife_media::uapi::subdev::{
 use devlife_media::uapi::videodev2::{colorspace, field};
 use devlife_media::v4l2::{SubdevOps, SubdevState};
 use devlife_model::{Errno, KResult};
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// The decoder subdev's driver data (au8522-like): pad 0 analog input,
@@ -23,7 +21,6 @@ use std::sync::atomic::Ordering;
 /// v4l2-compliance requires (a non-zero size for every format).
 pub(crate) struct Decoder {
     pub(crate) dev: Shadow<AvDev>,
-    pub(crate) counters: Arc<Counters>,
 }
 
 fn fixed(width: u32, height: u32) -> V4l2MbusFramefmt {
@@ -118,9 +115,5 @@ impl SubdevOps for Decoder {
     fn close(&self) {
         // `subdev_close` touching driver memory (R3).
         let _ = self.dev.get().frame.load(Ordering::Relaxed);
-    }
-
-    fn release(&self) {
-        Counters::inc(&self.counters.decoder_releases);
     }
 }

@@ -78,10 +78,8 @@ impl Driver for VideoDriver {
             &format!("usbav_video({port})"),
             AvDev::new(ctx, port, name, hw, &mdev, counters.clone()),
         )?;
-        let c = counters.clone();
-        let v4l2 = V4l2Device::new(ctx.monitor(), &format!("usbav-video {port}"), move || {
-            Counters::inc(&c.v4l2_releases)
-        });
+        // Nothing of the driver's own is freed with the v4l2 device.
+        let v4l2 = V4l2Device::new(ctx.monitor(), &format!("usbav-video {port}"), || {});
         v4l2.set_media_device(&mdev);
         let Topology { decoder, vdev } = build::topology(ctx, self, &mdev, &v4l2, &dev)?;
 

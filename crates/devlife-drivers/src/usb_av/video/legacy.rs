@@ -112,9 +112,8 @@ impl Driver for VideoLegacyDriver {
         let kref = PrivKref::new(ctx, "usbav_priv", "usbav private structure")?;
         // The v4l2 device's release holds a reference until it runs.
         kref.get();
-        let (c, held) = (counters.clone(), kref.clone());
+        let held = kref.clone();
         let v4l2 = V4l2Device::new(ctx.monitor(), &format!("usbav-video {port}"), move || {
-            Counters::inc(&c.v4l2_releases);
             held.put();
         });
         v4l2.set_media_device(&mdev);
