@@ -182,8 +182,8 @@ mod leaky {
         fn perform(&self, _op: KernelOp, _rng: &mut dyn rand::RngCore) -> KResult<()> {
             Err(Errno::EINVAL)
         }
-        fn profile(&self, _node: &Node) -> NodeProfile {
-            NodeProfile::default()
+        fn profile(&self, _node: &Node) -> std::sync::Arc<NodeProfile> {
+            std::sync::Arc::default()
         }
         fn fully_bound(&self) -> bool {
             self.0.device("leaky.0").is_some_and(|d| d.is_bound())

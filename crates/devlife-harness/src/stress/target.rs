@@ -147,8 +147,9 @@ pub trait Instance: Send + Sync {
     /// write or syscall would.
     fn perform(&self, op: KernelOp, rng: &mut dyn RngCore) -> KResult<()>;
 
-    /// What to do with `node` (one of [`nodes`](Self::nodes)).
-    fn profile(&self, node: &Node) -> NodeProfile;
+    /// What to do with `node` (one of [`nodes`](Self::nodes)). Profiles are
+    /// built once and shared: a userspace thread asks for one at every open.
+    fn profile(&self, node: &Node) -> Arc<NodeProfile>;
 
     /// The media device of the bound instance, if the driver has one
     /// (`devlife topology`).

@@ -165,7 +165,7 @@ fn user_loop(ctx: &Ctx, me: &Worker, mut rng: SmallRng, hook: Option<&UserHook>)
                 }
                 let node = &nodes[rng.random_range(0..nodes.len())];
                 let name = node.name().to_owned();
-                let profile = Arc::new(t.profile(node));
+                let profile = t.profile(node);
                 drop(nodes);
                 let flags = match rng.random_range(0..10) {
                     0 | 1 => OpenFlags::RDWR.nonblocking(),

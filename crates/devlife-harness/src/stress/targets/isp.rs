@@ -15,6 +15,7 @@ use devlife_media::mc::MediaDevice;
 use devlife_model::{Errno, FaultPoint, KResult, Kernel, Node};
 use parking_lot::Mutex;
 use rand::{Rng, RngCore};
+use std::sync::Arc;
 
 /// Number of devices.
 const DEVICES: u32 = 2;
@@ -114,7 +115,7 @@ impl Instance for IspInstance {
         }
     }
 
-    fn profile(&self, node: &Node) -> NodeProfile {
+    fn profile(&self, node: &Node) -> Arc<NodeProfile> {
         media_profile(node.kind())
     }
 

@@ -13,6 +13,39 @@ use devlife_drivers::Style;
 use devlife_model::testdrv::{self, TestDriver};
 use devlife_model::{Errno, FaultPoint, KResult, Kernel, MmapRequest, Node};
 use rand::{Rng, RngCore};
+use std::sync::{Arc, LazyLock};
+
+/// What a userspace thread does with a test device's node: the same for
+/// every node, built once.
+static PROFILE: LazyLock<Arc<NodeProfile>> = LazyLock::new(|| {
+    let word = |v: u32| v.to_le_bytes().to_vec();
+    Arc::new(NodeProfile {
+        ioctls: vec![
+            IoctlCall::new("TESTDRV_PING", testdrv::IOC_PING, Vec::new()),
+            IoctlCall::new("TESTDRV_HWOP", testdrv::IOC_HWOP, word(2)),
+            IoctlCall::new("TESTDRV_TRIGGER", testdrv::IOC_TRIGGER, Vec::new()),
+            // Returns at once once a word was produced.
+            IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(1)),
+            // Sleeps until a signal or the unplug wakes it (DQBUF-like).
+            IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(u32::MAX)),
+            IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
+        ],
+        // Start the device, wait for its word (the IRQ handler wakes
+        // the sleeper), read the counters.
+        sequences: vec![vec![
+            IoctlCall::new("TESTDRV_TRIGGER", testdrv::IOC_TRIGGER, Vec::new()),
+            IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(1)),
+            IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
+        ]],
+        read_len: 16,
+        write: Some(vec![1, 0, 0, 0, 2, 0, 0, 0]),
+        mmap: Some(MmapRequest {
+            offset: 0,
+            len: testdrv::MEM_SIZE,
+            write: true,
+        }),
+    })
+});
 
 /// Number of devices the target adds.
 const DEVICES: u32 = 2;
@@ -116,34 +149,8 @@ impl Instance for TestdrvInstance {
         }
     }
 
-    fn profile(&self, _node: &Node) -> NodeProfile {
-        let word = |v: u32| v.to_le_bytes().to_vec();
-        NodeProfile {
-            ioctls: vec![
-                IoctlCall::new("TESTDRV_PING", testdrv::IOC_PING, Vec::new()),
-                IoctlCall::new("TESTDRV_HWOP", testdrv::IOC_HWOP, word(2)),
-                IoctlCall::new("TESTDRV_TRIGGER", testdrv::IOC_TRIGGER, Vec::new()),
-                // Returns at once once a word was produced.
-                IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(1)),
-                // Sleeps until a signal or the unplug wakes it (DQBUF-like).
-                IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(u32::MAX)),
-                IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
-            ],
-            // Start the device, wait for its word (the IRQ handler wakes
-            // the sleeper), read the counters.
-            sequences: vec![vec![
-                IoctlCall::new("TESTDRV_TRIGGER", testdrv::IOC_TRIGGER, Vec::new()),
-                IoctlCall::new("TESTDRV_WAIT", testdrv::IOC_WAIT, word(1)),
-                IoctlCall::new("TESTDRV_STATS", testdrv::IOC_STATS, vec![0; 16]),
-            ]],
-            read_len: 16,
-            write: Some(vec![1, 0, 0, 0, 2, 0, 0, 0]),
-            mmap: Some(MmapRequest {
-                offset: 0,
-                len: testdrv::MEM_SIZE,
-                write: true,
-            }),
-        }
+    fn profile(&self, _node: &Node) -> Arc<NodeProfile> {
+        PROFILE.clone()
     }
 
     fn fully_bound(&self) -> bool {

@@ -19,6 +19,7 @@ use devlife_media::mc::MediaDevice;
 use devlife_model::{Errno, FaultPoint, KResult, Kernel, Node};
 use parking_lot::Mutex;
 use rand::{Rng, RngCore};
+use std::sync::Arc;
 
 /// The USB ports of the plugged devices.
 const PORTS: [&str; 2] = ["1-1", "2-1"];
@@ -129,7 +130,7 @@ impl Instance for UsbAvInstance {
         }
     }
 
-    fn profile(&self, node: &Node) -> NodeProfile {
+    fn profile(&self, node: &Node) -> Arc<NodeProfile> {
         media_profile(node.kind())
     }
 

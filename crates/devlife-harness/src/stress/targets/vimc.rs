@@ -14,6 +14,7 @@ use devlife_media::mc::MediaDevice;
 use devlife_model::{Errno, FaultPoint, KResult, Kernel, Node};
 use parking_lot::Mutex;
 use rand::RngCore;
+use std::sync::Arc;
 
 /// The `vimc` target.
 #[derive(Debug, Default, Clone, Copy)]
@@ -114,7 +115,7 @@ impl Instance for VimcInstance {
         r
     }
 
-    fn profile(&self, node: &Node) -> NodeProfile {
+    fn profile(&self, node: &Node) -> Arc<NodeProfile> {
         media_profile(node.kind())
     }
 
