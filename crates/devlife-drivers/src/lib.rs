@@ -15,8 +15,10 @@
 pub mod common;
 mod counters;
 pub mod isp;
+mod legacy_nodes;
 pub mod mistake;
 pub mod mutants;
+mod nodes;
 pub mod usb_av;
 pub mod vimc;
 

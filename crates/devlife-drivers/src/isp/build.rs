@@ -3,18 +3,19 @@
 //! node, links, subdev nodes, media device), the binding's data, and the
 //! unregistration `remove()` does.
 //!
-//! The two drivers differ in how the subdevs and the capture node are created
-//! (the twin's through the pre-fix extension, `devlife_media::legacy`) and
-//! who owns the media node's code; each says so through [`Variant`].
+//! The two drivers differ in the rules the subdevs and the capture node are
+//! created by ([`NodeRules`]) and who owns the media node's code; each says
+//! so through [`Variant`].
 
 use super::capture::{Capture, pix};
 use super::state::IspState;
 use super::subdevs::{Block, IspSubdev};
 use super::{CAPTURE_NAME, Counters, MODEL};
+use crate::nodes::NodeRules;
 use devlife::check::Shadow;
 use devlife_media::mc::{DeviceInfo, MediaDevice, RegisterOptions};
 use devlife_media::uapi::media::{MEDIA_LNK_FL_ENABLED, MEDIA_LNK_FL_IMMUTABLE};
-use devlife_media::v4l2::{Subdev, SubdevConfig, V4l2Device, VideoDevice, VideoDeviceConfig};
+use devlife_media::v4l2::{Subdev, V4l2Device, VideoDevice, VideoDeviceConfig};
 use devlife_model::{Errno, KResult, Module, ProbeCtx};
 use std::sync::Arc;
 
@@ -30,27 +31,12 @@ pub(crate) struct IspData {
 }
 
 /// Where the framework driver and its legacy twin differ while the topology
-/// is built: how the subdevs and the capture node are created, and who owns
-/// the media node's code. The defaults are the framework's.
+/// is built: the rules the subdevs and the capture node are created by, and
+/// who owns the media node's code. The default owner is the framework's.
 pub(crate) trait Variant {
-    /// Creates a subdev (`v4l2_subdev_init`).
-    fn new_subdev(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: IspSubdev,
-    ) -> KResult<Subdev<IspSubdev>> {
-        Subdev::new(ctx.monitor(), cfg, ops)
-    }
-    /// Creates the capture node's video device (`isp_video_init`).
-    fn new_capture(
-        &self,
-        v4l2: &V4l2Device,
-        cfg: VideoDeviceConfig,
-        ops: Capture,
-    ) -> KResult<VideoDevice<Capture>> {
-        VideoDevice::new(v4l2, cfg, ops)
-    }
+    /// The rules of the subdevs (`v4l2_subdev_init`) and of the capture
+    /// node's video device (`isp_video_init`).
+    type Nodes: NodeRules;
     /// The module whose code the media node runs (`None`: core code only,
     /// nothing pins a module while the node is open).
     fn media_owner(&self, _ctx: &ProbeCtx<'_>) -> Option<Module> {
@@ -74,9 +60,9 @@ pub(crate) fn device_info(driver: &str, device: &str) -> DeviceInfo {
 /// `isp_create_links`). Returns the subdevs, sensor first, and the capture
 /// node. If the probe fails from here on, its unwinding unregisters the
 /// v4l2 device and then the media device again.
-pub(crate) fn build(
+pub(crate) fn build<V: Variant>(
     ctx: &ProbeCtx<'_>,
-    variant: &dyn Variant,
+    variant: &V,
     st: &Shadow<IspState>,
     counters: &Arc<Counters>,
     v4l2: &V4l2Device,
@@ -88,7 +74,7 @@ pub(crate) fn build(
     ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
     let mut subdevs = Vec::new();
     for b in Block::ALL {
-        let sd = variant.new_subdev(
+        let sd = V::Nodes::subdev(
             ctx,
             b.config(),
             IspSubdev {
@@ -99,7 +85,7 @@ pub(crate) fn build(
         v4l2.register_subdev(&sd.handle())?;
         subdevs.push(sd);
     }
-    let vdev = variant.new_capture(
+    let vdev = V::Nodes::video(
         v4l2,
         VideoDeviceConfig::capture(CAPTURE_NAME, pix(640, 480)),
         Capture {

@@ -11,6 +11,7 @@ use super::Counters;
 use super::build::{self, IspData, Variant};
 use super::hw::{REG_CTRL, REG_IRQ_EN};
 use super::state::{IspState, Regs, isp_irq};
+use crate::nodes::Gated;
 use devlife_media::mc::MediaDevice;
 use devlife_media::v4l2::V4l2Device;
 use devlife_model::{BusKind, Driver, IrqReturn, KResult, ProbeCtx, RemoveCtx};
@@ -27,7 +28,9 @@ pub(crate) struct IspDriver {
 
 /// The framework driver builds its topology with the defaults: gated nodes,
 /// a media node running core code only.
-impl Variant for IspDriver {}
+impl Variant for IspDriver {
+    type Nodes = Gated;
+}
 
 impl Driver for IspDriver {
     type Data = IspData;

@@ -17,13 +17,12 @@
 
 use super::Counters;
 use super::build::{self, IspData, Variant};
-use super::capture::Capture;
 use super::hw::REG_CTRL;
 use super::state::{IspState, Regs, isp_irq};
-use super::subdevs::IspSubdev;
-use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo, OwnerFreedMedia};
+use crate::legacy_nodes::EntryChecked;
+use devlife_media::legacy::OwnerFreedMedia;
 use devlife_media::mc::MediaDevice;
-use devlife_media::v4l2::{Subdev, SubdevConfig, V4l2Device, VideoDevice, VideoDeviceConfig};
+use devlife_media::v4l2::V4l2Device;
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, KResult, Module, ProbeCtx, RemoveCtx};
 use std::sync::Arc;
@@ -38,26 +37,9 @@ pub(crate) struct IspLegacyDriver {
 }
 
 impl Variant for IspLegacyDriver {
-    /// Subdev nodes check their `registered` flag at call entry only.
-    fn new_subdev(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: IspSubdev,
-    ) -> KResult<Subdev<IspSubdev>> {
-        Subdev::new_entry_checked(ctx.monitor(), cfg, ops)
-    }
-
-    /// The capture node checks its `registered` flag at call entry only;
-    /// its unregistration stops nothing.
-    fn new_capture(
-        &self,
-        v4l2: &V4l2Device,
-        cfg: VideoDeviceConfig,
-        ops: Capture,
-    ) -> KResult<VideoDevice<Capture>> {
-        VideoDevice::new_entry_checked(v4l2, cfg, ops)
-    }
+    /// The subdev nodes and the capture node check their `registered` flag
+    /// at call entry only; the capture's unregistration stops nothing.
+    type Nodes = EntryChecked;
 
     /// The media node runs the driver's code: an open node pins the module.
     fn media_owner(&self, ctx: &ProbeCtx<'_>) -> Option<Module> {

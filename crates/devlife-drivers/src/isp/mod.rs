@@ -58,9 +58,10 @@
 //! `driver.rs` is the framework driver (probe, remove, release; nothing the
 //! framework does for it), `legacy.rs` the twin. Both build the same graph
 //! through `build.rs`, whose `Variant` trait names the only places they
-//! differ (node dispatch, the media node's owner). `state.rs` holds the
-//! driver state and the interrupt handler, `capture.rs` the capture node's
-//! operations, `subdevs.rs` the four subdevs, [`hw`] the simulated device.
+//! differ (the node rules, `Variant::Nodes`; the media node's owner).
+//! `state.rs` holds the driver state and the interrupt handler, `capture.rs`
+//! the capture node's operations, `subdevs.rs` the four subdevs, [`hw`] the
+//! simulated device.
 //!
 //! # Use
 //!

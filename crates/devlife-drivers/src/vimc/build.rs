@@ -4,8 +4,9 @@
 //! publishes for its handle.
 //!
 //! The two drivers differ only in how their subdevs and video devices are
-//! created (the twin's through the pre-fix extension) and how a capture's
-//! streamer thread lives; each says so through [`Variant`].
+//! created (the node rules each names, [`NodeRules`]; the twin also embeds
+//! one capture's video device) and how a capture's streamer thread lives;
+//! each says so through [`Variant`].
 
 use super::VimcNodes;
 use super::capture::{CaptureOps, DEVICE_CAPS, queue_config};
@@ -20,6 +21,7 @@ use super::subdev::{EntCommon, LensOps};
 use super::topology::{
     ANCILLARY_LINKS, DATA_LINKS, ENTITIES, EntKind, NUM_ENTITIES, capture_number,
 };
+use crate::nodes::NodeRules;
 use devlife::check::Shadow;
 use devlife_media::mc::{DeviceInfo, Entity, MediaDevice, Pipeline, RegisterOptions};
 use devlife_media::v4l2::{
@@ -92,19 +94,14 @@ pub(crate) struct VimcData {
 }
 
 /// Where the framework driver and its legacy twin differ while the topology
-/// is built: how the subdevs and the captures' video devices are created,
-/// and how a capture's streamer lives. The defaults are the framework's.
+/// is built: the rules its nodes follow, how a capture's video device is
+/// created, and how a capture's streamer lives.
 pub(crate) trait Variant {
-    /// Creates a subdev (`v4l2_subdev_init`).
-    fn new_subdev<O: SubdevOps>(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: O,
-    ) -> KResult<Subdev<O>> {
-        Subdev::new(ctx.monitor(), cfg, ops)
-    }
-    /// Creates a capture's video device (`video_device` setup).
+    /// The rules every subdev and (unless [`new_capture`](Self::new_capture)
+    /// says otherwise) every capture node is created by.
+    type Nodes: NodeRules;
+    /// Creates a capture's video device (`video_device` setup); by default
+    /// through `Self::Nodes`.
     fn new_capture(
         &self,
         _ctx: &ProbeCtx<'_>,
@@ -112,7 +109,7 @@ pub(crate) trait Variant {
         cfg: VideoDeviceConfig,
         ops: CaptureOps,
     ) -> KResult<VideoDevice<CaptureOps>> {
-        VideoDevice::new(v4l2, cfg, ops)
+        Self::Nodes::video(v4l2, cfg, ops)
     }
     /// How the captures' streamer threads live.
     fn streamer_thread(&self) -> &'static dyn StreamerThread;
@@ -130,17 +127,16 @@ pub(crate) fn device_info(driver: &str) -> DeviceInfo {
     }
 }
 
-fn subdev<O: SubdevOps>(
+fn subdev<V: Variant, O: SubdevOps>(
     ctx: &ProbeCtx<'_>,
     v4l2: &V4l2Device,
     i: usize,
-    variant: &impl Variant,
     ops: O,
 ) -> KResult<Subdev<O>> {
     let e = ENTITIES[i];
     let mut cfg = SubdevConfig::new(e.name, e.kind.pads().to_vec(), e.kind.function());
     cfg.controls = super::controls::for_kind(e.kind);
-    let sd = variant.new_subdev(ctx, cfg, ops)?;
+    let sd = V::Nodes::subdev(ctx, cfg, ops)?;
     v4l2.register_subdev(&sd.handle())?;
     Ok(sd)
 }
@@ -148,9 +144,9 @@ fn subdev<O: SubdevOps>(
 /// `vimc_add_subdevs`: every entity in `ent_config` order. Subdevs register
 /// their entity now; captures register their node, entity, interface and
 /// interface link now (the documented id order).
-fn add_entities(
+fn add_entities<V: Variant>(
     ctx: &ProbeCtx<'_>,
-    variant: &impl Variant,
+    variant: &V,
     state: &Shadow<VimcState>,
     v4l2: &V4l2Device,
 ) -> KResult<Vec<VimcEnt>> {
@@ -158,10 +154,10 @@ fn add_entities(
     for (i, e) in ENTITIES.iter().enumerate() {
         let c = EntCommon::new(state, i);
         let ent: VimcEnt = match e.kind {
-            EntKind::Sensor => Box::new(subdev(ctx, v4l2, i, variant, SensorOps { c })?),
-            EntKind::Debayer => Box::new(subdev(ctx, v4l2, i, variant, DebayerOps { c })?),
-            EntKind::Scaler => Box::new(subdev(ctx, v4l2, i, variant, ScalerOps { c })?),
-            EntKind::Lens => Box::new(subdev(ctx, v4l2, i, variant, LensOps { c })?),
+            EntKind::Sensor => Box::new(subdev::<V, _>(ctx, v4l2, i, SensorOps { c })?),
+            EntKind::Debayer => Box::new(subdev::<V, _>(ctx, v4l2, i, DebayerOps { c })?),
+            EntKind::Scaler => Box::new(subdev::<V, _>(ctx, v4l2, i, ScalerOps { c })?),
+            EntKind::Lens => Box::new(subdev::<V, _>(ctx, v4l2, i, LensOps { c })?),
             EntKind::Capture => {
                 let cap = capture_number(i).ok_or(Errno::EINVAL)?;
                 let ctl = Arc::new(StreamCtl::new(state, cap, i, variant.streamer_thread()));

@@ -8,6 +8,7 @@ use super::build::{self, DriverShared, Variant, VimcData};
 use super::hw::{REG_ID, REG_IRQ_EN, Regs, VIMC_ID, reg_stream};
 use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl, StreamerThread};
+use crate::nodes::Gated;
 use devlife_media::mc::MediaDevice;
 use devlife_media::v4l2::V4l2Device;
 use devlife_model::{BusKind, Driver, Errno, IrqReturn, KResult, ProbeCtx, RemoveCtx};
@@ -19,6 +20,8 @@ pub(crate) struct VimcDriver {
 }
 
 impl Variant for VimcDriver {
+    type Nodes = Gated;
+
     fn streamer_thread(&self) -> &'static dyn StreamerThread {
         &BindingTimer
     }

@@ -27,13 +27,13 @@ use super::state::{Stat, VimcState};
 use super::streamer::{self, StreamCtl, StreamerThread};
 use super::topology::{ENTITIES, RGB_YUV_CAPTURE};
 use crate::Mistake;
+use crate::legacy_nodes::EntryChecked;
 use crate::mistake::PrivKref;
+use crate::nodes::NodeRules;
 use devlife::check::Shadow;
-use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo, OwnerFreedMedia};
+use devlife_media::legacy::{EntryCheckedVideo, OwnerFreedMedia};
 use devlife_media::mc::MediaDevice;
-use devlife_media::v4l2::{
-    Subdev, SubdevConfig, SubdevOps, V4l2Device, VideoDevice, VideoDeviceConfig,
-};
+use devlife_media::v4l2::{V4l2Device, VideoDevice, VideoDeviceConfig};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
 use parking_lot::Mutex;
@@ -50,18 +50,11 @@ pub(crate) struct VimcLegacyDriver {
 }
 
 impl Variant for VimcLegacyDriver {
-    /// Subdev nodes check their `registered` flag at call entry only.
-    fn new_subdev<O: SubdevOps>(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: O,
-    ) -> KResult<Subdev<O>> {
-        Subdev::new_entry_checked(ctx.monitor(), cfg, ops)
-    }
+    /// Every node checks its `registered` flag at call entry only.
+    type Nodes = EntryChecked;
 
-    /// Capture nodes check their `registered` flag at call entry only. The
-    /// RGB/YUV capture's video device is embedded in a driver allocation
+    /// Capture nodes follow [`EntryChecked`] too. The RGB/YUV capture's
+    /// video device is also embedded in a driver allocation
     /// (`vimc_capture_device`, as em28xx and ipu6 embed theirs) that
     /// `remove` frees: the core's later accesses through a file opened
     /// before the unbind land in freed memory. (The raw captures keep the
@@ -74,7 +67,7 @@ impl Variant for VimcLegacyDriver {
         ops: CaptureOps,
     ) -> KResult<VideoDevice<CaptureOps>> {
         if cfg.name != ENTITIES[RGB_YUV_CAPTURE].name {
-            return VideoDevice::new_entry_checked(v4l2, cfg, ops);
+            return Self::Nodes::video(v4l2, cfg, ops);
         }
         let mem = ctx.alloc_shadow("vimc_capture_device", &cfg.name, ())?;
         self.embedded.lock().push(mem.clone());

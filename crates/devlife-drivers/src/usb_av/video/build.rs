@@ -3,14 +3,15 @@
 //! device, their link, the subdev nodes; then the entity notify that links
 //! the decoder to the audio driver's entity.
 //!
-//! The two drivers differ here only in how the decoder and the capture's
-//! video device are created (the twin's through the pre-fix extension),
-//! which each says through [`Variant`].
+//! The two drivers differ here only in the rules the decoder and the
+//! capture's video device are created by ([`NodeRules`]), which each says
+//! through [`Variant`].
 
 use super::capture::{Cap, picture_controls};
 use super::decoder::Decoder;
 use super::device::{AvDev, pix};
 use super::source::link_audio;
+use crate::nodes::NodeRules;
 use crate::usb_av::{Counters, DECODER_NAME, DECODER_PAD_VIDEO, VIDEO_NAME};
 use devlife::Gate;
 use devlife::check::Shadow;
@@ -25,27 +26,12 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 /// Where the video driver and its twin differ while the topology is built:
-/// how the decoder subdev and the capture's video device are created. The
-/// defaults are the framework's.
+/// the rules the decoder subdev and the capture's video device are created
+/// by.
 pub(crate) trait Variant {
-    /// Creates the decoder subdev (`v4l2_subdev_init`).
-    fn new_decoder(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: Decoder,
-    ) -> KResult<Subdev<Decoder>> {
-        Subdev::new(ctx.monitor(), cfg, ops)
-    }
-    /// Creates the capture's video device (`video_device` setup).
-    fn new_capture(
-        &self,
-        v4l2: &V4l2Device,
-        cfg: VideoDeviceConfig,
-        ops: Cap,
-    ) -> KResult<VideoDevice<Cap>> {
-        VideoDevice::new(v4l2, cfg, ops)
-    }
+    /// The rules of the decoder subdev (`v4l2_subdev_init`) and of the
+    /// capture's video device (`video_device` setup).
+    type Nodes: NodeRules;
 }
 
 /// The decoder subdev and the capture node of a binding.
@@ -58,9 +44,8 @@ pub(crate) struct Topology {
 /// and the capture node (`USB-AV Video`) under `v4l2`, the immutable link
 /// between them, and the subdev nodes. The probe's unwinding unregisters
 /// the capture node and the v4l2 device (with the decoder).
-pub(crate) fn topology(
+pub(crate) fn topology<V: Variant>(
     ctx: &ProbeCtx<'_>,
-    variant: &dyn Variant,
     mdev: &MediaDevice,
     v4l2: &V4l2Device,
     dev: &Shadow<AvDev>,
@@ -71,7 +56,7 @@ pub(crate) fn topology(
         vec![MEDIA_PAD_FL_SINK, MEDIA_PAD_FL_SOURCE, MEDIA_PAD_FL_SOURCE],
         MEDIA_ENT_F_ATV_DECODER,
     );
-    let decoder = variant.new_decoder(ctx, scfg, Decoder { dev: dev.clone() })?;
+    let decoder = V::Nodes::subdev(ctx, scfg, Decoder { dev: dev.clone() })?;
     v4l2.register_subdev(&decoder.handle())?;
     let v = v4l2.clone();
     ctx.undo_on_error("v4l2_device_unregister", move || v.unregister());
@@ -81,7 +66,7 @@ pub(crate) fn topology(
 
     let mut vcfg = VideoDeviceConfig::capture(VIDEO_NAME, pix(720, 480));
     vcfg.controls = picture_controls();
-    let vdev = variant.new_capture(
+    let vdev = V::Nodes::video(
         v4l2,
         vcfg,
         Cap {

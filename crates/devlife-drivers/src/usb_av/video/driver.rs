@@ -12,6 +12,7 @@ use super::decoder::Decoder;
 use super::device::AvDev;
 use super::source::{AvSource, stop_source_pipeline};
 use crate::Style;
+use crate::nodes::Gated;
 use crate::usb_av::hw::{REG_V_AUDIO_ROUTE, REG_V_CTRL};
 use crate::usb_av::io::DevresIo;
 use crate::usb_av::{Counters, Shared, usb_device, video_driver_name};
@@ -44,7 +45,9 @@ impl VideoDriver {
 }
 
 /// Every node dispatches through its gate: nothing to adjust.
-impl Variant for VideoDriver {}
+impl Variant for VideoDriver {
+    type Nodes = Gated;
+}
 
 impl Driver for VideoDriver {
     type Data = VideoData;
@@ -81,7 +84,7 @@ impl Driver for VideoDriver {
         // Nothing of the driver's own is freed with the v4l2 device.
         let v4l2 = V4l2Device::new(ctx.monitor(), &format!("usbav-video {port}"), || {});
         v4l2.set_media_device(&mdev);
-        let Topology { decoder, vdev } = build::topology(ctx, self, &mdev, &v4l2, &dev)?;
+        let Topology { decoder, vdev } = build::topology::<Self>(ctx, &mdev, &v4l2, &dev)?;
 
         // The hooks: every call enters this binding's gate, so an unbind
         // waits for a call in progress and none starts once it is gone.

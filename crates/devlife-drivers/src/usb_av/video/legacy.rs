@@ -24,15 +24,15 @@ use super::capture::Cap;
 use super::decoder::Decoder;
 use super::device::AvDev;
 use super::source::AvSource;
+use crate::legacy_nodes::EntryChecked;
 use crate::mistake::PrivKref;
 use crate::usb_av::hw::REG_V_CTRL;
 use crate::usb_av::legacy::RawIo;
 use crate::usb_av::{Counters, Shared, usb_device, video_driver_name};
 use crate::{Mistake, Style};
 use devlife::check::Shadow;
-use devlife_media::legacy::{EntryCheckedSubdev, EntryCheckedVideo};
 use devlife_media::mc::MediaDevice;
-use devlife_media::v4l2::{Subdev, SubdevConfig, V4l2Device, VideoDevice, VideoDeviceConfig};
+use devlife_media::v4l2::{Subdev, V4l2Device, VideoDevice};
 use devlife_model::legacy::Devm;
 use devlife_model::{BusKind, Driver, Errno, KResult, ProbeCtx, RemoveCtx};
 use std::sync::Arc;
@@ -60,25 +60,10 @@ impl VideoLegacyDriver {
     }
 }
 
-/// The decoder and the capture node check their `registered` flag at call
-/// entry only.
 impl Variant for VideoLegacyDriver {
-    fn new_decoder(
-        &self,
-        ctx: &ProbeCtx<'_>,
-        cfg: SubdevConfig,
-        ops: Decoder,
-    ) -> KResult<Subdev<Decoder>> {
-        Subdev::new_entry_checked(ctx.monitor(), cfg, ops)
-    }
-    fn new_capture(
-        &self,
-        v4l2: &V4l2Device,
-        cfg: VideoDeviceConfig,
-        ops: Cap,
-    ) -> KResult<VideoDevice<Cap>> {
-        VideoDevice::new_entry_checked(v4l2, cfg, ops)
-    }
+    /// The decoder and the capture node check their `registered` flag at
+    /// call entry only.
+    type Nodes = EntryChecked;
 }
 
 impl Driver for VideoLegacyDriver {
@@ -117,7 +102,7 @@ impl Driver for VideoLegacyDriver {
             held.put();
         });
         v4l2.set_media_device(&mdev);
-        let Topology { decoder, vdev } = build::topology(ctx, self, &mdev, &v4l2, &dev)?;
+        let Topology { decoder, vdev } = build::topology::<Self>(ctx, &mdev, &v4l2, &dev)?;
 
         // The pre-fix driver assigns the hook pointers whatever is there:
         // the stale hooks of a departed twin stay in place.
